@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../store/db.js';
+import { KEY_RE, hashApiKey, keysMatch } from '../accounts/api-keys.js';
+import { EaselError, authInvalid } from '../errors.js';
+
+export interface AuthContext {
+  accountId: string;
+  keyId: string;
+  strictness: 'normal' | 'liberal';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes marked public answer without an API key. */
+    public?: boolean;
+  }
+}
+
+export function requireAuth(req: FastifyRequest): AuthContext {
+  if (!req.auth) throw authInvalid('Send your API key as "Authorization: Bearer esl_…".');
+  return req.auth;
+}
+
+/** Bearer-key authentication for every route not marked public. */
+export function installAuth(app: FastifyInstance, db: Db): void {
+  app.decorateRequest('auth', null);
+  app.addHook('onRequest', async (req) => {
+    if (req.routeOptions.config?.public) return;
+    if (!req.routeOptions.url) return; // unknown route: the 404 handler answers
+    const header = req.headers.authorization;
+    if (!header) throw authInvalid('Missing API key. Send "Authorization: Bearer esl_…".');
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw authInvalid('Malformed Authorization header; expected "Bearer esl_…".');
+    const key = m[1]!;
+    if (!KEY_RE.test(key)) throw authInvalid('The API key is not valid.');
+    const row = await db
+      .selectFrom('api_keys')
+      .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
+      .where('api_keys.key_hash', '=', hashApiKey(key))
+      .executeTakeFirst();
+    // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
+    if (!row || !keysMatch(row.key_hash, key)) throw authInvalid('The API key is not valid.');
+    if (row.revoked_at != null) throw authInvalid('This API key has been revoked.');
+    if (row.status !== 'active') throw new EaselError(403, 'account_suspended', 'This account is suspended; contact the operator.');
+    req.auth = { accountId: row.account_id, keyId: row.key_id, strictness: row.strictness };
+  });
+}

@@ -1,0 +1,52 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { EaselError } from '../errors.js';
+import { describeValidation } from './validation.js';
+
+export function sendError(reply: FastifyReply, req: FastifyRequest, err: EaselError): FastifyReply {
+  if (err.headers) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  const body: Record<string, unknown> = { error: err.code, message: err.message };
+  if (err.details && Object.keys(err.details).length > 0) body.details = err.details;
+  body.request_id = req.id;
+  return reply.code(err.status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Maps every failure, ours or the framework's, onto the one error shape. Nothing internal leaks. */
+export function toEaselError(err: FastifyError & { validation?: unknown[]; validationContext?: string }): EaselError {
+  if (err instanceof EaselError) return err;
+  if (err.validation) {
+    const part = err.validationContext ?? 'body';
+    const { status, fields } = describeValidation(err.validation as never, part);
+    const first = fields[0];
+    const msg = first ? `${first.path} ${first.message}${fields.length > 1 ? ` (and ${fields.length - 1} more)` : ''}.` : 'The request is invalid.';
+    return new EaselError(status, status === 422 ? 'validation_failed' : 'bad_request', msg, { fields });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new EaselError(413, 'payload_too_large', 'The request body is larger than this endpoint accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new EaselError(400, 'bad_request', 'Unsupported Content-Type; send application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new EaselError(400, 'bad_request', 'The JSON body is empty.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new EaselError(400, 'bad_request', 'The body is not valid JSON.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new EaselError(400, 'bad_request', 'Content-Length does not match the body.');
+  }
+  if (err instanceof SyntaxError || (err as { statusCode?: number }).statusCode === 400) {
+    return new EaselError(400, 'bad_request', 'The body is not valid JSON.');
+  }
+  if ((err as { statusCode?: number }).statusCode === 413) return new EaselError(413, 'payload_too_large', 'The request body is too large.');
+  return new EaselError(500, 'internal_error', 'An internal error occurred. It has been logged; retry later or quote the request id.');
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = toEaselError(err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: e.code, status: e.status }, 'request rejected');
+    return sendError(reply, req, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, req, new EaselError(404, 'not_found', `No route ${req.method} ${req.url.split('?')[0]}.`)),
+  );
+}

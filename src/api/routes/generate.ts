@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Services } from '../../app.js';
+import { errorResponses } from '../../contract/common.js';
+import { GenerateImageBody } from '../../contract/generation.js';
+import { requireAuth } from '../auth.js';
+import { EaselError, JOB_ERROR_STATUS } from '../../errors.js';
+import type { ImageRequest } from '../../pipelines/image.js';
+import { checkPrompt } from './moderate.js';
+
+export function generateRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/v1/generate/image',
+    {
+      schema: {
+        summary: 'Generate an image (synchronous: the request waits for its job)',
+        description:
+          'Moderation first (403 content_rejected, nothing charged), then the price is held (402 if not covered), the image generated, stored and settled. The job id is in the X-Easel-Job-Id and X-Depicta-Job-Id headers; if the response is lost, the job still completes and is listed by GET /v1/jobs.',
+        tags: ['generate'],
+        body: GenerateImageBody,
+        response: { 200: Type.Ref('GenerationResponse'), ...errorResponses(400, 401, 402, 403, 404, 413, 422, 429, 451, 500, 502, 503) },
+      },
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const body = req.body as Static<typeof GenerateImageBody>;
+      const strictness = body.strictness ?? auth.strictness;
+      checkPrompt(s, body.prompt, strictness);
+      const model = s.catalogue.resolve(body.model, 'image');
+      const request: ImageRequest = {
+        prompt: body.prompt,
+        model: model.id,
+        aspect_ratio: body.aspect_ratio ?? '1:1',
+        image_size: body.image_size ?? '1K',
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.reference_images ? { reference_images: body.reference_images } : {}),
+      };
+      if (!model.imageSizes.includes(request.image_size)) {
+        throw new EaselError(422, 'validation_failed', `Model "${model.id}" does not offer image_size ${request.image_size}.`, {
+          fields: [{ path: 'image_size', message: `must be one of ${model.imageSizes.join(', ')}` }],
+        });
+      }
+      const job = await s.jobs.submit({
+        accountId: auth.accountId,
+        keyId: auth.keyId,
+        operation: 'image',
+        model: model.id,
+        request,
+        holdMicros: model.priceMicros,
+        scenesTotal: 1,
+      });
+      reply.header('x-easel-job-id', job.id).header('x-depicta-job-id', job.id);
+      req.log.info({ job_id: job.id }, 'image job accepted');
+      // The job runs in the queue whatever happens to this connection; we only wait for it.
+      const done = await s.jobs.waitForTerminal(job.id, s.config.syncTimeoutS * 1000);
+      if (!done || done.status === 'pending' || done.status === 'processing') {
+        throw new EaselError(
+          503,
+          'service_unavailable',
+          `The image is taking longer than ${s.config.syncTimeoutS} s. It is still being generated: poll GET /v1/jobs/${job.id}.`,
+          { job_id: job.id },
+          { 'retry-after': '5' },
+        );
+      }
+      if (done.status === 'completed') return s.presenter.result(done);
+      const code = done.error_code ?? 'internal_error';
+      const status = JOB_ERROR_STATUS[code] ?? 500;
+      throw new EaselError(status, status === 500 ? 'internal_error' : code === 'content_rejected_legal' ? 'content_rejected' : code, done.error_message ?? 'The generation failed.', {
+        job_id: job.id,
+      });
+    },
+  );
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Services } from '../../app.js';
+import { errorResponses } from '../../contract/common.js';
+import { ModelList, PricingList } from '../../contract/models.js';
+import { microsToEur } from '../../util/money.js';
+import { isoSeconds } from '../../util/time.js';
+import { sql } from 'kysely';
+import type { ModelEntry } from '../../providers/catalogue.js';
+
+const DISCLAIMER = 'Prices are estimates per generation; the cost_eur of each response is what was charged. Prices can change.';
+const startedAt = Date.now();
+
+function modelView(m: ModelEntry) {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description,
+    aliases: m.aliases,
+    operations: m.operations,
+    can_generate: m.operations.includes('generate'),
+    can_edit: m.operations.includes('edit'),
+    supports_multiturn: m.supportsMultiturn,
+    aspect_ratios: [...m.aspectRatios],
+    image_sizes: [] as string[],
+    fixed_sizes: [] as string[],
+    output_formats: m.outputFormats,
+    approximate_cost_eur: microsToEur(m.priceMicros),
+    max_characters: m.maxCharacters,
+    max_combine_inputs: m.maxCombineInputs,
+  };
+}
+
+export function metaRoutes(app: FastifyInstance, s: Services): void {
+  app.get(
+    '/health',
+    {
+      config: { public: true },
+      schema: { summary: 'Liveness and dependency health', tags: ['meta'], response: { 200: Type.Object({}, { additionalProperties: true }), 503: Type.Object({}, { additionalProperties: true }) } },
+    },
+    async (_req, reply) => {
+      const [store, queue, storage] = await Promise.all([
+        s.db.selectFrom('accounts').select(sql<number>`1`.as('one')).limit(1).execute().then(
+          () => ({ ok: true }),
+          (e: Error) => ({ ok: false, detail: e.message }),
+        ),
+        s.queue.stats().then(
+          (st) => ({ ok: true, ready: st.ready, leased: st.leased, oldest_ready_age_s: st.oldestReadyAgeMs == null ? null : Math.round(st.oldestReadyAgeMs / 1000) }),
+          (e: Error) => ({ ok: false, detail: e.message }),
+        ),
+        s.blob.health(),
+      ]);
+      const ok = store.ok && queue.ok && storage.ok;
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'degraded',
+        store: { ...store, driver: 'sqlite' },
+        queue: { ...queue, driver: 'embedded', workers: s.worker ? { concurrency: s.config.workerConcurrency, in_flight: s.worker.inFlight } : null },
+        storage: { ...storage, driver: 'fs' },
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      });
+    },
+  );
+
+  app.get(
+    '/v1/models',
+    { schema: { summary: 'The model catalogue and capabilities', tags: ['models'], response: { 200: ModelList, ...errorResponses(401) } } },
+    async () => ({ models: s.catalogue.models.map(modelView), cached_at: isoSeconds(startedAt), disclaimer: DISCLAIMER }),
+  );
+
+  app.get(
+    '/v1/pricing',
+    { config: { public: true }, schema: { summary: 'Approximate prices per model (public)', tags: ['models'], response: { 200: PricingList } } },
+    async () => ({
+      currency: 'EUR',
+      prices: s.catalogue.models.map((m) => ({ model: m.id, name: m.name, aliases: m.aliases, operations: m.operations, approximate_cost_eur: microsToEur(m.priceMicros), unit: 'generation' })),
+      processing_cost_eur: '0.000000',
+      disclaimer: DISCLAIMER,
+    }),
+  );
+
+  app.get('/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/v1/openapi.yaml', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
+    reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })),
+  );
+}

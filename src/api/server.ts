@@ -1,0 +1,84 @@
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyStatic from '@fastify/static';
+import type { Services } from '../app.js';
+import { ErrorBody } from '../contract/common.js';
+import { GenerationResponse } from '../contract/generation.js';
+import { Job } from '../contract/jobs.js';
+import { installAuth } from './auth.js';
+import { installErrorHandling } from './error-handler.js';
+import { validatorCompiler } from './validation.js';
+import { jobRoutes } from './routes/jobs.js';
+import { generateRoutes } from './routes/generate.js';
+import { fileRoutes } from './routes/files.js';
+import { metaRoutes } from './routes/meta.js';
+import { accountRoutes } from './routes/account.js';
+import { newId } from '../util/ids.js';
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildServer(s: Services): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: s.log.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: s.config.maxBodyBytes,
+    // A client's X-Request-Id is echoed only when it is short and plain; otherwise we mint one.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && SANE_REQUEST_ID.test(h) ? h : `req_${newId().replace(/-/g, '')}`;
+    },
+    requestIdHeader: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    connectionTimeout: 0,
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are serialised with JSON.stringify: the response schemas document the contract
+  // (and the contract tests validate real responses against them) without a second serializer.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addSchema(ErrorBody);
+  app.addSchema(Job);
+  app.addSchema(GenerationResponse);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Easel API',
+        version: '1.0.0',
+        description: 'Self-hostable generative-image API, wire-compatible with the public Depicta /v1 API. Money is EUR as 6-decimal strings.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key, esl_…' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  const blobRoot = path.join(s.config.dataDir, 'blobs');
+  await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, index: false, dotfiles: 'deny' });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+  app.addHook('onRoute', (route) => {
+    // Public routes carry no security requirement in the OpenAPI document.
+    if (route.config && (route.config as { public?: boolean }).public && route.schema) {
+      (route.schema as Record<string, unknown>).security = [];
+    }
+  });
+
+  installErrorHandling(app);
+  installAuth(app, s.db);
+  metaRoutes(app, s);
+  jobRoutes(app, s);
+  generateRoutes(app, s);
+  accountRoutes(app, s);
+  fileRoutes(app, s, blobRoot);
+  return app;
+}

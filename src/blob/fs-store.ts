@@ -1,0 +1,72 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { BlobStore } from './port.js';
+import { assertBlobKey } from './port.js';
+import type { UrlSigner } from './url-signer.js';
+
+/** Local-disk blobs under `<data dir>/blobs`, served by the API at signed `/files/...` URLs. */
+export class FsBlobStore implements BlobStore {
+  constructor(
+    readonly root: string,
+    private readonly signer: UrlSigner,
+    private readonly publicBase: () => string,
+  ) {}
+
+  private file(key: string): string {
+    assertBlobKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, bytes: Buffer): Promise<void> {
+    const file = this.file(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    // Write then rename: a crash never leaves a half-written file under the final name.
+    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    const fh = await fs.open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(this.file(key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await fs.access(this.file(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.file(key), { force: true });
+  }
+
+  signedUrl(key: string, expiresAt: number): string {
+    assertBlobKey(key);
+    const exp = Math.floor(expiresAt / 1000);
+    return `${this.publicBase()}/files/${key}?exp=${exp}&sig=${this.signer.sign(key, expiresAt)}`;
+  }
+
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openSqlite, migrate, type Db } from '../store/db.js';
+import { OperatorError, createKey, grantByKeyName, listKeys, revokeKey } from '../accounts/accounts.js';
+import { eurToMicros, microsToEur } from '../util/money.js';
+import { isoSeconds } from '../util/time.js';
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = openSqlite(config.databaseFile);
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function parseEur(v: string): number {
+  try {
+    const m = eurToMicros(v);
+    if (m <= 0) throw new Error();
+    return m;
+  } catch {
+    throw new OperatorError(`"${v}" is not a positive EUR amount (e.g. 10 or 2.50)`);
+  }
+}
+
+/** Operator commands act on the database directly; they are safe while the server runs (WAL, write locks). */
+export function registerOperatorCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply database migrations (idempotent)')
+    .action(async () => {
+      const applied = await withDb((db) => migrate(db));
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    });
+
+  const keys = program.command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .description('create an API key (and its account, if new); prints the key alone on the last line')
+    .requiredOption('--name <name>', 'key name (unique); also the account name unless --account is given')
+    .option('--account <account>', 'attach the key to this account (created if missing)')
+    .option('--credits <eur>', 'grant this many EUR to the account')
+    .option('--strictness <mode>', 'default moderation strictness of a new account: normal or liberal')
+    .action(async (o: { name: string; account?: string; credits?: string; strictness?: string }) => {
+      if (o.strictness && o.strictness !== 'normal' && o.strictness !== 'liberal') throw new OperatorError('--strictness must be normal or liberal');
+      const created = await withDb((db) =>
+        createKey(db, {
+          name: o.name,
+          account: o.account,
+          creditsMicros: o.credits ? parseEur(o.credits) : undefined,
+          strictness: o.strictness as 'normal' | 'liberal' | undefined,
+        }),
+      );
+      console.log(`created key "${created.keyName}" for account ${created.accountId}${created.accountCreated ? ' (new account)' : ''}`);
+      if (o.credits) console.log(`granted EUR ${microsToEur(parseEur(o.credits))}`);
+      console.log('store this key now; it cannot be shown again:');
+      console.log(created.key);
+    });
+  keys
+    .command('list')
+    .description('list API keys')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const rows = await withDb((db) => listKeys(db));
+      const view = rows.map((r) => ({
+        name: r.name,
+        prefix: `${r.prefix}…`,
+        account: r.account,
+        status: r.revoked_at == null ? 'active' : 'revoked',
+        created_at: isoSeconds(Number(r.created_at)),
+        balance_eur: microsToEur(Number(r.available_micros)),
+        held_eur: microsToEur(Number(r.held_micros)),
+      }));
+      if (o.json) console.log(JSON.stringify(view, null, 2));
+      else if (view.length === 0) console.log('no keys');
+      else console.table(view);
+    });
+  keys
+    .command('revoke <name>')
+    .description('revoke an API key; its next request answers 401')
+    .action(async (name: string) => {
+      await withDb((db) => revokeKey(db, name));
+      console.log(`revoked key "${name}"`);
+    });
+
+  const credits = program.command('credits').description('manage credits');
+  credits
+    .command('grant')
+    .description("grant EUR credits to a key's account (a ledger row)")
+    .requiredOption('--key-name <name>', 'the key whose account receives the credits')
+    .requiredOption('--eur <amount>', 'amount in EUR, e.g. 10 or 2.50')
+    .action(async (o: { keyName: string; eur: string }) => {
+      const micros = parseEur(o.eur);
+      const r = await withDb((db) => grantByKeyName(db, o.keyName, micros));
+      console.log(`granted EUR ${microsToEur(micros)}; balance EUR ${microsToEur(r.available)}`);
+    });
+}

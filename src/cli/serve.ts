@@ -1,0 +1,33 @@
+import { loadConfig, type Config } from '../config.js';
+import { createServices, startWorkers } from '../app.js';
+import { buildServer } from '../api/server.js';
+
+/** `easel serve`: API and (unless --no-worker) the in-process workers, with graceful shutdown. */
+export async function serve(opts: { worker: boolean }, overrides: Partial<Config> = {}): Promise<void> {
+  const config = loadConfig({ ...overrides, runWorker: opts.worker });
+  const s = await createServices(config);
+  const app = await buildServer(s);
+  const address = await app.listen({ host: config.host, port: config.port });
+  if (!config.publicUrl) {
+    const port = (app.server.address() as { port: number }).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    s.publicBase.url = `http://${host}:${port}`;
+  }
+  if (config.runWorker) startWorkers(s);
+  s.log.info({ address, public_url: s.publicBase.url, data_dir: config.dataDir, worker: config.runWorker }, 'easel listening');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    s.log.info({ signal }, 'shutting down: draining requests and jobs');
+    const hardStop = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5000);
+    hardStop.unref();
+    await Promise.allSettled([app.close(), s.worker?.stop(config.shutdownGraceMs)]);
+    await s.db.destroy();
+    s.log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

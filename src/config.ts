@@ -1,0 +1,82 @@
+import path from 'node:path';
+
+/** One typed config object, read from the environment once. Every variable is documented in README.md. */
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string | null;
+  dataDir: string;
+  databaseFile: string;
+  logLevel: string;
+  workerConcurrency: number;
+  runWorker: boolean;
+  leaseMs: number;
+  maxAttempts: number;
+  urlTtlS: number;
+  syncTimeoutS: number;
+  maxBodyBytes: number;
+  maxConcurrentJobs: number;
+  shutdownGraceMs: number;
+  sketchLatencyMs: number;
+  sketchPriceEur: string;
+  sketchFastPriceEur: string;
+  defaultStrictness: 'normal' | 'liberal';
+  signingSecret: string | null;
+  /** Test-only fault injection, e.g. "after_blob_write:2" (see src/util/crash.ts). */
+  crashAt: string | null;
+  /** Append one line per provider call (provider-call accounting in crash tests). */
+  providerCallLog: string | null;
+}
+
+function int(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function str(name: string, def: string): string {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? def : raw;
+}
+
+function eur(name: string, def: string): string {
+  const v = str(name, def);
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(v)) throw new Error(`${name} must be a EUR amount like 0.020000, got "${v}"`);
+  return v;
+}
+
+export function loadConfig(overrides: Partial<Config> = {}): Config {
+  const dataDir = path.resolve(str('EASEL_DATA_DIR', './data'));
+  const strict = str('EASEL_DEFAULT_STRICTNESS', 'normal');
+  if (strict !== 'normal' && strict !== 'liberal') throw new Error('EASEL_DEFAULT_STRICTNESS must be normal or liberal');
+  const cfg: Config = {
+    host: str('EASEL_HOST', '127.0.0.1'),
+    port: int('EASEL_PORT', 8080, 0, 65535),
+    publicUrl: process.env.EASEL_PUBLIC_URL ? process.env.EASEL_PUBLIC_URL.replace(/\/+$/, '') : null,
+    dataDir,
+    databaseFile: path.resolve(dataDir, str('EASEL_SQLITE_FILE', 'easel.sqlite')),
+    logLevel: str('EASEL_LOG_LEVEL', 'info'),
+    workerConcurrency: int('EASEL_WORKER_CONCURRENCY', 4, 1, 256),
+    runWorker: true,
+    leaseMs: int('EASEL_LEASE_MS', 30_000, 500, 3_600_000),
+    maxAttempts: int('EASEL_MAX_ATTEMPTS', 5, 1, 100),
+    urlTtlS: int('EASEL_URL_TTL_S', 3600, 10, 7 * 24 * 3600),
+    syncTimeoutS: int('EASEL_SYNC_TIMEOUT_S', 300, 1, 3600),
+    maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
+    maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 10, 1, 10_000),
+    shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    sketchLatencyMs: int('EASEL_SKETCH_LATENCY_MS', 0, 0, 600_000),
+    sketchPriceEur: eur('EASEL_SKETCH_PRICE_EUR', '0.020000'),
+    sketchFastPriceEur: eur('EASEL_SKETCH_FAST_PRICE_EUR', '0.010000'),
+    defaultStrictness: strict,
+    signingSecret: process.env.EASEL_SIGNING_SECRET || null,
+    crashAt: process.env.EASEL_CRASH_AT || null,
+    providerCallLog: process.env.EASEL_PROVIDER_CALL_LOG || null,
+    ...overrides,
+  };
+  return cfg;
+}

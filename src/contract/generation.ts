@@ -1,0 +1,54 @@
+import { Type } from 'typebox';
+import { ASPECT_RATIOS, IMAGE_SIZES } from '../providers/catalogue.js';
+import { DateTime, Eur, Uuid } from './common.js';
+
+const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const AspectRatio = Type.Enum([...ASPECT_RATIOS], { description: 'Aspect ratio.' });
+export const ImageSize = Type.Enum([...IMAGE_SIZES], { description: 'Long side: 1K = 1024 px, 2K = 2048 px, 4K = 4096 px.' });
+export const Strictness = Type.Enum(['normal', 'liberal']);
+
+export const ReferenceImage = Type.Object(
+  {
+    url: Type.String({ format: 'uri', pattern: '^https://', maxLength: 4096, description: 'HTTPS URL (or a signed URL of ours).' }),
+    description: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const GenerateImageBody = Type.Object(
+  {
+    prompt: Type.String({ minLength: 1, maxLength: 4000 }),
+    model: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 200 }))),
+    aspect_ratio: Type.Optional(Type.Union([AspectRatio, Type.Null()])),
+    image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
+    reference_images: Type.Optional(Type.Array(ReferenceImage, { maxItems: 5 })),
+    strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same prompt and seed give the same image.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const FormatFile = Type.Object(
+  {
+    url: Type.String({ description: 'Signed URL.' }),
+    format: Type.String(),
+    size_bytes: Type.Integer({ minimum: 0 }),
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the file.' }),
+    expires_at: DateTime,
+  },
+  { additionalProperties: false },
+);
+
+export const GenerationResponse = Type.Object(
+  {
+    id: Uuid,
+    ai_generated: Type.Literal(true),
+    formats: Type.Object({ png: FormatFile, jpeg: FormatFile, webp: FormatFile }, { additionalProperties: false }),
+    cost_eur: Eur,
+    balance_eur: Eur,
+    image_hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    model: Type.Optional(Type.String({ description: 'Easel: the model that produced the image.' })),
+  },
+  { $id: 'GenerationResponse', additionalProperties: false },
+);

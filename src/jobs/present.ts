@@ -1,0 +1,72 @@
+import type { BlobStore } from '../blob/port.js';
+import type { JobRow } from './row.js';
+import type { StoredImage, StoredImageResult, StoredResult } from './types.js';
+import { microsToEur } from '../util/money.js';
+import { isoSeconds } from '../util/time.js';
+
+export interface FormatView {
+  url: string;
+  format: string;
+  size_bytes: number;
+  hash: string;
+  expires_at: string;
+}
+
+/** Turns stored rows into wire objects. URLs are signed here, on every read, so they are always fresh. */
+export class Presenter {
+  constructor(
+    private readonly blob: BlobStore,
+    private readonly urlTtlS: number,
+  ) {}
+
+  formats(image: StoredImage, now = Date.now()): Record<string, FormatView> {
+    const exp = now + this.urlTtlS * 1000;
+    const out: Record<string, FormatView> = {};
+    for (const [fmt, f] of Object.entries(image.formats)) {
+      out[fmt] = { url: this.blob.signedUrl(f.key, exp), format: fmt, size_bytes: f.size_bytes, hash: f.hash, expires_at: isoSeconds(exp) };
+    }
+    return out;
+  }
+
+  generation(jobId: string, r: StoredImageResult): Record<string, unknown> {
+    return {
+      id: jobId,
+      ai_generated: true,
+      formats: this.formats(r.image),
+      cost_eur: microsToEur(r.cost_micros),
+      balance_eur: microsToEur(r.balance_after_micros),
+      image_hash: r.image.image_hash,
+      model: r.model,
+    };
+  }
+
+  result(job: JobRow): Record<string, unknown> | undefined {
+    if (!job.result_json) return undefined;
+    const r = JSON.parse(job.result_json) as StoredResult;
+    if (r.kind === 'image') return this.generation(job.id, r as StoredImageResult);
+    return undefined;
+  }
+
+  /** The seed's job object: `started_at` omitted until started, `completed_at` until terminal, `result`/`error` only in their states. */
+  job(job: JobRow): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      job_id: job.id,
+      status: job.status,
+      operation: job.operation,
+      created_at: isoSeconds(Number(job.created_at)),
+    };
+    if (job.started_at != null) out.started_at = isoSeconds(Number(job.started_at));
+    if (job.completed_at != null && (job.status === 'completed' || job.status === 'failed' || job.status === 'canceled')) {
+      out.completed_at = isoSeconds(Number(job.completed_at));
+    }
+    out.scenes_completed = Number(job.scenes_completed);
+    out.scenes_total = Number(job.scenes_total);
+    if (job.model) out.model = job.model;
+    if (job.status === 'completed') {
+      const result = this.result(job);
+      if (result) out.result = result;
+    }
+    if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
+    return out;
+  }
+}

@@ -1,0 +1,271 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { JobRow } from './row.js';
+import type { JobQueue } from '../queue/port.js';
+import { JobEvents } from './events.js';
+import { EaselError } from '../errors.js';
+import { hold, capture, release, balanceOf } from '../billing/ledger.js';
+import { microsToEur } from '../util/money.js';
+import { newId } from '../util/ids.js';
+import { TERMINAL } from './types.js';
+
+export interface SubmitInput {
+  accountId: string;
+  keyId: string | null;
+  operation: string;
+  model: string | null;
+  request: unknown;
+  holdMicros: number;
+  scenesTotal: number;
+}
+
+/**
+ * The job state machine. Every transition is one transaction that also writes the ledger rows
+ * the transition justifies and settles the queue task, so a crash leaves either the old state
+ * with its money or the new state with its money, never a mix.
+ */
+export class JobService {
+  readonly events = new JobEvents();
+
+  constructor(
+    private readonly db: Db,
+    private readonly queue: JobQueue,
+    private readonly maxConcurrentJobs: number,
+  ) {}
+
+  async submit(input: SubmitInput): Promise<JobRow> {
+    const id = newId();
+    const now = Date.now();
+    const row: JobRow = {
+      id,
+      account_id: input.accountId,
+      key_id: input.keyId,
+      operation: input.operation,
+      status: 'pending',
+      model: input.model,
+      request_json: JSON.stringify(input.request),
+      result_json: null,
+      error_code: null,
+      error_message: null,
+      scenes_total: input.scenesTotal,
+      scenes_completed: 0,
+      hold_micros: input.holdMicros,
+      charged_micros: 0,
+      refunded_micros: 0,
+      attempts: 0,
+      created_at: now,
+      started_at: null,
+      completed_at: null,
+      updated_at: now,
+    };
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('jobs').values(row).execute();
+      if (!(await hold(trx, input.accountId, id, input.holdMicros))) {
+        const bal = await balanceOf(trx, input.accountId);
+        throw new EaselError(
+          402,
+          'credit_insufficient',
+          `Your balance (EUR ${microsToEur(bal.available)}) cannot cover this request (EUR ${microsToEur(input.holdMicros)}). Add credits and retry.`,
+          { required_eur: microsToEur(input.holdMicros), balance_eur: microsToEur(bal.available) },
+        );
+      }
+      const active = await trx
+        .selectFrom('jobs')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('account_id', '=', input.accountId)
+        .where('status', 'in', ['pending', 'processing'])
+        .executeTakeFirstOrThrow();
+      if (Number(active.n) > this.maxConcurrentJobs) {
+        throw new EaselError(
+          429,
+          'rate_limited',
+          `At most ${this.maxConcurrentJobs} generations may run at once for an account; wait for one to finish.`,
+          { limit: this.maxConcurrentJobs },
+          { 'retry-after': '2' },
+        );
+      }
+      await this.queue.enqueue(trx, id);
+    });
+    this.queue.poke();
+    return row;
+  }
+
+  async get(id: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The account filter is part of the query itself: another account's job is indistinguishable from none. */
+  async getForAccount(id: string, accountId: string): Promise<JobRow | undefined> {
+    return this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+  }
+
+  async list(accountId: string, limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
+    const [rows, total] = await Promise.all([
+      this.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      this.db
+        .selectFrom('jobs')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('account_id', '=', accountId)
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(total.n) };
+  }
+
+  async markStarted(id: string): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .updateTable('jobs')
+      .set({ status: 'processing', started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'processing'])
+      .execute();
+    this.events.changed(id);
+  }
+
+  /**
+   * Records one finished unit of work (a portrait, a scene) and captures its price in the same
+   * transaction, so a stored step is charged exactly once. Returns false if the step was already
+   * recorded (a resumed run raced an earlier one) — nothing is charged twice.
+   */
+  async recordStep(
+    jobId: string,
+    step: { step: string; ordinal: number; output: unknown; costMicros: number; countsAsScene: boolean },
+  ): Promise<boolean> {
+    const recorded = await this.db.transaction().execute(async (trx) => {
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+      if (!job || TERMINAL.has(job.status)) return false;
+      const existing = await trx.selectFrom('job_steps').select('step').where('job_id', '=', jobId).where('step', '=', step.step).executeTakeFirst();
+      if (existing) return false;
+      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
+      const take = Math.min(step.costMicros, remaining);
+      await trx
+        .insertInto('job_steps')
+        .values({ job_id: jobId, step: step.step, ordinal: step.ordinal, status: 'completed', output_json: JSON.stringify(step.output), cost_micros: take, created_at: Date.now() })
+        .execute();
+      await capture(trx, job.account_id, jobId, take, `step ${step.step}`);
+      await trx
+        .updateTable('jobs')
+        .set({
+          charged_micros: Number(job.charged_micros) + take,
+          scenes_completed: step.countsAsScene ? sql`scenes_completed + 1` : sql`scenes_completed`,
+          updated_at: Date.now(),
+        })
+        .where('id', '=', jobId)
+        .execute();
+      return true;
+    });
+    if (recorded) this.events.changed(jobId);
+    return recorded;
+  }
+
+  async steps(jobId: string) {
+    return this.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).orderBy('ordinal').execute();
+  }
+
+  /**
+   * Completes a job: captures `finalCaptureMicros` (on top of anything captured step by step),
+   * releases what is left of the hold, stores the result, and removes the queue task.
+   * `buildResult` receives the balance after settlement so the stored result can quote it.
+   */
+  async complete(
+    id: string,
+    finalCaptureMicros: number,
+    buildResult: (balanceAfterMicros: number, totalChargedMicros: number) => unknown,
+  ): Promise<boolean> {
+    const done = await this.db.transaction().execute(async (trx) => {
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!job || TERMINAL.has(job.status)) {
+        await this.queue.complete(trx, id);
+        return false;
+      }
+      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
+      const take = Math.min(finalCaptureMicros, remaining);
+      await capture(trx, job.account_id, id, take, 'job completed');
+      await release(trx, job.account_id, id, remaining - take, 'unused hold returned');
+      const bal = await balanceOf(trx, job.account_id);
+      const charged = Number(job.charged_micros) + take;
+      const now = Date.now();
+      await trx
+        .updateTable('jobs')
+        .set({
+          status: 'completed',
+          result_json: JSON.stringify(buildResult(bal.available, charged)),
+          charged_micros: charged,
+          refunded_micros: Number(job.refunded_micros) + (remaining - take),
+          scenes_completed: job.scenes_total,
+          completed_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      await this.queue.complete(trx, id);
+      return true;
+    });
+    this.events.changed(id);
+    return done;
+  }
+
+  /** Fails a job: what was captured stays captured (finished work), everything else is released. */
+  async fail(id: string, code: string, message: string): Promise<boolean> {
+    const done = await this.db.transaction().execute(async (trx) => {
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!job || TERMINAL.has(job.status)) {
+        await this.queue.complete(trx, id);
+        return false;
+      }
+      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
+      await release(trx, job.account_id, id, remaining, `job failed: ${code}`);
+      const now = Date.now();
+      await trx
+        .updateTable('jobs')
+        .set({
+          status: 'failed',
+          error_code: code,
+          error_message: message.slice(0, 2000),
+          refunded_micros: Number(job.refunded_micros) + remaining,
+          started_at: sql`coalesce(started_at, ${now})`,
+          completed_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      await this.queue.complete(trx, id);
+      return true;
+    });
+    this.events.changed(id);
+    return done;
+  }
+
+  /**
+   * Resolves when the job is terminal or the timeout passes. Listens for in-process changes and
+   * re-reads the row on a short interval for changes made by another process.
+   */
+  async waitForTerminal(id: string, timeoutMs: number): Promise<JobRow | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let wake: (() => void) | null = null;
+    const off = this.events.on(id, () => wake?.());
+    try {
+      for (;;) {
+        const job = await this.get(id);
+        if (!job || TERMINAL.has(job.status) || Date.now() >= deadline) return job;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now())));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    } finally {
+      off();
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { RULES } from './rules.js';
+
+export type Strictness = 'normal' | 'liberal';
+
+export interface ModerationVerdict {
+  allowed: boolean;
+  /** Machine-readable category of the first rule that matched. */
+  category?: string;
+  /** True when the content is refused on legal grounds, whatever the strictness. */
+  legal?: boolean;
+}
+
+/** The moderation port: checked before any money moves or any provider runs. */
+export interface Moderator {
+  checkText(text: string, strictness: Strictness): ModerationVerdict;
+}
+
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
+
+/**
+ * Folds the usual evasions before matching: case, accents and compatibility forms (NFKD),
+ * zero-width characters, leetspeak inside words, and letters split by dots or dashes ("n.u.d.e").
+ */
+export function normalizeForModeration(text: string): string {
+  let t = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  t = t.replace(/[\u200b-\u200f\u2060\ufeff]/g, '');
+  t = t.replace(/[a-z0-9@$]+/g, (word) => (/[a-z]/.test(word) ? word.replace(/[013457@$]/g, (c) => LEET[c] ?? c) : word));
+  t = t.replace(/\b(?:[a-z][.\-_*]){2,}[a-z]\b/g, (m) => m.replace(/[.\-_*]/g, ''));
+  return t.replace(/\s+/g, ' ');
+}
+
+export class RuleModerator implements Moderator {
+  checkText(text: string, strictness: Strictness): ModerationVerdict {
+    const t = normalizeForModeration(text);
+    for (const rule of RULES) {
+      if (rule.scope === 'brand' && strictness === 'liberal') continue;
+      if (rule.all.every((re) => re.test(t))) {
+        return { allowed: false, category: rule.category, legal: rule.scope === 'legal' };
+      }
+    }
+    return { allowed: true };
+  }
+}

@@ -1,0 +1,30 @@
+import type { BlobStore } from '../blob/port.js';
+import { encodeAll, type OutputFormat } from '../imaging/encode.js';
+import type { StoredImage } from '../jobs/types.js';
+
+const EXT: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
+
+/**
+ * Encodes a provider's output into every delivery format with provenance metadata and stores
+ * each under `<prefix>.<ext>`. Keys are deterministic, so a retried step overwrites instead of
+ * leaving orphans.
+ */
+export async function storeImage(
+  blob: BlobStore,
+  prefix: string,
+  raw: Buffer,
+  provenance: { model: string; action: 'created' | 'edited' },
+): Promise<StoredImage> {
+  const encoded = await encodeAll(raw, { generator: 'Easel', model: provenance.model, action: provenance.action, createdAt: new Date() });
+  const order: OutputFormat[] = ['png', 'jpeg', 'webp'];
+  const stored = await Promise.all(
+    order.map(async (fmt) => {
+      const e = encoded[fmt];
+      const key = `${prefix}.${EXT[fmt]}`;
+      await blob.put(key, e.bytes, e.mime);
+      return [fmt, { key, mime: e.mime, size_bytes: e.bytes.length, hash: e.sha256 }] as const;
+    }),
+  );
+  const formats = Object.fromEntries(stored) as StoredImage['formats'];
+  return { formats, image_hash: encoded.png.sha256, width: encoded.png.width, height: encoded.png.height };
+}

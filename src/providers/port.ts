@@ -1,0 +1,44 @@
+/** The provider port: what a model vendor (or the offline renderer) must do for Easel. */
+export type Operation = 'generate' | 'edit' | 'combine';
+
+export interface InputImage {
+  bytes: Buffer;
+  description?: string;
+}
+
+/** A character (or a character in a named state) the image must show, with its reference if one exists. */
+export interface FigureRef {
+  key: string;
+  appearance: string;
+  reference?: InputImage;
+}
+
+export interface GenerateInput {
+  prompt: string;
+  width: number;
+  height: number;
+  seed: number;
+  references: InputImage[];
+  figures?: FigureRef[];
+  portrait?: boolean;
+  /** Earlier turns of a multi-turn session (stories), oldest first. */
+  history?: { prompt: string; image: InputImage }[];
+  signal: AbortSignal;
+}
+
+export interface ProviderOutput {
+  bytes: Buffer;
+  mime: string;
+}
+
+export interface ProviderCapabilities {
+  operations: Operation[];
+  multiturn: boolean;
+  maxConcurrency: number;
+}
+
+export interface ImageProvider {
+  readonly id: string;
+  readonly capabilities: ProviderCapabilities;
+  generate(input: GenerateInput): Promise<ProviderOutput>;
+}

@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import type { JobQueue, QueueTask } from '../queue/port.js';
+import type { JobService } from '../jobs/service.js';
+import type { PipelineDeps } from '../pipelines/context.js';
+import { PIPELINES } from '../pipelines/registry.js';
+import { EaselError, JobFailure } from '../errors.js';
+import { TERMINAL } from '../jobs/types.js';
+import { backoffMs } from './backoff.js';
+import { newId } from '../util/ids.js';
+
+export interface PoolOptions {
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  /** How often an idle slot looks for work it was not poked about (expired leases, other processes). */
+  idlePollMs: number;
+}
+
+/**
+ * In-process workers: each slot claims a task, keeps its lease alive with a heartbeat while the
+ * pipeline runs, and settles the outcome. Enqueues in this process wake idle slots at once.
+ */
+export class WorkerPool {
+  readonly owner = `w-${process.pid}-${newId().slice(-8)}`;
+  private stopping = false;
+  private readonly running = new Map<string, AbortController>();
+  private readonly slots: Promise<void>[] = [];
+  private wakers = new Set<() => void>();
+  private offPoke: (() => void) | null = null;
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly jobs: JobService,
+    private readonly deps: PipelineDeps,
+    private readonly log: Logger,
+    private readonly opts: PoolOptions,
+  ) {}
+
+  start(): void {
+    this.offPoke = this.queue.onPoke(() => this.wakeOne());
+    for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slotLoop());
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private wakeOne(): void {
+    const first = this.wakers.values().next();
+    if (!first.done) first.value();
+  }
+
+  private async idle(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const waker = () => {
+        clearTimeout(t);
+        this.wakers.delete(waker);
+        resolve();
+      };
+      const t = setTimeout(waker, this.opts.idlePollMs);
+      this.wakers.add(waker);
+    });
+  }
+
+  private async slotLoop(): Promise<void> {
+    while (!this.stopping) {
+      let task: QueueTask | null = null;
+      try {
+        task = await this.queue.claim(this.owner, this.opts.leaseMs);
+      } catch (e) {
+        this.log.error({ err: e }, 'queue claim failed');
+      }
+      if (!task) {
+        await this.idle();
+        continue;
+      }
+      await this.runTask(task);
+    }
+  }
+
+  private async runTask(task: QueueTask): Promise<void> {
+    const log = this.log.child({ job_id: task.jobId, attempt: task.attempts });
+    const job = await this.jobs.get(task.jobId);
+    if (!job || TERMINAL.has(job.status)) {
+      // Settled already (a previous attempt crashed after settling): just drop the task.
+      await this.jobs.fail(task.jobId, 'internal_error', 'job already settled');
+      return;
+    }
+    const pipeline = PIPELINES[job.operation];
+    if (!pipeline) {
+      await this.jobs.fail(job.id, 'internal_error', `no pipeline for operation ${job.operation}`);
+      return;
+    }
+    const ac = new AbortController();
+    this.running.set(job.id, ac);
+    let leaseLost = false;
+    const hb = setInterval(() => {
+      this.queue
+        .heartbeat(job.id, this.owner, this.opts.leaseMs)
+        .then((ok) => {
+          if (!ok) {
+            leaseLost = true;
+            ac.abort();
+          }
+        })
+        .catch((e) => log.warn({ err: e }, 'heartbeat failed'));
+    }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
+    const started = Date.now();
+    try {
+      await this.jobs.markStarted(job.id);
+      log.info({ operation: job.operation }, 'job started');
+      await pipeline(this.deps, { job: { ...job, status: 'processing' }, signal: ac.signal });
+      log.info({ ms: Date.now() - started }, 'job finished');
+    } catch (e) {
+      if (leaseLost) {
+        log.warn('lease lost; another worker owns the job now');
+      } else if (this.stopping && ac.signal.aborted) {
+        await this.queue.release(job.id, this.owner);
+        log.info('job released for another worker at shutdown');
+      } else {
+        await this.handleFailure(task, e, log);
+      }
+    } finally {
+      clearInterval(hb);
+      this.running.delete(job.id);
+    }
+  }
+
+  private async handleFailure(task: QueueTask, e: unknown, log: Logger): Promise<void> {
+    const failure =
+      e instanceof JobFailure
+        ? e
+        : e instanceof EaselError
+          ? new JobFailure(e.code, e.message, false)
+          : new JobFailure('internal_error', 'An internal error ended this job; nothing was charged for unfinished work.', true);
+    if (!(e instanceof JobFailure) && !(e instanceof EaselError)) log.error({ err: e }, 'pipeline crashed');
+    if (failure.retryable && task.attempts < this.opts.maxAttempts) {
+      const delay = backoffMs(task.attempts, failure.retryAfterMs);
+      log.warn({ code: failure.code, delay_ms: delay }, 'job step failed; retrying');
+      await this.queue.retryLater(task.jobId, this.owner, Date.now() + delay, `${failure.code}: ${failure.message}`);
+      return;
+    }
+    log.warn({ code: failure.code }, 'job failed');
+    await this.jobs.fail(task.jobId, failure.code, failure.message);
+  }
+
+  /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.offPoke?.();
+    for (const w of [...this.wakers]) w();
+    const all = Promise.all(this.slots);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const ac of this.running.values()) ac.abort();
+      await all;
+    }
+  }
+}

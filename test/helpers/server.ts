@@ -1,0 +1,160 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const execFileP = promisify(execFile);
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'easel.js');
+
+export interface ServerOptions {
+  env?: Record<string, string>;
+  dataDir?: string;
+  args?: string[];
+}
+
+/**
+ * A real `easel serve` process on a loopback port chosen by the OS, with its own data directory.
+ * Tests talk to it over HTTP only, exactly as a client would.
+ */
+export class EaselProcess {
+  child: ChildProcess | null = null;
+  baseUrl = '';
+  logs: string[] = [];
+  exited: Promise<number | null> = Promise.resolve(null);
+
+  constructor(
+    readonly dataDir: string,
+    private readonly env: Record<string, string> = {},
+    private readonly args: string[] = [],
+  ) {}
+
+  static async start(opts: ServerOptions = {}): Promise<EaselProcess> {
+    const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'easel-test-'));
+    const p = new EaselProcess(dataDir, opts.env ?? {}, opts.args ?? []);
+    await p.boot();
+    return p;
+  }
+
+  get processEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      EASEL_DATA_DIR: this.dataDir,
+      EASEL_PORT: '0',
+      EASEL_HOST: '127.0.0.1',
+      EASEL_LOG_LEVEL: 'info',
+      EASEL_SQLITE_SYNCHRONOUS: 'NORMAL',
+      ...this.env,
+    };
+  }
+
+  async boot(extraEnv: Record<string, string> = {}): Promise<void> {
+    Object.assign(this.env, extraEnv);
+    const child = spawn(process.execPath, [BIN, 'serve', ...this.args], { env: this.processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let buf = '';
+    const ready = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.logs.join('\n')}`)), 20_000);
+      const onLine = (line: string) => {
+        this.logs.push(line);
+        if (line.includes('"easel listening"')) {
+          clearTimeout(timer);
+          resolve((JSON.parse(line) as { public_url: string }).public_url);
+        }
+      };
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+      child.stderr!.on('data', (d: Buffer) => this.logs.push(d.toString()));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code} before listening:\n${this.logs.join('\n')}`));
+      });
+    });
+    this.baseUrl = await ready;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+  }
+
+  /** Runs an operator command (`easel keys …`) against this server's data directory. */
+  async cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    try {
+      const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: this.processEnv });
+      return { stdout, stderr, code: 0 };
+    } catch (e) {
+      const err = e as { stdout: string; stderr: string; code: number };
+      return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+    }
+  }
+
+  /** Creates an account + key via the real CLI and returns the key (the CLI's last line). */
+  async createKey(name: string, credits?: string): Promise<string> {
+    const r = await this.cli(['keys', 'create', '--name', name, ...(credits ? ['--credits', credits] : [])]);
+    if (r.code !== 0) throw new Error(`keys create failed: ${r.stderr}`);
+    return r.stdout.trim().split('\n').pop()!;
+  }
+
+  url(p: string): string {
+    return this.baseUrl + p;
+  }
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** One HTTP call over loopback; parses JSON when the server sends JSON. */
+export async function api<T = any>(
+  base: string,
+  method: string,
+  p: string,
+  opts: { key?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: string | Buffer | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + p, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+export async function download(url: string): Promise<{ status: number; bytes: Buffer; headers: Headers }> {
+  const res = await fetch(url);
+  return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -1,0 +1,100 @@
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+/**
+ * The job shapes as ../shared/spec/API.md states them, written here independently of the
+ * server's own schemas, so a drift in either is caught. Easel's optional extensions
+ * (operation, model, canceled) are allowed; nothing else is.
+ */
+const iso = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' };
+const eur = { type: 'string', pattern: '^-?\\d+\\.\\d{6}$' };
+const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const uuid = { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' };
+
+const formatFile = {
+  type: 'object',
+  required: ['url', 'format', 'size_bytes', 'hash', 'expires_at'],
+  properties: { url: { type: 'string', pattern: '^https?://' }, format: { type: 'string' }, size_bytes: { type: 'integer', minimum: 1 }, hash: hex64, expires_at: iso },
+  additionalProperties: false,
+};
+
+export const generationResponseSchema = {
+  type: 'object',
+  required: ['id', 'ai_generated', 'formats', 'cost_eur', 'balance_eur', 'image_hash'],
+  properties: {
+    id: uuid,
+    ai_generated: { const: true },
+    formats: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
+    cost_eur: eur,
+    balance_eur: eur,
+    image_hash: hex64,
+    model: { type: 'string' },
+  },
+  additionalProperties: false,
+};
+
+export const jobSchema = {
+  type: 'object',
+  required: ['job_id', 'status', 'created_at', 'scenes_completed', 'scenes_total'],
+  properties: {
+    job_id: uuid,
+    status: { enum: ['pending', 'processing', 'completed', 'failed', 'canceled'] },
+    operation: { type: 'string' },
+    model: { type: 'string' },
+    created_at: iso,
+    started_at: iso,
+    completed_at: iso,
+    scenes_completed: { type: 'integer', minimum: 0 },
+    scenes_total: { type: 'integer', minimum: 0 },
+    result: { type: 'object' },
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
+  },
+  additionalProperties: false,
+  allOf: [
+    // Omission rules of the seed.
+    { if: { properties: { status: { const: 'pending' } } }, then: { not: { anyOf: [{ required: ['started_at'] }, { required: ['completed_at'] }] } } },
+    { if: { properties: { status: { enum: ['pending', 'processing'] } } }, then: { not: { required: ['completed_at'] } } },
+    { if: { properties: { status: { enum: ['completed', 'failed'] } } }, then: { required: ['started_at', 'completed_at'] } },
+    { if: { properties: { status: { const: 'completed' } } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
+    { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
+  ],
+};
+
+export const jobListSchema = {
+  type: 'object',
+  required: ['generations', 'limit', 'offset', 'total'],
+  properties: { generations: { type: 'array', items: jobSchema }, limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' } },
+  additionalProperties: false,
+};
+
+const addFormats = (addFormatsModule as unknown as { default?: (a: Ajv) => void }).default ?? (addFormatsModule as unknown as (a: Ajv) => void);
+const ajv = new Ajv({ allErrors: true, strict: false });
+addFormats(ajv);
+const compiled = {
+  job: ajv.compile(jobSchema),
+  jobList: ajv.compile(jobListSchema),
+  generation: ajv.compile(generationResponseSchema),
+};
+
+export function assertSpecShape(kind: keyof typeof compiled, value: unknown): void {
+  const v = compiled[kind];
+  if (!v(value)) throw new Error(`${kind} does not match the spec: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value, null, 2)}`);
+  if (kind === 'job' && (value as { status: string }).status === 'completed') {
+    const r = (value as { result: unknown }).result;
+    if ((value as { operation?: string }).operation === 'image') assertSpecShape('generation', r);
+  }
+}
+
+/** Validates a response body against a schema of the server's own OpenAPI document (the other half of "cannot drift"). */
+export function openApiValidator(doc: any): (schemaName: string, value: unknown) => void {
+  const a = new Ajv({ allErrors: true, strict: false });
+  addFormats(a);
+  for (const [name, schema] of Object.entries<any>(doc.components?.schemas ?? {})) {
+    a.addSchema({ ...schema, $id: name });
+  }
+  return (schemaName, value) => {
+    const v = a.getSchema(schemaName);
+    if (!v) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
+    if (!v(value)) throw new Error(`${schemaName} does not match the OpenAPI document: ${a.errorsText(v.errors)}`);
+  };
+}
