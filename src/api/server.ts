@@ -58,7 +58,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   const blobRoot = path.join(s.config.dataDir, 'blobs');
-  await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, index: false, dotfiles: 'deny' });
+  await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, cacheControl: false, index: false, dotfiles: 'deny' });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
