@@ -74,7 +74,7 @@ export function startWorkers(s: Services): WorkerPool {
     s.jobs,
     { db: s.db, blob: s.blob, catalogue: s.catalogue, jobs: s.jobs, moderator: s.moderator },
     s.log.child({ component: 'worker' }),
-    { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, idlePollMs: 500 },
+    { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, retryBaseMs: s.config.retryBaseMs, idlePollMs: 500 },
   );
   pool.start();
   s.worker = pool;

@@ -12,12 +12,14 @@ export interface Config {
   runWorker: boolean;
   leaseMs: number;
   maxAttempts: number;
+  retryBaseMs: number;
   urlTtlS: number;
   syncTimeoutS: number;
   maxBodyBytes: number;
   maxConcurrentJobs: number;
   shutdownGraceMs: number;
   sketchLatencyMs: number;
+  sketchFailures: number;
   sketchPriceEur: string;
   sketchFastPriceEur: string;
   defaultStrictness: 'normal' | 'liberal';
@@ -64,12 +66,14 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     runWorker: true,
     leaseMs: int('EASEL_LEASE_MS', 30_000, 500, 3_600_000),
     maxAttempts: int('EASEL_MAX_ATTEMPTS', 5, 1, 100),
+    retryBaseMs: int('EASEL_RETRY_BASE_MS', 500, 1, 600_000),
     urlTtlS: int('EASEL_URL_TTL_S', 3600, 10, 7 * 24 * 3600),
     syncTimeoutS: int('EASEL_SYNC_TIMEOUT_S', 300, 1, 3600),
     maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 10, 1, 10_000),
     shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     sketchLatencyMs: int('EASEL_SKETCH_LATENCY_MS', 0, 0, 600_000),
+    sketchFailures: int('EASEL_SKETCH_FAILURES', 0, 0, 1_000_000),
     sketchPriceEur: eur('EASEL_SKETCH_PRICE_EUR', '0.020000'),
     sketchFastPriceEur: eur('EASEL_SKETCH_FAST_PRICE_EUR', '0.010000'),
     defaultStrictness: strict,

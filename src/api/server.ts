@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -58,6 +59,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   const blobRoot = path.join(s.config.dataDir, 'blobs');
+  fs.mkdirSync(blobRoot, { recursive: true });
   await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, cacheControl: false, index: false, dotfiles: 'deny' });
 
   app.addHook('onRequest', async (req, reply) => {

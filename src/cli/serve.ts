@@ -23,7 +23,11 @@ export async function serve(opts: { worker: boolean }, overrides: Partial<Config
     s.log.info({ signal }, 'shutting down: draining requests and jobs');
     const hardStop = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5000);
     hardStop.unref();
+    // Keep-alive connections that finish their last request while we drain would otherwise hold
+    // the server open until their idle timeout; close each as soon as it goes idle.
+    const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
     await Promise.allSettled([app.close(), s.worker?.stop(config.shutdownGraceMs)]);
+    clearInterval(reaper);
     await s.db.destroy();
     s.log.info('stopped');
     process.exit(0);

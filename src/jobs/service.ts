@@ -90,6 +90,11 @@ export class JobService {
     return row;
   }
 
+  /** Drops the queue task of a job that is already terminal (a crash after settling left it behind). */
+  async discardTask(id: string): Promise<void> {
+    await this.db.transaction().execute((trx) => this.queue.complete(trx, id));
+  }
+
   async get(id: string): Promise<JobRow | undefined> {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -9,6 +9,8 @@ export interface SketchOptions {
   multiturn: boolean;
   /** When set, one line per call is appended (crash tests count provider calls with it). */
   callLog: string | null;
+  /** Simulated vendor outage: this many calls (process-wide, first ones) fail as a retryable 503. */
+  failures: { remaining: number };
 }
 
 /** The offline local renderer behind the provider port: no network, no GPU, deterministic. */
@@ -27,6 +29,10 @@ export class SketchProvider implements ImageProvider {
       fs.appendFileSync(this.opts.callLog, `${JSON.stringify({ provider: this.id, prompt: input.prompt, seed: input.seed, pid: process.pid })}\n`);
     }
     if (this.opts.latencyMs > 0) await abortableDelay(this.opts.latencyMs, input.signal);
+    if (this.opts.failures.remaining > 0) {
+      this.opts.failures.remaining--;
+      throw new JobFailure('upstream_error', 'The model provider answered 503 (simulated outage).', true);
+    }
     const bytes = await renderSketch({
       prompt: input.prompt,
       seed: input.seed,

@@ -12,6 +12,7 @@ export interface PoolOptions {
   concurrency: number;
   leaseMs: number;
   maxAttempts: number;
+  retryBaseMs: number;
   /** How often an idle slot looks for work it was not poked about (expired leases, other processes). */
   idlePollMs: number;
 }
@@ -83,7 +84,7 @@ export class WorkerPool {
     const job = await this.jobs.get(task.jobId);
     if (!job || TERMINAL.has(job.status)) {
       // Settled already (a previous attempt crashed after settling): just drop the task.
-      await this.jobs.fail(task.jobId, 'internal_error', 'job already settled');
+      await this.jobs.discardTask(task.jobId);
       return;
     }
     const pipeline = PIPELINES[job.operation];
@@ -135,7 +136,7 @@ export class WorkerPool {
           : new JobFailure('internal_error', 'An internal error ended this job; nothing was charged for unfinished work.', true);
     if (!(e instanceof JobFailure) && !(e instanceof EaselError)) log.error({ err: e }, 'pipeline crashed');
     if (failure.retryable && task.attempts < this.opts.maxAttempts) {
-      const delay = backoffMs(task.attempts, failure.retryAfterMs);
+      const delay = backoffMs(task.attempts, failure.retryAfterMs, this.opts.retryBaseMs);
       log.warn({ code: failure.code, delay_ms: delay }, 'job step failed; retrying');
       await this.queue.retryLater(task.jobId, this.owner, Date.now() + delay, `${failure.code}: ${failure.message}`);
       return;
