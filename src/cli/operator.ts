@@ -51,7 +51,7 @@ export function registerOperatorCommands(program: Command): void {
           name: o.name,
           account: o.account,
           creditsMicros: o.credits ? parseEur(o.credits) : undefined,
-          strictness: o.strictness as 'normal' | 'liberal' | undefined,
+          strictness: (o.strictness as 'normal' | 'liberal' | undefined) ?? loadConfig().defaultStrictness,
         }),
       );
       console.log(`created key "${created.keyName}" for account ${created.accountId}${created.accountCreated ? ' (new account)' : ''}`);
