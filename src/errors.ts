@@ -31,6 +31,7 @@ export const JOB_ERROR_STATUS: Record<string, number> = {
   content_rejected_legal: 451,
   insufficient_credits: 402,
   upstream_error: 502,
+  provider_unavailable: 503,
   timeout: 502,
   internal_error: 500,
   canceled: 409,
@@ -43,6 +44,7 @@ export class JobFailure extends Error {
     message: string,
     readonly retryable: boolean,
     readonly retryAfterMs?: number,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'JobFailure';

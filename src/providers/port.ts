@@ -26,6 +26,16 @@ export interface GenerateInput {
   signal: AbortSignal;
 }
 
+/** Edit: `prompt` is the instruction applied to `image`. */
+export interface EditInput extends GenerateInput {
+  image: InputImage;
+}
+
+/** Combine 2–5 images into one, arranged as `prompt` says. */
+export interface CombineInput extends GenerateInput {
+  images: InputImage[];
+}
+
 export interface ProviderOutput {
   bytes: Buffer;
   mime: string;
@@ -41,4 +51,8 @@ export interface ImageProvider {
   readonly id: string;
   readonly capabilities: ProviderCapabilities;
   generate(input: GenerateInput): Promise<ProviderOutput>;
+  /** Present when capabilities.operations includes 'edit'. */
+  edit?(input: EditInput): Promise<ProviderOutput>;
+  /** Present when capabilities.operations includes 'combine'. */
+  combine?(input: CombineInput): Promise<ProviderOutput>;
 }
