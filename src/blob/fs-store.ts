@@ -54,7 +54,7 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(this.file(key), { force: true });
   }
 
-  signedUrl(key: string, expiresAt: number): string {
+  async signedUrl(key: string, expiresAt: number): Promise<string> {
     assertBlobKey(key);
     const exp = Math.floor(expiresAt / 1000);
     return `${this.publicBase()}/files/${key}?exp=${exp}&sig=${this.signer.sign(key, expiresAt)}`;

@@ -19,20 +19,28 @@ export class Presenter {
     private readonly urlTtlS: number,
   ) {}
 
-  formats(image: StoredImage, now = Date.now()): Record<string, FormatView> {
+  /** Signs every stored format of an image; `png`, `jpeg`, `webp` in that order. */
+  async formats(image: StoredImage, now = Date.now()): Promise<Record<string, FormatView>> {
     const exp = now + this.urlTtlS * 1000;
-    const out: Record<string, FormatView> = {};
-    for (const [fmt, f] of Object.entries(image.formats)) {
-      out[fmt] = { url: this.blob.signedUrl(f.key, exp), format: fmt, size_bytes: f.size_bytes, hash: f.hash, expires_at: isoSeconds(exp) };
-    }
-    return out;
+    const entries = await Promise.all(
+      Object.entries(image.formats).map(async ([fmt, f]) => {
+        const view: FormatView = { url: await this.blob.signedUrl(f.key, exp), format: fmt, size_bytes: f.size_bytes, hash: f.hash, expires_at: isoSeconds(exp) };
+        return [fmt, view] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
   }
 
-  generation(jobId: string, r: StoredImageResult): Record<string, unknown> {
+  async signedUrl(key: string, now = Date.now()): Promise<{ url: string; expires_at: string }> {
+    const exp = now + this.urlTtlS * 1000;
+    return { url: await this.blob.signedUrl(key, exp), expires_at: isoSeconds(exp) };
+  }
+
+  async generation(jobId: string, r: StoredImageResult): Promise<Record<string, unknown>> {
     return {
       id: jobId,
       ai_generated: true,
-      formats: this.formats(r.image),
+      formats: await this.formats(r.image),
       cost_eur: microsToEur(r.cost_micros),
       balance_eur: microsToEur(r.balance_after_micros),
       image_hash: r.image.image_hash,
@@ -40,7 +48,7 @@ export class Presenter {
     };
   }
 
-  result(job: JobRow): Record<string, unknown> | undefined {
+  async result(job: JobRow): Promise<Record<string, unknown> | undefined> {
     if (!job.result_json) return undefined;
     const r = JSON.parse(job.result_json) as StoredResult;
     if (r.kind === 'image') return this.generation(job.id, r as StoredImageResult);
@@ -48,7 +56,7 @@ export class Presenter {
   }
 
   /** The seed's job object: `started_at` omitted until started, `completed_at` until terminal, `result`/`error` only in their states. */
-  job(job: JobRow): Record<string, unknown> {
+  async job(job: JobRow): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {
       job_id: job.id,
       status: job.status,
@@ -63,7 +71,7 @@ export class Presenter {
     out.scenes_total = Number(job.scenes_total);
     if (job.model) out.model = job.model;
     if (job.status === 'completed') {
-      const result = this.result(job);
+      const result = await this.result(job);
       if (result) out.result = result;
     }
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };

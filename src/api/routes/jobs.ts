@@ -55,7 +55,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
       const limit = q.limit ?? 20;
       const offset = q.offset ?? 0;
       const { rows, total } = await s.jobs.list(auth.accountId, limit, offset);
-      return { generations: rows.map((r) => s.presenter.job(r)), limit, offset, total };
+      return { generations: await Promise.all(rows.map((r) => s.presenter.job(r))), limit, offset, total };
     },
   );
 }
