@@ -1,8 +1,11 @@
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
-import { openSqlite, migrate, type Db } from './store/db.js';
+import type { Db } from './store/db.js';
+import { openStore, type Store } from './store/open.js';
 import { EmbeddedQueue } from './queue/embedded.js';
+import { PgBossQueue } from './queue/pgboss.js';
+import { S3BlobStore } from './blob/s3-store.js';
 import type { JobQueue } from './queue/port.js';
 import { FsBlobStore } from './blob/fs-store.js';
 import type { BlobStore } from './blob/port.js';
@@ -21,6 +24,7 @@ export interface Services {
   config: Config;
   log: Logger;
   db: Db;
+  store: Store;
   queue: JobQueue;
   blob: BlobStore;
   signer: UrlSigner;
@@ -31,6 +35,9 @@ export interface Services {
   /** The base of absolute URLs we hand out; set once the server knows its port. */
   publicBase: { url: string };
   worker: WorkerPool | null;
+  drivers: { store: string; queue: string; storage: string };
+  /** Closes the queue engine and the database (after the HTTP server and workers have stopped). */
+  close(): Promise<void>;
 }
 
 export function createLogger(config: Config): Logger {
@@ -41,21 +48,36 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-export async function createServices(config: Config, log: Logger = createLogger(config)): Promise<Services> {
+export async function createServices(config: Config, log: Logger = createLogger(config), opts: { listen?: boolean } = {}): Promise<Services> {
   configureCrashPoints(config.crashAt);
-  const db = openSqlite(config.databaseFile);
-  await migrate(db);
+  const store = await openStore(config);
+  const db = store.db;
   const secrets = loadSecrets(config.dataDir, config.signingSecret);
   const signer = new UrlSigner(secrets.urlSigningKey);
   const publicBase = { url: config.publicUrl ?? `http://${config.host}:${config.port}` };
-  const blob = new FsBlobStore(path.join(config.dataDir, 'blobs'), signer, () => publicBase.url);
-  const queue = new EmbeddedQueue(db);
+  let blob: BlobStore;
+  if (config.s3.endpoint || config.s3.accessKeyId) {
+    const s3 = new S3BlobStore(config.s3);
+    await s3.ensureBucket();
+    blob = s3;
+  } else {
+    blob = new FsBlobStore(path.join(config.dataDir, 'blobs'), signer, () => publicBase.url);
+  }
+  const queue: JobQueue =
+    config.queueDriver === 'pgboss'
+      ? await PgBossQueue.start(
+          { url: config.databaseUrl!, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, retryBaseMs: config.retryBaseMs, poolSize: config.databasePoolSize },
+          log.child({ component: 'queue' }),
+          opts.listen !== false,
+        )
+      : new EmbeddedQueue(db);
   const catalogue = new Catalogue(builtinModels(config), { image: 'easel-sketch', story: 'easel-sketch' });
   const jobs = new JobService(db, queue, config.maxConcurrentJobs);
-  return {
+  const services: Services = {
     config,
     log,
     db,
+    store,
     queue,
     blob,
     signer,
@@ -65,7 +87,13 @@ export async function createServices(config: Config, log: Logger = createLogger(
     presenter: new Presenter(blob, config.urlTtlS),
     publicBase,
     worker: null,
+    drivers: { store: store.driver, queue: config.queueDriver, storage: blob instanceof S3BlobStore ? 's3' : 'fs' },
+    close: async () => {
+      await queue.stop?.();
+      await store.close();
+    },
   };
+  return services;
 }
 
 export function startWorkers(s: Services): WorkerPool {

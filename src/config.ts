@@ -7,6 +7,21 @@ export interface Config {
   publicUrl: string | null;
   dataDir: string;
   databaseFile: string;
+  /** postgres://… selects PostgreSQL (scale-out); unset keeps SQLite in the data directory. */
+  databaseUrl: string | null;
+  databasePoolSize: number;
+  /** 'embedded' (SQLite) or 'pgboss' (PostgreSQL); follows the database unless set. */
+  queueDriver: 'embedded' | 'pgboss';
+  s3: {
+    endpoint: string | null;
+    bucket: string;
+    region: string;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+    forcePathStyle: boolean;
+    /** Where clients reach the S3 server, if not the endpoint Easel uses (a CDN or public host). */
+    publicEndpoint: string | null;
+  };
   logLevel: string;
   workerConcurrency: number;
   runWorker: boolean;
@@ -51,6 +66,14 @@ function eur(name: string, def: string): string {
   return v;
 }
 
+function queueDriver(): 'embedded' | 'pgboss' {
+  const v = process.env.EASEL_QUEUE || (process.env.EASEL_DATABASE_URL ? 'pgboss' : 'embedded');
+  if (v !== 'embedded' && v !== 'pgboss') throw new Error('EASEL_QUEUE must be embedded or pgboss');
+  if (v === 'pgboss' && !process.env.EASEL_DATABASE_URL) throw new Error('EASEL_QUEUE=pgboss needs EASEL_DATABASE_URL');
+  if (v === 'embedded' && process.env.EASEL_DATABASE_URL) throw new Error('the embedded queue lives in SQLite; with EASEL_DATABASE_URL use EASEL_QUEUE=pgboss');
+  return v;
+}
+
 export function loadConfig(overrides: Partial<Config> = {}): Config {
   const dataDir = path.resolve(str('EASEL_DATA_DIR', './data'));
   const strict = str('EASEL_DEFAULT_STRICTNESS', 'normal');
@@ -61,6 +84,18 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     publicUrl: process.env.EASEL_PUBLIC_URL ? process.env.EASEL_PUBLIC_URL.replace(/\/+$/, '') : null,
     dataDir,
     databaseFile: path.resolve(dataDir, str('EASEL_SQLITE_FILE', 'easel.sqlite')),
+    databaseUrl: process.env.EASEL_DATABASE_URL || null,
+    databasePoolSize: int('EASEL_DATABASE_POOL_SIZE', 10, 1, 1000),
+    queueDriver: queueDriver(),
+    s3: {
+      endpoint: process.env.EASEL_S3_ENDPOINT || null,
+      bucket: str('EASEL_S3_BUCKET', 'easel'),
+      region: str('EASEL_S3_REGION', 'us-east-1'),
+      accessKeyId: process.env.EASEL_S3_ACCESS_KEY_ID || null,
+      secretAccessKey: process.env.EASEL_S3_SECRET_ACCESS_KEY || null,
+      forcePathStyle: str('EASEL_S3_FORCE_PATH_STYLE', 'true') !== 'false',
+      publicEndpoint: process.env.EASEL_S3_PUBLIC_ENDPOINT || null,
+    },
     logLevel: str('EASEL_LOG_LEVEL', 'info'),
     workerConcurrency: int('EASEL_WORKER_CONCURRENCY', 4, 1, 256),
     runWorker: true,

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerOperatorCommands } from './cli/operator.js';
 import { OperatorError } from './accounts/accounts.js';
 import { serve } from './cli/serve.js';
+import { worker } from './cli/worker.js';
 
 const program = new Command();
 program.name('easel').description('Easel: a self-hostable generative-image API').showHelpAfterError();
@@ -12,6 +13,11 @@ program
   .description('run the API and in-process workers (EASEL_PORT, EASEL_DATA_DIR, …)')
   .option('--no-worker', 'API only: run no workers in this process')
   .action(async (o: { worker: boolean }) => serve({ worker: o.worker }));
+
+program
+  .command('worker')
+  .description('run workers only (no HTTP); scale out with any number of these against one PostgreSQL')
+  .action(async () => worker());
 
 registerOperatorCommands(program);
 

@@ -1,18 +1,17 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openSqlite, migrate, type Db } from '../store/db.js';
+import { migrate, type Db } from '../store/db.js';
+import { openStore } from '../store/open.js';
 import { OperatorError, createKey, grantByKeyName, listKeys, revokeKey } from '../accounts/accounts.js';
 import { eurToMicros, microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const db = openSqlite(config.databaseFile);
+async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+  const store = await openStore(loadConfig(), opts);
   try {
-    await migrate(db);
-    return await fn(db);
+    return await fn(store.db);
   } finally {
-    await db.destroy();
+    await store.close();
   }
 }
 
@@ -32,7 +31,7 @@ export function registerOperatorCommands(program: Command): void {
     .command('migrate')
     .description('apply database migrations (idempotent)')
     .action(async () => {
-      const applied = await withDb((db) => migrate(db));
+      const applied = await withDb((db) => migrate(db), { migrate: false });
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     });
 

@@ -14,7 +14,7 @@ export async function serve(opts: { worker: boolean }, overrides: Partial<Config
     s.publicBase.url = `http://${host}:${port}`;
   }
   if (config.runWorker) startWorkers(s);
-  s.log.info({ address, public_url: s.publicBase.url, data_dir: config.dataDir, worker: config.runWorker }, 'easel listening');
+  s.log.info({ address, public_url: s.publicBase.url, data_dir: config.dataDir, worker: config.runWorker, drivers: s.drivers }, 'easel listening');
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -28,7 +28,7 @@ export async function serve(opts: { worker: boolean }, overrides: Partial<Config
     const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
     await Promise.allSettled([app.close(), s.worker?.stop(config.shutdownGraceMs)]);
     clearInterval(reaper);
-    await s.db.destroy();
+    await s.close();
     s.log.info('stopped');
     process.exit(0);
   };

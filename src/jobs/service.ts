@@ -9,6 +9,15 @@ import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
 
+/**
+ * Takes the job row's lock for the rest of the transaction (PostgreSQL: a row lock, so two workers
+ * settling one job serialise; SQLite: the transaction already holds the database write lock).
+ * Written as a no-op UPDATE because that is the one portable way to lock a row.
+ */
+async function lockJob(trx: Db, id: string): Promise<void> {
+  await trx.updateTable('jobs').set({ updated_at: sql`updated_at` }).where('id', '=', id).execute();
+}
+
 export interface SubmitInput {
   accountId: string;
   keyId: string | null;
@@ -105,22 +114,23 @@ export class JobService {
   }
 
   async list(accountId: string, limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
-    const [rows, total] = await Promise.all([
-      this.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      this.db
-        .selectFrom('jobs')
-        .select(sql<number>`count(*)`.as('n'))
-        .where('account_id', '=', accountId)
-        .executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(total.n) };
+    // The total comes from the same statement (a window count), so a page and its total always
+    // describe one snapshot, even while other processes insert jobs.
+    const rows = await this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .select(sql<number>`count(*) over ()`.as('total_count'))
+      .where('account_id', '=', accountId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    if (rows.length > 0) {
+      const total = Number(rows[0]!.total_count);
+      return { rows: rows.map(({ total_count: _t, ...r }) => r), total };
+    }
+    const n = await this.db.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    return { rows: [], total: Number(n.n) };
   }
 
   async markStarted(id: string): Promise<void> {
@@ -144,6 +154,7 @@ export class JobService {
     step: { step: string; ordinal: number; output: unknown; costMicros: number; countsAsScene: boolean },
   ): Promise<boolean> {
     const recorded = await this.db.transaction().execute(async (trx) => {
+      await lockJob(trx, jobId);
       const job = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
       if (!job || TERMINAL.has(job.status)) return false;
       const existing = await trx.selectFrom('job_steps').select('step').where('job_id', '=', jobId).where('step', '=', step.step).executeTakeFirst();
@@ -185,6 +196,7 @@ export class JobService {
     buildResult: (balanceAfterMicros: number, totalChargedMicros: number) => unknown,
   ): Promise<boolean> {
     const done = await this.db.transaction().execute(async (trx) => {
+      await lockJob(trx, id);
       const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
       if (!job || TERMINAL.has(job.status)) {
         await this.queue.complete(trx, id);
@@ -220,6 +232,7 @@ export class JobService {
   /** Fails a job: what was captured stays captured (finished work), everything else is released. */
   async fail(id: string, code: string, message: string): Promise<boolean> {
     const done = await this.db.transaction().execute(async (trx) => {
+      await lockJob(trx, id);
       const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
       if (!job || TERMINAL.has(job.status)) {
         await this.queue.complete(trx, id);

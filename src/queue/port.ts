@@ -33,4 +33,7 @@ export interface JobQueue {
   /** Gives a leased task back at once (graceful shutdown), without counting the attempt against it. */
   release(jobId: string, owner: string): Promise<void>;
   stats(): Promise<QueueStats>;
+  /** Jobs the engine gave up on while they were never settled (the worker fails them with a clear error). */
+  abandoned?(db: Db): Promise<string[]>;
+  stop?(): Promise<void>;
 }

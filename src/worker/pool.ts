@@ -40,6 +40,23 @@ export class WorkerPool {
   start(): void {
     this.offPoke = this.queue.onPoke(() => this.wakeOne());
     for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slotLoop());
+    if (this.queue.abandoned) void this.reconcileLoop();
+  }
+
+  /** Settles jobs the queue engine gave up on (retries exhausted by lost workers), releasing their money. */
+  private async reconcileLoop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        for (const id of await this.queue.abandoned!(this.deps.db)) {
+          this.log.warn({ job_id: id }, 'job abandoned by the queue after repeated worker losses');
+          await this.jobs.fail(id, 'timeout', 'The job was interrupted too many times (its workers stopped) and was given up.');
+        }
+      } catch (e) {
+        this.log.warn({ err: e }, 'reconcile failed');
+      }
+      // A plain timer, not an idle slot: a poke must wake a worker slot, never this loop.
+      await new Promise((r) => setTimeout(r, Math.max(1000, this.opts.leaseMs)).unref());
+    }
   }
 
   get inFlight(): number {

@@ -29,7 +29,7 @@ describe('concurrent submits against a small balance', () => {
     assert.equal(profile.held_eur, '0.000000');
     const jobs = await api(srv.baseUrl, 'GET', '/v1/jobs?limit=100', { key });
     assert.equal(jobs.body.total, 10, 'rejected submits left no job behind');
-    const audit = auditLedger(srv.dataDir, 'race');
+    const audit = await auditLedger(srv, 'race');
     assert.equal(audit.ledgerAvailable, audit.available);
     assert.equal(audit.ledgerHeld, audit.held);
     assert.equal(audit.grants, 1_000_000);

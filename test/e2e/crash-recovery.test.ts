@@ -41,7 +41,7 @@ describe('crash recovery (SIGKILL)', () => {
         assert.equal(png.status, 200);
         assert.equal((await sharp(png.bytes).metadata()).format, 'png');
       }
-      const audit = auditLedger(srv.dataDir, 'crash');
+      const audit = await auditLedger(srv, 'crash');
       assert.equal(audit.held, 0);
       assert.equal(audit.captures, 6 * 20_000);
       assert.equal(audit.available, 10_000_000 - 6 * 20_000);
@@ -75,7 +75,7 @@ describe('crash recovery (SIGKILL)', () => {
         const calls = fs.readFileSync(callLog, 'utf8').trim().split('\n').filter((l) => l.includes(`point ${point}`));
         // Only a kill between the vendor's answer and storing it can cost a second call; a stored image is never regenerated.
         assert.equal(calls.length, point === 'after_provider_call' ? 2 : 1, `provider calls: ${calls.length}`);
-        const audit = auditLedger(srv.dataDir, `crash-${point}`);
+        const audit = await auditLedger(srv, `crash-${point}`);
         assert.equal(audit.captures, 20_000, 'charged exactly once');
         assert.equal(audit.available, 1_000_000 - 20_000);
         assert.equal(audit.held, 0);

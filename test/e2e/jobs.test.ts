@@ -32,7 +32,7 @@ describe('GET /v1/jobs and /v1/jobs/{id}', () => {
     const second = api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'second in line' } });
     const list = await waitFor(async () => {
       const r = await api(srv.baseUrl, 'GET', '/v1/jobs', { key });
-      return r.body.total === 2 ? r.body : null;
+      return r.body.total === 2 && r.body.generations.length === 2 ? r.body : null;
     });
     assertSpecShape('jobList', list);
     const ids: string[] = list.generations.map((g: any) => g.job_id);

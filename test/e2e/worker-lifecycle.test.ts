@@ -13,7 +13,7 @@ describe('worker: retries, timeouts and shutdown', () => {
       assert.equal(res.body.cost_eur, '0.020000');
       const retries = srv.logs.filter((l) => l.includes('retrying') && l.includes(res.body.id));
       assert.equal(retries.length, 2, 'two failed attempts were retried');
-      const audit = auditLedger(srv.dataDir, 'retry-ok');
+      const audit = await auditLedger(srv, 'retry-ok');
       assert.equal(audit.captures, 20_000);
       assert.equal(audit.held, 0);
     } finally {
@@ -40,7 +40,7 @@ describe('worker: retries, timeouts and shutdown', () => {
       const profile = (await api(srv.baseUrl, 'GET', '/v1/account/profile', { key })).body.user;
       assert.equal(profile.balance_eur, '1.000000');
       assert.equal(profile.held_eur, '0.000000');
-      const audit = auditLedger(srv.dataDir, 'retry-fail');
+      const audit = await auditLedger(srv, 'retry-fail');
       assert.equal(audit.captures, 0);
       assert.deepEqual(audit.unbalancedTerminalJobs, []);
     } finally {

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
+import pg from 'pg';
 
 const execFileP = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -13,6 +15,45 @@ export interface ServerOptions {
   env?: Record<string, string>;
   dataDir?: string;
   args?: string[];
+  /** `serve` (default) or `worker` (workers only, no HTTP). */
+  command?: 'serve' | 'worker';
+  /** Run against the same database, bucket and data directory as this process (multi-process tests). */
+  sharedWith?: EaselProcess;
+}
+
+/**
+ * The suite runs twice in CI: EASEL_TEST_MODE=embedded (SQLite, local disk, in-process queue) and
+ * EASEL_TEST_MODE=scaleout (PostgreSQL + pg-boss + S3 on Swift). Each server gets its own
+ * database and bucket, so test files stay independent.
+ */
+export const MODE: 'embedded' | 'scaleout' = process.env.EASEL_TEST_MODE === 'scaleout' ? 'scaleout' : 'embedded';
+export const PG_ADMIN_URL = process.env.EASEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const S3_ENDPOINT = process.env.EASEL_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:18380';
+export const S3_CREDS = { accessKeyId: process.env.EASEL_TEST_S3_KEY ?? 'test:tester', secretAccessKey: process.env.EASEL_TEST_S3_SECRET ?? 'testing' };
+
+async function createDatabase(): Promise<string> {
+  const name = `easel_t_${crypto.randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -25,20 +66,47 @@ export class EaselProcess {
   logs: string[] = [];
   exited: Promise<number | null> = Promise.resolve(null);
 
+  databaseUrl: string | null = null;
+  bucket: string | null = null;
+  private owner = true;
+
   constructor(
     readonly dataDir: string,
     private readonly env: Record<string, string> = {},
     private readonly args: string[] = [],
+    readonly command: 'serve' | 'worker' = 'serve',
   ) {}
 
   static async start(opts: ServerOptions = {}): Promise<EaselProcess> {
-    const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'easel-test-'));
-    const p = new EaselProcess(dataDir, opts.env ?? {}, opts.args ?? []);
+    const dataDir = opts.sharedWith?.dataDir ?? opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'easel-test-'));
+    const p = new EaselProcess(dataDir, opts.env ?? {}, opts.args ?? [], opts.command ?? 'serve');
+    if (MODE === 'scaleout') {
+      if (opts.sharedWith) {
+        p.databaseUrl = opts.sharedWith.databaseUrl;
+        p.bucket = opts.sharedWith.bucket;
+        p.owner = false;
+      } else {
+        p.databaseUrl = await createDatabase();
+        p.bucket = `easel-${crypto.randomBytes(6).toString('hex')}`;
+      }
+    }
     await p.boot();
     return p;
   }
 
   get processEnv(): NodeJS.ProcessEnv {
+    const scaleout: Record<string, string> =
+      MODE === 'scaleout'
+        ? {
+            EASEL_DATABASE_URL: this.databaseUrl!,
+            EASEL_DATABASE_POOL_SIZE: '6',
+            EASEL_S3_ENDPOINT: S3_ENDPOINT,
+            EASEL_S3_BUCKET: this.bucket!,
+            EASEL_S3_ACCESS_KEY_ID: S3_CREDS.accessKeyId,
+            EASEL_S3_SECRET_ACCESS_KEY: S3_CREDS.secretAccessKey,
+            EASEL_S3_FORCE_PATH_STYLE: 'true',
+          }
+        : {};
     return {
       ...process.env,
       EASEL_DATA_DIR: this.dataDir,
@@ -46,13 +114,14 @@ export class EaselProcess {
       EASEL_HOST: '127.0.0.1',
       EASEL_LOG_LEVEL: 'info',
       EASEL_SQLITE_SYNCHRONOUS: 'NORMAL',
+      ...scaleout,
       ...this.env,
     };
   }
 
   async boot(extraEnv: Record<string, string> = {}): Promise<void> {
     Object.assign(this.env, extraEnv);
-    const child = spawn(process.execPath, [BIN, 'serve', ...this.args], { env: this.processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, this.command, ...this.args], { env: this.processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     let buf = '';
@@ -63,6 +132,9 @@ export class EaselProcess {
         if (line.includes('"easel listening"')) {
           clearTimeout(timer);
           resolve((JSON.parse(line) as { public_url: string }).public_url);
+        } else if (line.includes('"easel worker running"')) {
+          clearTimeout(timer);
+          resolve('');
         }
       };
       child.stdout!.on('data', (d: Buffer) => {
@@ -88,8 +160,10 @@ export class EaselProcess {
     return this.exited;
   }
 
+  /** Stops the process (SIGTERM, drained) and drops its database when it owns one. */
   async stop(): Promise<void> {
     await this.kill('SIGTERM');
+    if (this.owner && this.databaseUrl) await dropDatabase(this.databaseUrl).catch(() => undefined);
   }
 
   /** Runs an operator command (`easel keys …`) against this server's data directory. */

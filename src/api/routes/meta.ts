@@ -53,9 +53,9 @@ export function metaRoutes(app: FastifyInstance, s: Services): void {
       const ok = store.ok && queue.ok && storage.ok;
       return reply.code(ok ? 200 : 503).send({
         status: ok ? 'ok' : 'degraded',
-        store: { ...store, driver: 'sqlite' },
-        queue: { ...queue, driver: 'embedded', workers: s.worker ? { concurrency: s.config.workerConcurrency, in_flight: s.worker.inFlight } : null },
-        storage: { ...storage, driver: 'fs' },
+        store: { ...store, driver: s.drivers.store },
+        queue: { ...queue, driver: s.drivers.queue, workers: s.worker ? { concurrency: s.config.workerConcurrency, in_flight: s.worker.inFlight } : null },
+        storage: { ...storage, driver: s.drivers.storage },
         uptime_s: Math.round((Date.now() - startedAt) / 1000),
       });
     },

@@ -1,0 +1,106 @@
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { BlobStore } from './port.js';
+import { assertBlobKey } from './port.js';
+
+export interface S3Options {
+  endpoint: string | null;
+  bucket: string;
+  region: string;
+  accessKeyId: string | null;
+  secretAccessKey: string | null;
+  forcePathStyle: boolean;
+  publicEndpoint: string | null;
+}
+
+function client(o: S3Options, endpoint: string | null): S3Client {
+  return new S3Client({
+    region: o.region,
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: o.forcePathStyle,
+    ...(o.accessKeyId && o.secretAccessKey ? { credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } } : {}),
+    // Payload checksums (a newer SDK default) are not understood by every S3-compatible server.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/**
+ * Blobs in an S3-compatible bucket. Signed URLs are presigned GETs made by the SDK, verified by
+ * the S3 server itself (so tampering or expiry is refused there, not by Easel).
+ */
+export class S3BlobStore implements BlobStore {
+  private readonly s3: S3Client;
+  private readonly presigner: S3Client;
+
+  constructor(private readonly o: S3Options) {
+    this.s3 = client(o, o.endpoint);
+    this.presigner = o.publicEndpoint ? client(o, o.publicEndpoint) : this.s3;
+  }
+
+  /** Creates the bucket if it does not exist (idempotent; safe from several processes). */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.o.bucket }));
+    } catch {
+      try {
+        await this.s3.send(new CreateBucketCommand({ Bucket: this.o.bucket }));
+      } catch (e) {
+        const name = (e as { name?: string }).name;
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+      }
+    }
+  }
+
+  async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
+    assertBlobKey(key);
+    await this.s3.send(new PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: bytes, ContentType: contentType }));
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    assertBlobKey(key);
+    try {
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return Buffer.from(await r.Body!.transformToByteArray());
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertBlobKey(key);
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertBlobKey(key);
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
+  }
+
+  async signedUrl(key: string, expiresAt: number): Promise<string> {
+    assertBlobKey(key);
+    const expiresIn = Math.max(1, Math.floor((expiresAt - Date.now()) / 1000));
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.o.bucket, Key: key }), { expiresIn });
+  }
+
+  async health(): Promise<{ ok: boolean; detail?: string }> {
+    try {
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.o.bucket }));
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).name || 'unreachable' };
+    }
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const x = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return x.name === 'NoSuchKey' || x.name === 'NotFound' || x.$metadata?.httpStatusCode === 404;
+}
