@@ -13,24 +13,43 @@ function find(dir) {
   });
 }
 
-const only = process.argv.slice(2);
-const files = (only.length ? only : find('test')).sort();
+// Usage: run-tests.mjs [--modes embedded,scaleout] [files…]
+// Each mode runs the same files: embedded (SQLite, disk, in-process queue) and scale-out
+// (PostgreSQL + pg-boss + S3), selected for the servers the tests start by EASEL_TEST_MODE.
+const argv = process.argv.slice(2);
+let modes = ['embedded'];
+const mi = argv.indexOf('--modes');
+if (mi >= 0) {
+  modes = argv[mi + 1].split(',');
+  argv.splice(mi, 2);
+}
+const files = (argv.length ? argv : find('test')).sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
 fs.mkdirSync('test-artifacts', { recursive: true });
-const tap = path.join('test-artifacts', 'results.tap');
-const args = [
-  '--import', 'tsx', '--test',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-  `--test-concurrency=${process.env.EASEL_TEST_CONCURRENCY ?? 2}`,
-  ...files,
-];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-// One plain closing line that any CI can read, taken from the TAP summary.
-const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
-const count = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary) ?? [])[1] ?? 0);
-console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skipped') + count('todo')} skipped`);
-process.exit(r.status ?? 1);
+const totals = { pass: 0, fail: 0, skipped: 0 };
+let status = 0;
+for (const mode of modes) {
+  console.log(`\n== tests, ${mode} mode (${files.length} files)`);
+  const tap = path.join('test-artifacts', `results-${mode}.tap`);
+  const args = [
+    '--import', 'tsx', '--test',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    `--test-concurrency=${process.env.EASEL_TEST_CONCURRENCY ?? 2}`,
+    ...files,
+  ];
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, EASEL_TEST_MODE: mode } });
+  const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
+  const count = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary) ?? [])[1] ?? 0);
+  console.log(`${mode}: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped') + count('todo')} skipped`);
+  totals.pass += count('pass');
+  totals.fail += count('fail');
+  totals.skipped += count('skipped') + count('todo');
+  if (r.status !== 0) status = r.status ?? 1;
+}
+// One plain closing line that any CI can read, summed over the modes.
+console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+process.exit(status);
