@@ -36,6 +36,11 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /** The admitted call ended without a verdict on the vendor (the caller gave up): free the trial slot. */
+  release(): void {
+    this.trialInFlight = false;
+  }
+
   failure(): void {
     this.trialInFlight = false;
     this.failures++;

@@ -58,7 +58,10 @@ export async function vendorFetch(cfg: VendorConfig, breaker: CircuitBreaker, ca
     } catch (e) {
       if (e instanceof JobFailure && !e.retryable) throw e;
       if (e instanceof JobFailure && e.code === 'provider_unavailable') throw e; // circuit open
-      if (call.signal?.aborted) throw new JobFailure('timeout', `${cfg.vendor} call aborted.`, true);
+      if (call.signal?.aborted) {
+        breaker.release();
+        throw new JobFailure('timeout', `${cfg.vendor} call aborted.`, true);
+      }
       if (!(e instanceof JobFailure)) {
         breaker.failure();
         const timedOut = (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError';
