@@ -14,10 +14,13 @@ import { loadSecrets } from './util/secrets.js';
 import { RuleModerator, type Moderator } from './moderation/moderator.js';
 import { Catalogue } from './providers/catalogue.js';
 import { builtinModels } from './providers/builtin-models.js';
+import { ProviderFactory } from './providers/factory.js';
+import { loadCatalogueFile } from './providers/catalogue-file.js';
 import { JobService } from './jobs/service.js';
 import { Presenter } from './jobs/present.js';
 import { WorkerPool } from './worker/pool.js';
 import { configureCrashPoints } from './util/crash.js';
+import { InputResolver } from './pipelines/inputs.js';
 
 /** The object graph, built once. HTTP routes and workers receive what they need from here. */
 export interface Services {
@@ -71,7 +74,13 @@ export async function createServices(config: Config, log: Logger = createLogger(
           opts.listen !== false,
         )
       : new EmbeddedQueue(db);
-  const catalogue = new Catalogue(builtinModels(config), { image: 'easel-sketch', story: 'easel-sketch' });
+  const factory = new ProviderFactory(config);
+  const catalogue = config.modelsFile
+    ? (() => {
+        const f = loadCatalogueFile(config.modelsFile!, factory);
+        return new Catalogue(f.models, f.defaults);
+      })()
+    : new Catalogue(builtinModels(config, factory), { image: 'easel-sketch', story: 'easel-sketch' });
   const jobs = new JobService(db, queue, config.maxConcurrentJobs);
   const services: Services = {
     config,
@@ -100,7 +109,7 @@ export function startWorkers(s: Services): WorkerPool {
   const pool = new WorkerPool(
     s.queue,
     s.jobs,
-    { db: s.db, blob: s.blob, catalogue: s.catalogue, jobs: s.jobs, moderator: s.moderator },
+    { db: s.db, blob: s.blob, catalogue: s.catalogue, jobs: s.jobs, moderator: s.moderator, inputs: new InputResolver(s.blob, s.signer, s.publicBase, s.config.allowLoopbackUrls) },
     s.log.child({ component: 'worker' }),
     { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, retryBaseMs: s.config.retryBaseMs, idlePollMs: 500 },
   );

@@ -33,6 +33,10 @@ export interface Config {
   maxBodyBytes: number;
   maxConcurrentJobs: number;
   shutdownGraceMs: number;
+  /** YAML/JSON model catalogue; unset = the built-in easel-sketch models. */
+  modelsFile: string | null;
+  /** Test mode only: lets user URLs use http:// and loopback addresses (never other private ranges). */
+  allowLoopbackUrls: boolean;
   sketchLatencyMs: number;
   sketchFailures: number;
   sketchPriceEur: string;
@@ -107,6 +111,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 10, 1, 10_000),
     shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    modelsFile: process.env.EASEL_MODELS_FILE ? path.resolve(process.env.EASEL_MODELS_FILE) : null,
+    allowLoopbackUrls: process.env.EASEL_ALLOW_LOOPBACK_URLS === 'true',
     sketchLatencyMs: int('EASEL_SKETCH_LATENCY_MS', 0, 0, 600_000),
     sketchFailures: int('EASEL_SKETCH_FAILURES', 0, 0, 1_000_000),
     sketchPriceEur: eur('EASEL_SKETCH_PRICE_EUR', '0.020000'),

@@ -25,17 +25,23 @@ export const forbidden = (message: string) => new EaselError(403, 'forbidden', m
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new EaselError(409, 'conflict', message, details);
 
-/** Job-level error codes (inside a failed job's `error.code`) and the HTTP status a sync caller gets. */
-export const JOB_ERROR_STATUS: Record<string, number> = {
-  content_rejected: 403,
-  content_rejected_legal: 451,
-  insufficient_credits: 402,
-  upstream_error: 502,
-  provider_unavailable: 503,
-  timeout: 502,
-  internal_error: 500,
-  canceled: 409,
+/**
+ * How a failed job's `error.code` reaches a caller that waited for it synchronously: the HTTP
+ * status and the contract's error code for that status. Unknown codes are internal errors.
+ */
+const JOB_ERROR_HTTP: Record<string, { status: number; error: string }> = {
+  content_rejected: { status: 403, error: 'content_rejected' },
+  insufficient_credits: { status: 402, error: 'credit_insufficient' },
+  upstream_error: { status: 502, error: 'upstream_error' },
+  timeout: { status: 502, error: 'upstream_error' },
+  provider_unavailable: { status: 503, error: 'service_unavailable' },
+  reference_unavailable: { status: 422, error: 'validation_failed' },
+  canceled: { status: 409, error: 'conflict' },
 };
+
+export function jobErrorToHttp(code: string | null): { status: number; error: string } {
+  return JOB_ERROR_HTTP[code ?? ''] ?? { status: 500, error: 'internal_error' };
+}
 
 /** A failure inside a job's pipeline. `retryable` failures are retried with backoff; others end the job. */
 export class JobFailure extends Error {

@@ -4,6 +4,7 @@ import type { JobService } from '../jobs/service.js';
 import type { JobRow } from '../jobs/row.js';
 import type { Moderator } from '../moderation/moderator.js';
 import type { Db } from '../store/db.js';
+import type { InputResolver } from './inputs.js';
 
 /** What every pipeline may use; built once in app.ts. */
 export interface PipelineDeps {
@@ -12,6 +13,7 @@ export interface PipelineDeps {
   catalogue: Catalogue;
   jobs: JobService;
   moderator: Moderator;
+  inputs: InputResolver;
 }
 
 export interface PipelineRun {

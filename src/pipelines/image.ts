@@ -31,12 +31,18 @@ export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
   let raw = await deps.blob.get(rawKey);
   if (!raw) {
     const { width, height } = dimensionsFor(req.aspect_ratio, req.image_size);
+    const references = await Promise.all(
+      (req.reference_images ?? []).map(async (r, i) => ({
+        bytes: await deps.inputs.fetch(r.url, `reference_images[${i}]`, signal),
+        description: r.description,
+      })),
+    );
     const out = await model.provider.generate({
       prompt: req.prompt,
       width,
       height,
       seed: req.seed ?? defaultSeed(req.prompt),
-      references: [],
+      references,
       signal,
     });
     crashPoint('after_provider_call');

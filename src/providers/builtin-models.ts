@@ -1,14 +1,16 @@
 import type { Config } from '../config.js';
 import { ASPECT_RATIOS, type ModelEntry } from './catalogue.js';
-import { SketchProvider } from './sketch-provider.js';
+import type { ProviderFactory } from './factory.js';
 import { eurToMicros } from '../util/money.js';
 
-/** The built-in catalogue: the offline renderer in its story-capable and its cheaper single-turn form. */
-export function builtinModels(config: Config): ModelEntry[] {
-  // Shared by both models: a simulated outage hits the renderer, whichever model asked.
-  const failures = { remaining: config.sketchFailures };
+/**
+ * The built-in catalogue, used when EASEL_MODELS_FILE is unset: the offline renderer in its
+ * story-capable form and as a cheaper single-turn model. `config/models.example.yaml` holds the
+ * same two plus commented examples for every vendor.
+ */
+export function builtinModels(config: Config, factory: ProviderFactory): ModelEntry[] {
   const common = {
-    operations: ['generate'] as const,
+    operations: ['generate' as const],
     aspectRatios: ASPECT_RATIOS,
     imageSizes: ['1K', '2K', '4K'] as const,
     outputFormats: ['png', 'jpeg', 'webp'],
@@ -17,25 +19,23 @@ export function builtinModels(config: Config): ModelEntry[] {
   return [
     {
       ...common,
-      operations: [...common.operations],
       id: 'easel-sketch',
       aliases: ['sketch'],
       name: 'Easel Sketch',
       description:
         'Offline local renderer: deterministic abstract compositions from the prompt, no network and no GPU. Keeps characters visually consistent across story scenes. The default model.',
-      provider: new SketchProvider('easel-sketch', { latencyMs: config.sketchLatencyMs, multiturn: true, callLog: config.providerCallLog, failures }),
+      provider: factory.make({ id: 'easel-sketch', provider: 'sketch', vendorModel: 'sketch', multiturn: true }),
       supportsMultiturn: true,
       priceMicros: eurToMicros(config.sketchPriceEur),
       maxCharacters: 10,
     },
     {
       ...common,
-      operations: [...common.operations],
       id: 'easel-sketch-fast',
       aliases: ['sketch-fast'],
       name: 'Easel Sketch Fast',
       description: 'The offline renderer as a cheaper single-turn model: single images only, no stories.',
-      provider: new SketchProvider('easel-sketch-fast', { latencyMs: config.sketchLatencyMs, multiturn: false, callLog: config.providerCallLog, failures }),
+      provider: factory.make({ id: 'easel-sketch-fast', provider: 'sketch', vendorModel: 'sketch', multiturn: false }),
       supportsMultiturn: false,
       priceMicros: eurToMicros(config.sketchFastPriceEur),
       maxCharacters: 0,

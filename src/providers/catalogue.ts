@@ -17,6 +17,7 @@ export interface ModelEntry {
   supportsMultiturn: boolean;
   aspectRatios: readonly string[];
   imageSizes: readonly ImageSize[];
+  fixedSizes?: string[];
   outputFormats: string[];
   priceMicros: number;
   maxCharacters: number;
@@ -44,9 +45,26 @@ export class Catalogue {
   }
 
   /** Resolves an id or alias (or auto-selects when absent) and checks the model can do `jobOperation`. */
+  /**
+   * Auto-selection when no model is named: the catalogue's `defaults.<operation>` if set, else the
+   * cheapest model that can do the operation (and multi-turn, for stories); ties keep file order.
+   */
+  pick(jobOperation: string, opts: { multiturn?: boolean } = {}): ModelEntry | undefined {
+    const configured = this.defaults[jobOperation];
+    if (configured) return this.byName.get(configured.toLowerCase());
+    const need = OPERATION_NEEDS[jobOperation] ?? 'generate';
+    return this.models
+      .filter((m) => m.operations.includes(need) && (!opts.multiturn || m.supportsMultiturn))
+      .reduce<ModelEntry | undefined>((best, m) => (!best || m.priceMicros < best.priceMicros ? m : best), undefined);
+  }
+
   resolve(requested: string | null | undefined, jobOperation: string, opts: { multiturn?: boolean } = {}): ModelEntry {
-    const name = requested ?? this.defaults[jobOperation] ?? this.defaults.image;
-    const m = name ? this.byName.get(name.toLowerCase()) : undefined;
+    if (!requested) {
+      const picked = this.pick(jobOperation, opts);
+      if (!picked) throw new EaselError(422, 'model_not_capable', `No model in this catalogue can do "${jobOperation}".`, { operation: jobOperation });
+      return picked;
+    }
+    const m = this.byName.get(requested.toLowerCase());
     if (!m) {
       throw new EaselError(422, 'model_not_found', `Unknown model "${requested}". GET /v1/models lists the models and their aliases.`, {
         model: requested,

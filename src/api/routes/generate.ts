@@ -4,7 +4,7 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { GenerateImageBody } from '../../contract/generation.js';
 import { requireAuth } from '../auth.js';
-import { EaselError, JOB_ERROR_STATUS } from '../../errors.js';
+import { EaselError, jobErrorToHttp } from '../../errors.js';
 import type { ImageRequest } from '../../pipelines/image.js';
 import { checkPrompt } from './moderate.js';
 
@@ -63,11 +63,11 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
         );
       }
       if (done.status === 'completed') return s.presenter.result(done);
-      const code = done.error_code ?? 'internal_error';
-      const status = JOB_ERROR_STATUS[code] ?? 500;
-      throw new EaselError(status, status === 500 ? 'internal_error' : code === 'content_rejected_legal' ? 'content_rejected' : code, done.error_message ?? 'The generation failed.', {
+      const { status, error } = jobErrorToHttp(done.error_code);
+      throw new EaselError(status, error, done.error_message ?? 'The generation failed.', {
         job_id: job.id,
-      });
+        job_error_code: done.error_code,
+      }, status === 503 ? { 'retry-after': '30' } : undefined);
     },
   );
 }

@@ -23,7 +23,7 @@ function modelView(m: ModelEntry) {
     supports_multiturn: m.supportsMultiturn,
     aspect_ratios: [...m.aspectRatios],
     image_sizes: [] as string[],
-    fixed_sizes: [] as string[],
+    fixed_sizes: m.fixedSizes ?? [],
     output_formats: m.outputFormats,
     approximate_cost_eur: microsToEur(m.priceMicros),
     max_characters: m.maxCharacters,
