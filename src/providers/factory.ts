@@ -3,6 +3,11 @@ import type { ImageProvider } from './port.js';
 import { SketchProvider } from './sketch-provider.js';
 import { OpenAIProvider, openaiConfig } from './openai/openai-provider.js';
 import { GeminiProvider, geminiConfig } from './gemini/gemini-provider.js';
+import { FalProvider, falConfig } from './fal/fal-provider.js';
+import { ReplicateProvider, replicateConfig } from './replicate/replicate-provider.js';
+import { BflProvider, bflConfig } from './bfl/bfl-provider.js';
+import { ComfyUIProvider, comfyuiConfig } from './comfyui/comfyui-provider.js';
+import { A1111Provider, a1111Config } from './a1111/a1111-provider.js';
 import { CircuitBreaker } from './vendor/circuit-breaker.js';
 import { Limiter } from './vendor/limiter.js';
 import type { VendorConfig } from './vendor/config.js';
@@ -49,6 +54,26 @@ export class ProviderFactory {
       gemini: (s, sh) => {
         const cfg = geminiConfig();
         return new GeminiProvider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
+      },
+      fal: (s, sh) => {
+        const cfg = falConfig();
+        return new FalProvider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
+      },
+      replicate: (s, sh) => {
+        const cfg = replicateConfig();
+        return new ReplicateProvider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
+      },
+      bfl: (s, sh) => {
+        const cfg = bflConfig();
+        return new BflProvider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
+      },
+      comfyui: (s, sh) => {
+        const cfg = comfyuiConfig();
+        return new ComfyUIProvider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
+      },
+      a1111: (s, sh) => {
+        const cfg = a1111Config();
+        return new A1111Provider(s.id, s.vendorModel, cfg, { ...sh(cfg), retryBaseMs: config.retryBaseMs });
       },
     };
   }

@@ -1,0 +1,294 @@
+/**
+ * A fake AUTOMATIC1111 stable-diffusion-webui API (`--api`): a real node:http server on 127.0.0.1
+ * (port 0) speaking modules/api's wire format and validating like FastAPI/pydantic does there:
+ *
+ *   POST /sdapi/v1/txt2img, /sdapi/v1/img2img
+ *     - `--api-auth`: with credentials set, HTTP basic auth is required: no header → 401
+ *       {detail: "Not authenticated"}, wrong → 401 {detail: "Incorrect username or password"}
+ *       (both with WWW-Authenticate: Basic)
+ *     - body must be JSON (else 422 value_error.jsondecode); every known field has its JSON type
+ *       (int / float / str / bool / list / dict; else 422 with pydantic's `{loc, msg, type}` items);
+ *       prompt, seed, width and height are required and unknown fields are refused ("extra fields
+ *       not permitted") — stricter than the webui, so the adapter's body is pinned exactly
+ *     - img2img: init_images missing → 404 {detail: "Init image not found"}; an entry that is not
+ *       base64 of an image → 500 {error: "HTTPException", detail: "Invalid encoded image", …}
+ *     → 200 {images: [base64 PNG], parameters, info: "<JSON string>"}
+ *
+ * Images are real PNGs (sharp) of width x height floored to multiples of 8, one flat colour from
+ * the prompt, the seed and (img2img) the init image — see `fakeColour`. Every request is recorded;
+ * faults can be scripted per route for the next N requests.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+
+export type A1111Route = 'txt2img' | 'img2img' | 'other';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  route: A1111Route;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  json?: unknown;
+}
+
+export type A1111Fault =
+  | { status: number; body?: string | Buffer; retryAfter?: string }
+  /** Never answer. */
+  | { hang: true }
+  /** 200 with a body that is not JSON. */
+  | { malformed: true }
+  /** 200 whose images[0] is base64 of bytes that are not an image. */
+  | { nonImage: true }
+  /** 200 whose images[0] is not base64 at all. */
+  | { notBase64: true }
+  /** 200 with `images: []`. */
+  | { noImages: true }
+  /** A hostile or buggy server: `status` with a body echoing the Authorization header and the decoded credentials. */
+  | { echoCredentials: number };
+
+export interface A1111FakeOptions {
+  /** `--api-auth user:pass`; null = no auth. */
+  credentials?: { user: string; pass: string } | null;
+}
+
+export interface Rendered {
+  route: A1111Route;
+  prompt: string;
+  seed: number;
+  width: number;
+  height: number;
+  checkpoint: string | null;
+  denoisingStrength: number | null;
+  initImage: { sha256: string; width: number; height: number } | null;
+}
+
+type FieldType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict';
+
+const COMMON: Record<string, FieldType> = {
+  prompt: 'str',
+  negative_prompt: 'str',
+  styles: 'list',
+  seed: 'int',
+  subseed: 'int',
+  subseed_strength: 'float',
+  sampler_name: 'str',
+  scheduler: 'str',
+  batch_size: 'int',
+  n_iter: 'int',
+  steps: 'int',
+  cfg_scale: 'float',
+  width: 'int',
+  height: 'int',
+  restore_faces: 'bool',
+  tiling: 'bool',
+  override_settings: 'dict',
+  override_settings_restore_afterwards: 'bool',
+  send_images: 'bool',
+  save_images: 'bool',
+  denoising_strength: 'float',
+};
+const IMG2IMG: Record<string, FieldType> = { ...COMMON, init_images: 'list', resize_mode: 'int', mask: 'str', include_init_images: 'bool' };
+const REQUIRED = ['prompt', 'seed', 'width', 'height'];
+
+const MSG: Record<FieldType, [string, string]> = {
+  int: ['value is not a valid integer', 'type_error.integer'],
+  float: ['value is not a valid float', 'type_error.float'],
+  str: ['str type expected', 'type_error.str'],
+  bool: ['value could not be parsed to a boolean', 'type_error.bool'],
+  list: ['value is not a valid list', 'type_error.list'],
+  dict: ['value is not a valid dict', 'type_error.dict'],
+};
+
+/** The flat colour the fake paints for a prompt + seed (+ the init image's sha256 for img2img). */
+export function fakeColour(prompt: string, seed: number, initImage: string | null = null): { r: number; g: number; b: number } {
+  const h = crypto.createHash('sha256').update(`a1111\n${prompt}\n${seed}\n${initImage ?? ''}`).digest();
+  return { r: h[0]!, g: h[1]!, b: h[2]! };
+}
+
+export class A1111Fake {
+  readonly requests: RecordedRequest[] = [];
+  readonly rendered: Rendered[] = [];
+  credentials: { user: string; pass: string } | null;
+  private readonly faults: { route: A1111Route; remaining: number; fault: A1111Fault }[] = [];
+
+  private constructor(
+    private readonly server: http.Server,
+    opts: A1111FakeOptions,
+  ) {
+    this.credentials = opts.credentials ?? null;
+  }
+
+  static async start(opts: A1111FakeOptions = {}): Promise<A1111Fake> {
+    let fake!: A1111Fake;
+    const server = http.createServer((req, res) => {
+      fake.handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) res.writeHead(599, { 'content-type': 'text/plain' });
+        res.end(`fake crashed: ${(e as Error).stack}`);
+      });
+    });
+    fake = new A1111Fake(server, opts);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  failNext(route: A1111Route, times: number, fault: A1111Fault): void {
+    this.faults.push({ route, remaining: times, fault });
+  }
+
+  reset(opts: A1111FakeOptions = {}): void {
+    this.requests.length = 0;
+    this.rendered.length = 0;
+    this.faults.length = 0;
+    this.credentials = opts.credentials ?? null;
+  }
+
+  to(route: A1111Route): RecordedRequest[] {
+    return this.requests.filter((r) => r.route === route);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const route: A1111Route = req.method === 'POST' && path === '/sdapi/v1/txt2img' ? 'txt2img' : req.method === 'POST' && path === '/sdapi/v1/img2img' ? 'img2img' : 'other';
+    const rec: RecordedRequest = { method: req.method ?? '', path, route, headers: req.headers, body };
+    try {
+      rec.json = JSON.parse(body.toString('utf8'));
+    } catch {
+      // validated below
+    }
+    this.requests.push(rec);
+    if (route === 'other') return json(res, 404, { detail: 'Not Found' });
+
+    if (this.credentials) {
+      const auth = req.headers.authorization ?? '';
+      const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(auth);
+      if (!m) return json(res, 401, { detail: 'Not authenticated' }, { 'www-authenticate': 'Basic' });
+      const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0 || decoded.slice(0, colon) !== this.credentials.user || decoded.slice(colon + 1) !== this.credentials.pass) {
+        return json(res, 401, { detail: 'Incorrect username or password' }, { 'www-authenticate': 'Basic' });
+      }
+    }
+
+    const f = this.faults.find((x) => x.remaining > 0 && x.route === route);
+    if (f) {
+      f.remaining--;
+      const fault = f.fault;
+      if ('hang' in fault) return;
+      if ('status' in fault) {
+        res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}) });
+        return void res.end(fault.body ?? JSON.stringify({ error: 'OutOfMemoryError', detail: '', body: '', errors: `scripted ${fault.status}` }));
+      }
+      if ('malformed' in fault) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('{"images": ["iVBORw0KGgo');
+      }
+      if ('nonImage' in fault) return json(res, 200, { images: [Buffer.from('<html>definitely not a png</html>').toString('base64')], parameters: {}, info: '{}' });
+      if ('notBase64' in fault) return json(res, 200, { images: ['this is *not* base64!'], parameters: {}, info: '{}' });
+      if ('noImages' in fault) return json(res, 200, { images: [], parameters: {}, info: '{}' });
+      if ('echoCredentials' in fault) {
+        const auth = req.headers.authorization ?? '';
+        const decoded = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString('utf8');
+        const [user, pass] = [decoded.slice(0, decoded.indexOf(':')), decoded.slice(decoded.indexOf(':') + 1)];
+        const echo = `header=${auth} decoded=${decoded} user=${user} pass=${pass}`;
+        const payload = fault.echoCredentials === 422 ? { detail: [{ loc: ['body', 'prompt'], msg: echo, type: 'value_error' }] } : { detail: echo, error: echo, errors: echo };
+        return json(res, fault.echoCredentials, payload);
+      }
+    }
+
+    if (rec.json === undefined) {
+      return json(res, 422, { detail: [{ loc: ['body', 0], msg: 'Expecting value: line 1 column 1 (char 0)', type: 'value_error.jsondecode', ctx: { msg: 'Expecting value', doc: body.toString('utf8').slice(0, 200), pos: 0, lineno: 1, colno: 1 } }] });
+    }
+    const data = rec.json;
+    if (!isObject(data)) return json(res, 422, { detail: [{ loc: ['body'], msg: 'value is not a valid dict', type: 'type_error.dict' }] });
+    const fields = route === 'img2img' ? IMG2IMG : COMMON;
+    const errors: { loc: (string | number)[]; msg: string; type: string }[] = [];
+    for (const name of REQUIRED) if (!(name in data)) errors.push({ loc: ['body', name], msg: 'field required', type: 'value_error.missing' });
+    for (const [name, v] of Object.entries(data)) {
+      const t = fields[name];
+      if (!t) {
+        errors.push({ loc: ['body', name], msg: 'extra fields not permitted', type: 'value_error.extra' });
+        continue;
+      }
+      if (v === null) continue; // Optional[...] fields accept null
+      const ok =
+        t === 'int' ? Number.isInteger(v) :
+        t === 'float' ? typeof v === 'number' && Number.isFinite(v) :
+        t === 'str' ? typeof v === 'string' :
+        t === 'bool' ? typeof v === 'boolean' :
+        t === 'list' ? Array.isArray(v) :
+        isObject(v);
+      if (!ok) errors.push({ loc: ['body', name], msg: MSG[t][0], type: MSG[t][1] });
+    }
+    if (Array.isArray(data.init_images)) data.init_images.forEach((x, i) => typeof x !== 'string' && errors.push({ loc: ['body', 'init_images', i], msg: 'str type expected', type: 'type_error.str' }));
+    if (errors.length > 0) return json(res, 422, { detail: errors });
+
+    const width = Math.floor((data.width as number) / 8) * 8;
+    const height = Math.floor((data.height as number) / 8) * 8;
+    if (width < 64 || height < 64 || width > 4096 * 2 || height > 4096 * 2) return json(res, 500, { error: 'RuntimeError', detail: '', body: '', errors: `bad size ${width}x${height}` });
+
+    let initImage: Rendered['initImage'] = null;
+    if (route === 'img2img') {
+      const list = data.init_images as unknown[] | undefined;
+      if (!list || list.length === 0) return json(res, 404, { detail: 'Init image not found' });
+      const b64 = String(list[0]).replace(/^data:image\/[a-z0-9.+-]+;base64,/i, '');
+      try {
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new Error('not base64');
+        const bytes = Buffer.from(b64, 'base64');
+        const meta = await sharp(bytes).metadata();
+        await sharp(bytes).stats();
+        initImage = { sha256: crypto.createHash('sha256').update(bytes).digest('hex'), width: meta.width!, height: meta.height! };
+      } catch {
+        return json(res, 500, { error: 'HTTPException', detail: 'Invalid encoded image', body: '', errors: '500: Invalid encoded image' });
+      }
+    }
+
+    const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint : null;
+    const r: Rendered = {
+      route,
+      prompt: data.prompt as string,
+      seed: data.seed as number,
+      width,
+      height,
+      checkpoint,
+      denoisingStrength: typeof data.denoising_strength === 'number' ? data.denoising_strength : null,
+      initImage,
+    };
+    this.rendered.push(r);
+    const { r: red, g, b } = fakeColour(r.prompt, r.seed, initImage?.sha256 ?? null);
+    const png = await sharp({ create: { width, height, channels: 3, background: { r: red, g, b } } }).png().toBuffer();
+    const parameters = { ...data, ...(route === 'img2img' ? { init_images: null } : {}) };
+    const info = JSON.stringify({ prompt: r.prompt, all_prompts: [r.prompt], seed: r.seed, all_seeds: [r.seed], width, height, sd_model_name: checkpoint ?? 'v1-5-pruned-emaonly', denoising_strength: r.denoisingStrength });
+    return json(res, 200, { images: [png.toString('base64')], parameters, info });
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
