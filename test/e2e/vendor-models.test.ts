@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EaselProcess, MODE, S3_ENDPOINT, api, download } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
+import { assertSpecShape } from '../helpers/spec-shapes.js';
 import { OpenAIFake, colourOf } from '../fakes/openai-fake.js';
 import { GeminiFake } from '../fakes/gemini-fake.js';
 
@@ -56,6 +57,7 @@ models:
   it('GET /v1/models describes the catalogue file (aliases, operations, prices) and never a secret', async () => {
     const res = await api(srv.baseUrl, 'GET', '/v1/models', { key });
     assert.equal(res.status, 200);
+    assertSpecShape('models', res.body);
     const ids = res.body.models.map((m: any) => m.id);
     assert.deepEqual(ids, ['gpt-image-1', 'gemini-2.5-flash-image', 'easel-sketch']);
     const gpt = res.body.models[0];

@@ -67,6 +67,42 @@ export const jobListSchema = {
   additionalProperties: false,
 };
 
+/** `GET /v1/models`, as the spec lists a model's fields (Easel adds `aliases`). */
+export const modelListSchema = {
+  type: 'object',
+  required: ['models', 'cached_at', 'disclaimer'],
+  properties: {
+    cached_at: iso,
+    disclaimer: { type: 'string', minLength: 1 },
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'name', 'description', 'operations', 'can_generate', 'can_edit', 'supports_multiturn', 'aspect_ratios', 'image_sizes', 'fixed_sizes', 'output_formats', 'approximate_cost_eur', 'max_characters', 'max_combine_inputs'],
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          description: { type: 'string' },
+          aliases: { type: 'array', items: { type: 'string' } },
+          operations: { type: 'array', items: { enum: ['generate', 'edit', 'combine'] } },
+          can_generate: { type: 'boolean' },
+          can_edit: { type: 'boolean' },
+          supports_multiturn: { type: 'boolean' },
+          aspect_ratios: { type: 'array', items: { type: 'string' } },
+          image_sizes: { type: 'array', items: { type: 'string' } },
+          fixed_sizes: { type: 'array', items: { type: 'string', pattern: '^\\d+x\\d+$' } },
+          output_formats: { type: 'array', items: { type: 'string' } },
+          approximate_cost_eur: eur,
+          max_characters: { type: 'integer', minimum: 0 },
+          max_combine_inputs: { type: 'integer', minimum: 0 },
+        },
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+};
+
 const addFormats = (addFormatsModule as unknown as { default?: (a: Ajv) => void }).default ?? (addFormatsModule as unknown as (a: Ajv) => void);
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
@@ -74,6 +110,7 @@ const compiled = {
   job: ajv.compile(jobSchema),
   jobList: ajv.compile(jobListSchema),
   generation: ajv.compile(generationResponseSchema),
+  models: ajv.compile(modelListSchema),
 };
 
 export function assertSpecShape(kind: keyof typeof compiled, value: unknown): void {
