@@ -9,7 +9,7 @@ import { auditLedger } from '../helpers/ledger.js';
  * one SQLite file and one data directory in embedded mode (which also supports it).
  */
 describe(`multiple processes on one store (${MODE})`, () => {
-  it('2 API + 2 worker processes: 20 image jobs through both APIs complete; a worker SIGKILLed mid-run loses nothing', async () => {
+  it('2 API + 2 worker processes: 20 image jobs and 3 stories through both APIs complete; a worker SIGKILLed mid-story loses nothing', async () => {
     const env = { EASEL_SKETCH_LATENCY_MS: '400', EASEL_LEASE_MS: '1500', EASEL_MAX_CONCURRENT_JOBS: '100', EASEL_WORKER_CONCURRENCY: '2' };
     const api1 = await EaselProcess.start({ env, args: ['--no-worker'] });
     const procs: EaselProcess[] = [api1];
@@ -23,28 +23,53 @@ describe(`multiple processes on one store (${MODE})`, () => {
       const requests = Array.from({ length: 20 }, (_, i) =>
         api(apis[i % 2]!.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `multi process job ${i}` } }).catch(() => null),
       );
-      // Kill one worker once work is under way, while jobs are still queued behind it.
+      const stories: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await api(apis[(i + 1) % 2]!.baseUrl, 'POST', '/v1/generate/story', {
+          key,
+          body: {
+            model: 'easel-sketch',
+            characters: [{ name: 'Noor', appearance: `a painter with a hat number ${i}` }],
+            scenes: Array.from({ length: 4 }, (_, n) => ({ prompt: `story ${i} scene ${n}: Noor paints`, characters: ['Noor'] })),
+          },
+        });
+        assert.equal(res.status, 202, res.text);
+        stories.push(res.body.job_id);
+      }
+      // Kill one worker mid-story (a story has finished some scenes but not all), while image jobs are still queued.
       await waitFor(async () => {
-        const l = (await api(api2.baseUrl, 'GET', '/v1/jobs?limit=100', { key })).body;
-        return l.generations.filter((g: any) => g.status === 'completed').length >= 3;
-      }, 30_000, 50);
+        for (const id of stories) {
+          const j = (await api(api2.baseUrl, 'GET', `/v1/jobs/${id}`, { key })).body;
+          if (j.scenes_completed > 0 && j.scenes_completed < j.scenes_total) return true;
+        }
+        return false;
+      }, 60_000, 50);
       await w1.kill('SIGKILL');
       const results = await Promise.all(requests);
       assert.ok(results.every((r) => r && r.status === 200), results.map((r) => r?.status).join(','));
       const list = await waitFor(async () => {
         const l = (await api(api1.baseUrl, 'GET', '/v1/jobs?limit=100', { key })).body;
-        return l.total === 20 && l.generations.every((g: any) => g.status === 'completed') ? l : null;
-      }, 30_000, 100);
+        return l.total === 23 && l.generations.every((g: any) => g.status === 'completed') ? l : null;
+      }, 60_000, 100);
       // Every result downloads through URLs minted by either API process.
+      let storyCharges = 0;
       for (const [i, g] of list.generations.entries()) {
         const view = (await api(apis[i % 2]!.baseUrl, 'GET', `/v1/jobs/${g.job_id}`, { key })).body;
+        if (stories.includes(g.job_id)) {
+          assert.equal(view.scenes_completed, 4);
+          assert.equal(view.result.scenes.length, 4);
+          for (const scene of view.result.scenes) assert.equal((await download(scene.images.png.url)).status, 200);
+          storyCharges += Math.round(Number(view.result.cost_eur) * 1e6);
+          continue;
+        }
         const png = await download(view.result.formats.png.url);
         assert.equal(png.status, 200);
         assert.equal((await sharp(png.bytes).metadata()).format, 'png');
       }
       const audit = await auditLedger(api1, 'multi');
-      assert.equal(audit.captures, 20 * 20_000);
-      assert.equal(audit.available, 10_000_000 - 20 * 20_000);
+      assert.ok(storyCharges > 0, 'each story reports what it cost');
+      assert.equal(audit.captures, 20 * 20_000 + storyCharges);
+      assert.equal(audit.available, 10_000_000 - 20 * 20_000 - storyCharges);
       assert.equal(audit.held, 0);
       assert.equal(audit.ledgerAvailable, audit.available);
       assert.deepEqual(audit.unbalancedTerminalJobs, []);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EaselProcess, MODE, S3_ENDPOINT, api, download } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
+import { pollStory } from '../helpers/story.js';
 import { assertSpecShape } from '../helpers/spec-shapes.js';
 import { OpenAIFake, colourOf } from '../fakes/openai-fake.js';
 import { GeminiFake } from '../fakes/gemini-fake.js';
@@ -22,7 +23,8 @@ describe('models served by vendor adapters, through the API', () => {
 
   before(async () => {
     openai = await OpenAIFake.start({ apiKey: OPENAI_KEY });
-    gemini = await GeminiFake.start({ apiKey: GEMINI_KEY });
+    // strictHistory: a model turn must carry an image this fake produced for the user turn before it.
+    gemini = await GeminiFake.start({ apiKey: GEMINI_KEY, strictHistory: true });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-models-'));
     const file = path.join(dir, 'models.yaml');
     fs.writeFileSync(
@@ -124,5 +126,50 @@ models:
     assert.deepEqual(audit.unbalancedTerminalJobs, []);
     assert.ok(!srv.logs.join('\n').includes(OPENAI_KEY), 'the vendor key is never logged');
     assert.ok(!srv.logs.join('\n').includes(key), 'the client key is never logged');
+  });
+  it('a story through the multi-turn Gemini adapter: each scene request carries the earlier scenes as turns', async () => {
+    const scenes = ['Mila opens the lighthouse door', 'Mila climbs the spiral stairs', 'Mila lights the great lamp'];
+    const story = {
+      model: 'gemini',
+      prompt: 'A keeper restores an old lighthouse.',
+      characters: [{ name: 'Mila', appearance: 'an old keeper with a red knitted hat' }],
+      scenes: scenes.map((prompt) => ({ prompt, characters: ['Mila'] })),
+    };
+    const from = gemini.requests.length;
+    const res = await api(srv.baseUrl, 'POST', '/v1/generate/story', { key, body: story });
+    assert.equal(res.status, 202, res.text);
+    const { job } = await pollStory(srv, key, res.body.job_id, { stepMs: 100 });
+    assert.equal(job.status, 'completed', JSON.stringify(job.error));
+    assert.equal(job.scenes_completed, 3);
+    const calls = gemini.requests.slice(from).filter((r) => r.contents);
+    // Which call drew which scene: the last user turn names the scene's prompt.
+    const sceneCalls = scenes.map((prompt) => {
+      const c = calls.find((r) => r.answer === 200 && r.contents!.at(-1)!.texts.join(' ').includes(prompt));
+      assert.ok(c, `no successful vendor call for scene "${prompt}"`);
+      return c!;
+    });
+    for (const [i, call] of sceneCalls.entries()) {
+      const userTurns = call.contents!.filter((t) => t.role === 'user').map((t) => t.texts.join(' '));
+      const modelTurns = call.contents!.filter((t) => t.role === 'model');
+      // Every earlier scene is an earlier user turn answered by a model turn with its image
+      // (the strict fake has already proved each image was produced for that very turn).
+      for (const earlier of scenes.slice(0, i)) assert.ok(userTurns.slice(0, -1).some((t) => t.includes(earlier)), `scene ${i + 1} lacks the turn of "${earlier}"`);
+      assert.equal(modelTurns.length, i, `scene ${i + 1} carries ${modelTurns.length} earlier turns`);
+      assert.ok(modelTurns.every((t) => t.images.length === 1));
+    }
+    for (const scene of job.result.scenes) assert.equal((await download(scene.images.png.url)).status, 200);
+    const audit = await auditLedger(srv, 'vendors');
+    assert.deepEqual(audit.chargeMismatches, []);
+  });
+
+  it('a story on a single-turn vendor model is 422 model_not_capable and charges nothing', async () => {
+    const before = (await api(srv.baseUrl, 'GET', '/v1/account/profile', { key })).body.user.balance_eur;
+    const res = await api(srv.baseUrl, 'POST', '/v1/generate/story', {
+      key,
+      body: { model: 'gpt-image', characters: [{ name: 'Mila', appearance: 'a keeper' }], scenes: [{ prompt: 'Mila waves', characters: ['Mila'] }] },
+    });
+    assert.equal(res.status, 422, res.text);
+    assert.equal(res.body.error, 'model_not_capable');
+    assert.equal((await api(srv.baseUrl, 'GET', '/v1/account/profile', { key })).body.user.balance_eur, before);
   });
 });

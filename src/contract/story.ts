@@ -1,0 +1,129 @@
+import { Type } from 'typebox';
+import { AspectRatio, FormatFile, ImageSize, Strictness } from './generation.js';
+import { DateTime, Eur, Uuid } from './common.js';
+
+/**
+ * The story contract (POST /v1/generate/story). Limits the schema can state (counts, lengths) are
+ * 422 validation_failed; cross-references between names are checked in src/stories/validate.ts.
+ */
+
+export const STORY_LIMITS = { characters: 10, states: 5, locations: 20, scenes: 50, sceneCharacters: 10 } as const;
+
+const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Text = Type.String({ minLength: 1, maxLength: 2000 });
+const ReferenceUrl = Type.String({
+  format: 'uri',
+  pattern: '^https?://',
+  maxLength: 4096,
+  description: 'HTTPS URL of a reference image (or a signed URL of ours). Replaces the generated portrait.',
+});
+
+export const StoryState = Type.Object({ appearance: Text, reference_url: Type.Optional(ReferenceUrl) }, { additionalProperties: false });
+
+export const StoryCharacter = Type.Object(
+  {
+    name: Name,
+    appearance: Text,
+    reference_url: Type.Optional(ReferenceUrl),
+    states: Type.Optional(
+      Type.Record(Type.String(), StoryState, {
+        maxProperties: STORY_LIMITS.states,
+        propertyNames: { minLength: 1, maxLength: 60 },
+        description: 'Named appearance variants (costumes, disguises), at most 5.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const StoryLocation = Type.Object({ name: Name, description: Text, reference_url: Type.Optional(ReferenceUrl) }, { additionalProperties: false });
+
+export const SceneCharacter = Type.Union([Name, Type.Object({ name: Name, state: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false })], {
+  description: 'A character by name, or {name, state} for one of its states.',
+});
+
+export const StoryScene = Type.Object(
+  {
+    prompt: Type.String({ minLength: 1, maxLength: 4000 }),
+    characters: Type.Optional(Type.Array(SceneCharacter, { maxItems: STORY_LIMITS.sceneCharacters })),
+    location: Type.Optional(Name),
+    aspect_ratio: Type.Optional(AspectRatio),
+    image_size: Type.Optional(ImageSize),
+  },
+  { additionalProperties: false },
+);
+
+export const StoryBody = Type.Object(
+  {
+    model: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+    characters: Type.Array(StoryCharacter, { minItems: 1, maxItems: STORY_LIMITS.characters }),
+    locations: Type.Optional(Type.Array(StoryLocation, { maxItems: STORY_LIMITS.locations })),
+    scenes: Type.Array(StoryScene, { minItems: 1, maxItems: STORY_LIMITS.scenes }),
+    prompt: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'Story-wide context.' })),
+    style: Type.Optional(Text),
+    setting: Type.Optional(Text),
+    aspect_ratio: Type.Optional(Type.Union([AspectRatio, Type.Null()])),
+    image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
+    raw_prompts: Type.Optional(Type.Boolean({ description: 'true: scene prompts are sent as written, without the story template.' })),
+    strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const StoryAccepted = Type.Object(
+  { job_id: Uuid, poll_url: Type.String({ description: '/v1/generate/story/{job_id}' }) },
+  { $id: 'StoryAccepted', additionalProperties: false },
+);
+
+const SceneImages = Type.Object({ png: FormatFile, jpeg: FormatFile, webp: FormatFile }, { additionalProperties: false });
+
+/** Easel extension on a story job until it completes: every scene with its state. */
+export const StorySceneProgress = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0, description: '0-based, as in the request (scenes[index]).' }),
+    status: Type.Enum(['completed', 'pending', 'failed', 'skipped'], {
+      description: 'skipped: never started because the story failed or was canceled earlier.',
+    }),
+    prompt: Type.String(),
+    images: Type.Optional(SceneImages),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+export const StoryResult = Type.Object(
+  {
+    id: Uuid,
+    ai_generated: Type.Literal(true),
+    scenes: Type.Array(Type.Object({ prompt: Type.String(), images: SceneImages }, { additionalProperties: false })),
+    character_refs: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ description: 'The character, or "Name (state)" for a state.' }),
+          url: Type.String(),
+          expires_at: Type.Union([DateTime, Type.Null()], { description: 'null for a client-provided reference (url is then the client URL).' }),
+          character: Type.Optional(Type.String({ description: 'Easel: the character name alone.' })),
+          state: Type.Optional(Type.String({ description: 'Easel: the state name, for a state reference.' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    characters: Type.Array(
+      Type.Object(
+        {
+          name: Type.String(),
+          reference_url: Type.String(),
+          expires_at: Type.Union([DateTime, Type.Null()]),
+          character: Type.Optional(Type.String()),
+          state: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'The same references under the names of the public guide.' },
+    ),
+    cost_eur: Eur,
+    balance_eur: Eur,
+    model: Type.Optional(Type.String()),
+  },
+  { $id: 'StoryResult', additionalProperties: false, description: 'A completed story job\'s `result`.' },
+);

@@ -1,0 +1,164 @@
+import type { Pipeline } from './context.js';
+import type { InputImage } from '../providers/port.js';
+import type { StoryRequest } from '../stories/request.js';
+import { planStory, portraitRatio, type RefSlot, type StoryPlan } from '../stories/plan.js';
+import { portraitText, sceneText } from '../stories/moderation.js';
+import { storyKeys, storyStep, type PortraitOutput, type SceneOutput, type StoredStoryResult } from '../stories/stored.js';
+import { finishImage, generateRaw, type ImageStep, type StoryContext } from './story-step.js';
+import { TrailingWork } from './trailing-work.js';
+import { fetchClientReferences } from './story-refs.js';
+import { defaultSeed } from './image.js';
+import { JobFailure } from '../errors.js';
+import { mapLimit } from '../util/map-limit.js';
+import { crashPoint } from '../util/crash.js';
+
+/** Earlier scenes sent with each scene. Providers trim further (Gemini keeps 6 by default); this bounds memory. */
+const HISTORY_TURNS = 8;
+
+/**
+ * A story, in three phases, each skipping whatever an earlier run already recorded:
+ *   1. client references: fetched once through the guarded resolver and kept (free);
+ *   2. portraits: one per character and per state without a client reference, in parallel up to
+ *      the provider's concurrency (they do not depend on each other);
+ *   3. scenes, one after another: each is one turn of a multi-turn conversation (it gets the
+ *      earlier scenes as history) plus the references of exactly the characters, states and
+ *      location it shows. Scene n needs scene n-1's image, so scenes cannot overlap; the critical
+ *      path is portrait waves + scenes × provider latency.
+ * Encoding and recording an image only needs its raw output, so it trails behind (TrailingWork)
+ * instead of delaying the next provider call. Every image is charged as it is recorded, so
+ * `complete` captures nothing more and releases only what was never used.
+ */
+export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
+  const req = JSON.parse(job.request_json) as StoryRequest;
+  const model = deps.catalogue.resolve(req.model, 'story', { multiturn: true });
+  const plan = planStory(req, portraitRatio(model.aspectRatios, req.aspect_ratio));
+  const ctx: StoryContext = { deps, jobId: job.id, model, strictness: req.strictness, unitPriceMicros: req.unit_price_micros, signal };
+  const done = new Map((await deps.jobs.steps(job.id)).map((r) => [r.step, JSON.parse(r.output_json) as PortraitOutput | SceneOutput]));
+  const stored = async (step: string, fallback: PortraitOutput | SceneOutput): Promise<Buffer> =>
+    (await deps.blob.get(storyKeys.raw(job.id, step))) ?? (await deps.blob.get(fallback.image.formats.png.key)) ?? missing(step);
+
+  // 1. Client references.
+  const client = await fetchClientReferences(deps, job.id, plan, signal);
+  const refBytes = client.slots;
+  const locationBytes = client.locations;
+
+  // 2. Portraits.
+  const portraits = new Map<number, PortraitOutput>();
+  const trailing = new TrailingWork();
+  await mapLimit(plan.slots.filter((s) => !s.clientUrl), Math.max(1, model.provider.capabilities.maxConcurrency), async (slot) => {
+    const { step, ordinal } = storyStep.portrait(slot.index);
+    const prior = done.get(step) as PortraitOutput | undefined;
+    if (prior) {
+      portraits.set(slot.index, prior);
+      refBytes.set(slot.index, await stored(step, prior));
+      return;
+    }
+    const spec: ImageStep<PortraitOutput> = {
+      step,
+      ordinal,
+      what: `The reference portrait of "${slot.label}" (${slot.path})`,
+      kept: 'Finished portraits are kept; no scene was started and the rest of the hold was returned.',
+      kind: 'portrait',
+      moderationText: portraitText(slot),
+      generate: () =>
+        model.provider.generate({
+          prompt: slot.prompt,
+          ...plan.portrait,
+          seed: defaultSeed(`${job.id}/${step}`),
+          references: slot.baseSlot !== undefined ? [{ bytes: refBytes.get(slot.baseSlot)!, description: `${slot.character} as they usually look` }] : [],
+          figures: [{ key: slot.key, appearance: slot.appearance }],
+          portrait: true,
+          signal,
+        }),
+      output: (image) => ({ kind: 'portrait', slot: slot.index, image }),
+    };
+    const raw = await generateRaw(ctx, spec);
+    refBytes.set(slot.index, raw);
+    trailing.start(async () => void portraits.set(slot.index, await finishImage(ctx, spec, raw)));
+  }).catch(async (e: unknown) => {
+    await trailing.settle().catch(() => undefined);
+    throw e;
+  });
+
+  // 3. Scenes. Each needs only the previous scene's raw image, so encoding and recording a scene
+  // overlaps the next provider call, and no more: records stay in scene order, at most one behind.
+  const scenes = new Map<number, SceneOutput>();
+  const history: { prompt: string; image: InputImage }[] = [];
+  try {
+    for (const scene of plan.scenes) {
+      const { step, ordinal } = storyStep.scene(scene.index);
+      const prior = done.get(step) as SceneOutput | undefined;
+      let raw: Buffer;
+      if (prior) {
+        scenes.set(scene.index, prior);
+        raw = await stored(step, prior);
+      } else {
+        trailing.check();
+        crashPoint('story_before_scene');
+        const spec: ImageStep<SceneOutput> = {
+          step,
+          ordinal,
+          what: `Scene ${scene.index + 1} of ${plan.scenes.length} (${scene.path})`,
+          kept: keptNote(scene.index),
+          kind: 'scene',
+          moderationText: sceneText(plan, scene),
+          generate: () =>
+            model.provider.generate({
+              prompt: scene.text,
+              width: scene.width,
+              height: scene.height,
+              seed: defaultSeed(`${job.id}/${step}`),
+              references: scene.location !== undefined && locationBytes.has(scene.location) ? [{ bytes: locationBytes.get(scene.location)!, description: `Location: ${plan.locations[scene.location]!.name}` }] : [],
+              figures: scene.figures.map((f) => figureOf(plan.slots[f]!, refBytes.get(f)!)),
+              history: history.slice(-HISTORY_TURNS),
+              signal,
+            }),
+          output: (image) => ({ kind: 'scene', index: scene.index, image }),
+        };
+        raw = await generateRaw(ctx, spec);
+        await trailing.settle();
+        const r = raw;
+        trailing.start(async () => void scenes.set(scene.index, await finishImage(ctx, spec, r)));
+      }
+      history.push({ prompt: scene.text, image: { bytes: raw } });
+    }
+  } catch (e) {
+    // Finished work is recorded (and charged) before the failure settles the job.
+    await trailing.settle().catch(() => undefined);
+    throw e;
+  }
+  await trailing.settle();
+
+  // 4. Settle: every step was captured as it was recorded.
+  await deps.jobs.complete(job.id, 0, (balanceAfter, charged): StoredStoryResult => ({
+    kind: 'story',
+    model: model.id,
+    scenes: plan.scenes.map((s) => ({ prompt: s.prompt, image: scenes.get(s.index)!.image })),
+    refs: refsOf(plan, portraits),
+    cost_micros: charged,
+    balance_after_micros: balanceAfter,
+  }));
+  crashPoint('story_completed');
+};
+
+function figureOf(slot: RefSlot, bytes: Buffer) {
+  return { key: slot.key, appearance: slot.appearance, reference: { bytes, description: `${slot.label}: reference` } };
+}
+
+function keptNote(index: number): string {
+  const finished = index === 0 ? 'No scene was finished' : index === 1 ? 'Scene 1 is finished and kept' : `Scenes 1–${index} are finished and kept`;
+  return `${finished}; the hold for the rest was returned.`;
+}
+
+function refsOf(plan: StoryPlan, portraits: Map<number, PortraitOutput>): StoredStoryResult['refs'] {
+  return plan.slots.map((s) => ({
+    name: s.label,
+    character: s.character,
+    ...(s.state !== undefined ? { state: s.state } : {}),
+    ...(s.clientUrl ? { client_url: s.clientUrl } : { png_key: portraits.get(s.index)!.image.formats.png.key }),
+  }));
+}
+
+function missing(step: string): never {
+  throw new JobFailure('internal_error', `The stored image of step ${step} is missing from storage.`, false);
+}

@@ -1,0 +1,48 @@
+import type { StoredImage } from '../jobs/types.js';
+
+/**
+ * What a story keeps: step outputs in `job_steps.output_json`, the final result in
+ * `jobs.result_json`, and blobs under deterministic keys, so a resumed run finds everything an
+ * earlier run stored and never produces (or charges) it again.
+ */
+export interface PortraitOutput {
+  kind: 'portrait';
+  slot: number;
+  image: StoredImage;
+}
+
+export interface SceneOutput {
+  kind: 'scene';
+  index: number;
+  image: StoredImage;
+}
+
+/** A character reference in the result: a generated portrait (blob key) or the client's URL. */
+export interface StoredRef {
+  name: string;
+  character: string;
+  state?: string;
+  png_key?: string;
+  client_url?: string;
+}
+
+export interface StoredStoryResult {
+  kind: 'story';
+  model: string;
+  scenes: { prompt: string; image: StoredImage }[];
+  refs: StoredRef[];
+  cost_micros: number;
+  balance_after_micros: number;
+}
+
+export const storyStep = {
+  portrait: (slot: number) => ({ step: `portrait-${slot}`, ordinal: slot }),
+  // Scenes sort after every portrait (a story has at most 60 references).
+  scene: (index: number) => ({ step: `scene-${index}`, ordinal: 1000 + index }),
+};
+
+export const storyKeys = {
+  raw: (jobId: string, step: string) => `jobs/${jobId}/story/raw/${step}`,
+  image: (jobId: string, step: string) => `jobs/${jobId}/story/${step}`,
+  clientRef: (jobId: string, what: string) => `jobs/${jobId}/story/client/${what}`,
+};
