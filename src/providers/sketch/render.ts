@@ -5,6 +5,8 @@ import { rngFrom } from './prng.js';
 import { scenerySvg } from './scene.js';
 import { figureSignature } from './signature.js';
 import { chooseTheme } from './theme.js';
+import { renderStyled, type SketchStyle } from './styled.js';
+import type { SketchDiagramType } from './diagram.js';
 
 /** A character (key = "name" or "name#state") to draw in the picture. */
 export interface SketchFigure {
@@ -23,6 +25,12 @@ export interface SketchRenderInput {
   figures?: SketchFigure[];
   /** A single large figure filling the frame (a character reference portrait). */
   portrait?: boolean;
+  /** 'image' (default): the scenery renderer below; 'graphic' and 'diagram': the flat styles in styled.ts (figures are not drawn there). */
+  style?: SketchStyle;
+  /** For style 'diagram': the layout (default flowchart). */
+  diagramType?: SketchDiagramType;
+  /** For style 'graphic': a transparent background (RGBA output). */
+  transparent?: boolean;
 }
 
 export const MIN_SIDE = 64;
@@ -40,6 +48,9 @@ export const MAX_FIGURES = 10;
  */
 export async function renderSketch(input: SketchRenderInput): Promise<Buffer> {
   validate(input);
+  if (input.style === 'graphic' || input.style === 'diagram') {
+    return renderStyled({ prompt: input.prompt, seed: input.seed, width: input.width, height: input.height, style: input.style, diagramType: input.diagramType, transparent: input.transparent });
+  }
   const { prompt, seed, width, height } = input;
   const figures = input.figures ?? [];
   // Separate streams: adding a figure to a scene must not repaint its background.

@@ -1,0 +1,132 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import { microsToEur } from '../util/money.js';
+import { isoSeconds } from '../util/time.js';
+
+/** Counts and money for one operation (or one month, or all of it). */
+export interface UsageCounts {
+  jobs: number;
+  completed: number;
+  failed: number;
+  /** What was charged: completed jobs, plus the finished steps of failed stories. */
+  charged_eur: string;
+}
+
+export interface Usage {
+  total: UsageCounts;
+  by_operation: ({ operation: string } & UsageCounts)[];
+  /** Newest month first; months are UTC `YYYY-MM`. */
+  by_month: ({ month: string; by_operation: ({ operation: string } & UsageCounts)[] } & UsageCounts)[];
+}
+
+interface Acc {
+  jobs: number;
+  completed: number;
+  failed: number;
+  charged: number;
+}
+
+const zero = (): Acc => ({ jobs: 0, completed: 0, failed: 0, charged: 0 });
+const add = (a: Acc, b: Acc) => {
+  a.jobs += b.jobs;
+  a.completed += b.completed;
+  a.failed += b.failed;
+  a.charged += b.charged;
+};
+const view = (a: Acc): UsageCounts => ({ jobs: a.jobs, completed: a.completed, failed: a.failed, charged_eur: microsToEur(a.charged) });
+
+/**
+ * An account's usage from its jobs, grouped in SQL by operation and UTC month (one grouped row
+ * per pair, so the cost does not grow with the number of jobs sent back), folded here into
+ * totals per operation and per month.
+ */
+export async function accountUsage(db: Db, driver: 'sqlite' | 'postgres', accountId: string): Promise<Usage> {
+  const month =
+    driver === 'postgres'
+      ? sql<string>`to_char(to_timestamp(created_at / 1000.0) at time zone 'UTC', 'YYYY-MM')`
+      : sql<string>`strftime('%Y-%m', created_at / 1000, 'unixepoch')`;
+  const rows = await db
+    .selectFrom('jobs')
+    .select([
+      'operation',
+      month.as('month'),
+      sql<number>`count(*)`.as('jobs'),
+      sql<number>`sum(case when status = 'completed' then 1 else 0 end)`.as('completed'),
+      sql<number>`sum(case when status = 'failed' then 1 else 0 end)`.as('failed'),
+      sql<number>`coalesce(sum(charged_micros), 0)`.as('charged'),
+    ])
+    .where('account_id', '=', accountId)
+    .groupBy(['operation', month])
+    .execute();
+  const total = zero();
+  const byOp = new Map<string, Acc>();
+  const byMonth = new Map<string, { all: Acc; ops: Map<string, Acc> }>();
+  for (const r of rows) {
+    const a: Acc = { jobs: Number(r.jobs), completed: Number(r.completed), failed: Number(r.failed), charged: Number(r.charged) };
+    add(total, a);
+    const op = byOp.get(r.operation) ?? zero();
+    add(op, a);
+    byOp.set(r.operation, op);
+    const m = byMonth.get(r.month) ?? { all: zero(), ops: new Map<string, Acc>() };
+    add(m.all, a);
+    const mo = m.ops.get(r.operation) ?? zero();
+    add(mo, a);
+    m.ops.set(r.operation, mo);
+    byMonth.set(r.month, m);
+  }
+  const ops = (m: Map<string, Acc>) => [...m.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([operation, a]) => ({ operation, ...view(a) }));
+  return {
+    total: view(total),
+    by_operation: ops(byOp),
+    by_month: [...byMonth.entries()]
+      .sort(([x], [y]) => y.localeCompare(x))
+      .map(([m, v]) => ({ month: m, ...view(v.all), by_operation: ops(v.ops) })),
+  };
+}
+
+export interface LedgerEntryView {
+  id: string;
+  kind: string;
+  /** The change to the spendable balance (delta_available). */
+  amount_eur: string;
+  /** The change to the held amount (delta_held). */
+  held_delta_eur: string;
+  job_id: string | null;
+  note: string | null;
+  created_at: string;
+}
+
+/**
+ * One page of an account's ledger, newest first. The total comes from the same statement (a
+ * window count), so a page and its total describe one snapshot.
+ */
+export async function ledgerPage(db: Db, accountId: string, limit: number, offset: number): Promise<{ entries: LedgerEntryView[]; total: number }> {
+  const rows = await db
+    .selectFrom('ledger')
+    .selectAll()
+    .select(sql<number>`count(*) over ()`.as('total_count'))
+    .where('account_id', '=', accountId)
+    // Ids are UUIDv7: id order is time order, and (account_id, id) is indexed.
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  let total: number;
+  if (rows.length > 0) total = Number(rows[0]!.total_count);
+  else {
+    const n = await db.selectFrom('ledger').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    total = Number(n.n);
+  }
+  return {
+    total,
+    entries: rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      amount_eur: microsToEur(Number(r.delta_available)),
+      held_delta_eur: microsToEur(Number(r.delta_held)),
+      job_id: r.job_id,
+      note: r.note,
+      created_at: isoSeconds(Number(r.created_at)),
+    })),
+  };
+}

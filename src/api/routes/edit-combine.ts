@@ -1,0 +1,280 @@
+import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import { Type } from 'typebox';
+import type { Services } from '../../app.js';
+import { errorResponses } from '../../contract/common.js';
+import { combineFormFields, combineJsonBody, combineMultipartDoc, editFormFields, editJsonBody, editMultipartDoc, type EditKind } from '../../contract/content.js';
+import { requireAuth } from '../auth.js';
+import { validatorCompiler } from '../validation.js';
+import { toEaselError } from '../error-handler.js';
+import { checkInputUrls } from '../input-url.js';
+import { EaselError, badRequest, validationFailed } from '../../errors.js';
+import { acceptUpload } from '../../uploads/accept.js';
+import type { EditCombineRequest, InputRef } from '../../pipelines/edit-combine.js';
+import type { DiagramType } from '../../pipelines/templates.js';
+import type { AspectRatio, ImageSize } from '../../providers/catalogue.js';
+import { checkPrompt } from './moderate.js';
+import { checkImageSize, submitAndWait } from './sync-job.js';
+
+const KINDS: EditKind[] = ['image', 'graphic', 'diagram'];
+/** The API-wide cap on combine inputs; a model's max_combine_inputs may be lower. */
+export const MAX_COMBINE_INPUTS = 5;
+const ERRORS = errorResponses(400, 401, 402, 403, 404, 413, 415, 422, 429, 451, 500, 502, 503);
+
+/** What the handler works from, whichever the body form. */
+interface Parsed {
+  body: Record<string, unknown>;
+  /** Multipart: the files, in order. JSON: none (the inputs are URLs in `body`). */
+  files: Buffer[] | null;
+}
+
+/**
+ * The JSON schema validates JSON bodies as usual; a multipart body is read by the handler and
+ * validated there against the form-field schema (the multipart schema only documents the form).
+ */
+const compilerFor =
+  (): FastifySchemaCompiler<unknown> =>
+  (opts) =>
+    opts.httpPart === 'body' && opts.contentType === 'multipart/form-data' ? () => true : validatorCompiler(opts);
+
+/**
+ * POST /v1/edit/{image|graphic|diagram} and /v1/combine/{image|graphic|diagram}: synchronous,
+ * same response as generate. Inputs come as JSON URLs (`image_url`, `input_image_urls`) or as
+ * multipart files (`image`, repeated `images`). @fastify/multipart is registered in this
+ * encapsulated scope only (the upload route has its own), so no other route parses multipart.
+ */
+export function editCombineRoutes(app: FastifyInstance, s: Services): void {
+  app.register(async (scope) => {
+    await scope.register(fastifyMultipart, {
+      limits: { fileSize: s.config.maxUploadBytes, files: MAX_COMBINE_INPUTS + 1, fields: 20, fieldSize: 64 * 1024, parts: 32, headerPairs: 100 },
+    });
+    for (const kind of KINDS) {
+      registerEdit(scope, s, kind);
+      registerCombine(scope, s, kind);
+    }
+  });
+}
+
+function registerEdit(app: FastifyInstance, s: Services, kind: EditKind): void {
+  const json = editJsonBody(kind);
+  const fields = editFormFields(kind);
+  const checkFields = validatorCompiler({ schema: fields, httpPart: 'body', method: 'POST', url: `/v1/edit/${kind}` }) as ValidateFn;
+  app.post(
+    `/v1/edit/${kind}`,
+    {
+      schema: {
+        summary: `Edit ${kind === 'image' ? 'an image' : `a ${kind}`} by instruction (synchronous)`,
+        description:
+          `The prompt is the instruction applied to the input: JSON with image_url (https, or a signed URL of ours such as an upload_url or an earlier result), or multipart/form-data with the file "image" and the same fields. ` +
+          `The model must support edit (422 model_not_capable otherwise, before anything is charged). Moderation, hold, settle and response as POST /v1/generate/image; ` +
+          `without aspect_ratio the output follows the input's shape. The output's C2PA manifest records the input as its parent (c2pa.opened, c2pa.edited). ` +
+          `Prompt template: ${kind} edit, unless raw_prompt. Job operation: edit_${kind}.`,
+        tags: ['edit'],
+        body: { content: { 'application/json': { schema: json }, 'multipart/form-data': { schema: editMultipartDoc(kind) } } },
+        response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
+      },
+      validatorCompiler: compilerFor(),
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const { body, files } = req.isMultipart() ? await readForm(req, 'image', 1, checkFields) : { body: jsonBody(req), files: null };
+      if (files) {
+        if (files.length === 0) throw badRequest('The file "image" is required: the image to edit.', { fields: [{ path: 'image', message: 'is required' }] });
+        if (files.length > 1) throw validationFailed('An edit takes exactly one file, in the field "image".', { fields: [{ path: 'image', message: 'must hold exactly one file' }] });
+      } else checkInputUrls(s, body, ['image_url']);
+      return run(s, req, reply, { mode: 'edit', kind, body, files, urls: files ? [] : [body.image_url as string], auth });
+    },
+  );
+}
+
+function registerCombine(app: FastifyInstance, s: Services, kind: EditKind): void {
+  const json = combineJsonBody(kind);
+  const fields = combineFormFields(kind);
+  const checkFields = validatorCompiler({ schema: fields, httpPart: 'body', method: 'POST', url: `/v1/combine/${kind}` }) as ValidateFn;
+  app.post(
+    `/v1/combine/${kind}`,
+    {
+      schema: {
+        summary: `Combine 2–5 ${kind === 'image' ? 'images' : `${kind}s`} into one (synchronous)`,
+        description:
+          `The prompt describes the arrangement. Inputs: JSON input_image_urls (2–5 https URLs or signed URLs of ours), or multipart/form-data with the file field "images" repeated 2–5 times (in order) and the same fields. ` +
+          `The model must support combine (422 model_not_capable) and take that many inputs (its max_combine_inputs in /v1/models; 422 naming the model and its cap), checked before anything is charged. ` +
+          `Moderation, hold, settle and response as POST /v1/generate/image; without aspect_ratio the output follows the first input's shape. The inputs are C2PA ingredients of the output. ` +
+          `Prompt template: ${kind} combine, unless raw_prompt. Job operation: combine_${kind}.`,
+        tags: ['combine'],
+        body: { content: { 'application/json': { schema: json }, 'multipart/form-data': { schema: combineMultipartDoc(kind) } } },
+        response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
+      },
+      validatorCompiler: compilerFor(),
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const { body, files } = req.isMultipart() ? await readForm(req, 'images', MAX_COMBINE_INPUTS, checkFields) : { body: jsonBody(req), files: null };
+      let urls: string[] = [];
+      if (files) {
+        if (files.length < 2 || files.length > MAX_COMBINE_INPUTS) {
+          throw validationFailed(`images must hold 2 to ${MAX_COMBINE_INPUTS} files, got ${files.length}.`, {
+            fields: [{ path: 'images', message: `must hold 2 to ${MAX_COMBINE_INPUTS} files` }],
+          });
+        }
+      } else {
+        urls = body.input_image_urls as string[];
+        checkInputUrls(s, Object.fromEntries(urls.map((u, i) => [`input_image_urls[${i}]`, u])), urls.map((_, i) => `input_image_urls[${i}]`));
+      }
+      return run(s, req, reply, { mode: 'combine', kind, body, files, urls, auth });
+    },
+  );
+}
+
+type ValidateFn = ((data: unknown) => boolean) & { errors?: unknown[] | null };
+
+/** A JSON body (validated by the route schema); a request with no body at all never reached that schema. */
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+    throw badRequest('Send a JSON object (Content-Type: application/json) or multipart/form-data.');
+  }
+  return req.body as Record<string, unknown>;
+}
+
+/**
+ * Reads a multipart body: the files of `fileField` (at most `maxFiles`; one more is still read
+ * so "too many" can be told apart from a broken body), and the other fields as text, converted
+ * to the JSON types (booleans, the integer seed, reference_images as JSON) and validated against
+ * the same schema as the JSON form.
+ */
+async function readForm(req: FastifyRequest, fileField: string, maxFiles: number, check: ValidateFn): Promise<Parsed> {
+  const files: Buffer[] = [];
+  const fields: Record<string, unknown> = {};
+  try {
+    for await (const part of req.parts({ limits: { files: maxFiles + 1 } })) {
+      if (part.type === 'file') {
+        if (part.fieldname !== fileField) {
+          part.file.resume();
+          throw badRequest(`"${part.fieldname}" is not a known file field; send the ${maxFiles === 1 ? 'image' : 'images'} in "${fileField}".`, {
+            fields: [{ path: part.fieldname, message: 'is not a known field' }],
+          });
+        }
+        files.push(await part.toBuffer());
+      } else {
+        const v = fromFormValue(part.fieldname, String(part.value));
+        if (part.fieldname in fields) throw badRequest(`The field "${part.fieldname}" was sent twice.`, { fields: [{ path: part.fieldname, message: 'must be sent once' }] });
+        fields[part.fieldname] = v;
+      }
+    }
+  } catch (e) {
+    if (e instanceof EaselError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new EaselError(413, 'payload_too_large', `An input file is larger than the upload limit.`, { field: fileField });
+    }
+    if (code === 'FST_FILES_LIMIT') {
+      throw validationFailed(`${fileField} takes at most ${maxFiles} file${maxFiles === 1 ? '' : 's'}.`, { fields: [{ path: fileField, message: `must hold at most ${maxFiles} files` }] });
+    }
+    if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw badRequest('The multipart body has too many parts.');
+    throw badRequest('The multipart body is malformed or was cut short.');
+  }
+  if (!check(fields)) throw toEaselError(Object.assign(new Error('invalid form'), { validation: check.errors ?? [], validationContext: 'body' }) as never);
+  return { body: fields, files };
+}
+
+/** Form fields are text: the few non-string fields are converted; anything unconvertible is left for the schema to refuse. */
+function fromFormValue(name: string, v: string): unknown {
+  if (name === 'raw_prompt' || name === 'transparent_background') return v === 'true' ? true : v === 'false' ? false : v;
+  if (name === 'seed') return /^\d{1,10}$/.test(v) ? Number(v) : v;
+  if (name === 'reference_images') {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+interface RunInput {
+  mode: 'edit' | 'combine';
+  kind: EditKind;
+  body: Record<string, unknown>;
+  files: Buffer[] | null;
+  urls: string[];
+  auth: ReturnType<typeof requireAuth>;
+}
+
+/** The shared tail: moderation, model and limits (all before any charge), uploads, then the synchronous job. */
+async function run(s: Services, req: FastifyRequest, reply: Parameters<typeof submitAndWait>[2], r: RunInput) {
+  const { body, auth } = r;
+  const operation = `${r.mode}_${r.kind}`;
+  const strictness = (body.strictness as 'normal' | 'liberal' | null | undefined) ?? auth.strictness;
+  checkPrompt(s, body.prompt as string, strictness);
+  const model = s.catalogue.resolve(body.model as string | null | undefined, operation);
+  const count = r.files ? r.files.length : r.urls.length;
+  if (r.mode === 'combine' && model.maxCombineInputs > 0 && count > model.maxCombineInputs) {
+    const path = r.files ? 'images' : 'input_image_urls';
+    throw validationFailed(`Model "${model.id}" combines at most ${model.maxCombineInputs} images; ${path} has ${count}.`, {
+      fields: [{ path, message: `model "${model.id}" takes at most ${model.maxCombineInputs} inputs` }],
+      model: model.id,
+      max_combine_inputs: model.maxCombineInputs,
+    });
+  }
+  const imageSize = (body.image_size as ImageSize | null | undefined) ?? '1K';
+  checkImageSize(model, imageSize);
+
+  // Multipart files go through the upload checks (format, size in pixels, moderation) and into storage now.
+  const stored: string[] = [];
+  const inputs: InputRef[] = [];
+  if (r.files) {
+    for (const [i, bytes] of r.files.entries()) {
+      const field = r.mode === 'edit' ? 'image' : `images[${i}]`;
+      try {
+        const up = await acceptUpload({ blob: s.blob, moderator: s.moderator }, auth.accountId, bytes, strictness);
+        stored.push(up.key);
+        inputs.push({ field, blob_key: up.key });
+      } catch (e) {
+        await Promise.all(stored.map((k) => s.blob.delete(k).catch(() => undefined)));
+        throw asInputError(e, field);
+      }
+    }
+  } else {
+    r.urls.forEach((url, i) => inputs.push({ field: r.mode === 'edit' ? 'image_url' : `input_image_urls[${i}]`, url }));
+  }
+
+  const request: EditCombineRequest = {
+    mode: r.mode,
+    kind: r.kind,
+    prompt: body.prompt as string,
+    model: model.id,
+    aspect_ratio: (body.aspect_ratio as AspectRatio | null | undefined) ?? null,
+    image_size: imageSize,
+    strictness,
+    inputs,
+    ...(body.seed !== undefined ? { seed: body.seed as number } : {}),
+    ...(body.reference_images ? { reference_images: body.reference_images as { url: string; description: string }[] } : {}),
+    ...(body.raw_prompt ? { raw_prompt: true } : {}),
+    ...(body.transparent_background ? { transparent_background: true } : {}),
+    ...(body.type ? { diagram_type: body.type as DiagramType } : {}),
+  };
+  return submitAndWait(
+    s,
+    req,
+    reply,
+    { accountId: auth.accountId, keyId: auth.keyId, operation, model: model.id, request, holdMicros: model.priceMicros, scenesTotal: 1 },
+    async () => {
+      await Promise.all(stored.map((k) => s.blob.delete(k)));
+    },
+  );
+}
+
+/**
+ * Upload errors name the input: the field path becomes `image` / `images[i]`. An input refused by
+ * moderation is 403 like any generation input (451 stays for refusals on legal grounds).
+ */
+function asInputError(e: unknown, field: string): unknown {
+  if (!(e instanceof EaselError)) return e;
+  const details = { ...(e.details ?? {}) } as Record<string, unknown>;
+  if (Array.isArray(details.fields)) details.fields = (details.fields as { path: string; message: string }[]).map((f) => ({ ...f, path: field }));
+  if ('field' in details) details.field = field;
+  if (e.code === 'content_rejected' && e.status === 451 && details.legal !== true) {
+    return new EaselError(403, 'content_rejected', `${field} was rejected by content moderation (${String(details.category ?? 'policy')}). Nothing was charged.`, details);
+  }
+  return new EaselError(e.status, e.code, `${field}: ${e.message}`, details, e.headers);
+}

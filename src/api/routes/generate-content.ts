@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Services } from '../../app.js';
+import { errorResponses } from '../../contract/common.js';
+import { GenerateDiagramBody, GenerateGraphicBody } from '../../contract/content.js';
+import { requireAuth } from '../auth.js';
+import type { ImageRequest } from '../../pipelines/image.js';
+import { checkPrompt } from './moderate.js';
+import { checkImageSize, submitAndWait } from './sync-job.js';
+
+const ERRORS = errorResponses(400, 401, 402, 403, 404, 413, 422, 429, 451, 500, 502, 503);
+
+/**
+ * POST /v1/generate/graphic and /v1/generate/diagram: the generate-image contract with a
+ * different template and content kind (job operations `graphic` and `diagram`), run by the same
+ * job core and pipeline as images.
+ */
+export function generateContentRoutes(app: FastifyInstance, s: Services): void {
+  app.post(
+    '/v1/generate/graphic',
+    {
+      schema: {
+        summary: 'Generate a graphic: icon, logo or UI element (synchronous)',
+        description:
+          'Same fields, flow and response as POST /v1/generate/image; the prompt is wrapped in the graphic template (flat style, clean edges, few colours) unless raw_prompt is true. ' +
+          'Easel: transparent_background: true gives an output with an alpha channel (PNG and WebP; JPEG is flattened on white). Job operation: graphic.',
+        tags: ['generate'],
+        body: GenerateGraphicBody,
+        response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const body = req.body as Static<typeof GenerateGraphicBody>;
+      const strictness = body.strictness ?? auth.strictness;
+      checkPrompt(s, body.prompt, strictness);
+      const model = s.catalogue.resolve(body.model, 'graphic');
+      const request: ImageRequest = {
+        prompt: body.prompt,
+        model: model.id,
+        aspect_ratio: body.aspect_ratio ?? '1:1',
+        image_size: body.image_size ?? '1K',
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.reference_images ? { reference_images: body.reference_images } : {}),
+        ...(body.raw_prompt ? { raw_prompt: true } : {}),
+        ...(body.transparent_background ? { transparent_background: true } : {}),
+      };
+      checkImageSize(model, request.image_size);
+      return submitAndWait(s, req, reply, {
+        accountId: auth.accountId,
+        keyId: auth.keyId,
+        operation: 'graphic',
+        model: model.id,
+        request,
+        holdMicros: model.priceMicros,
+        scenesTotal: 1,
+      });
+    },
+  );
+
+  app.post(
+    '/v1/generate/diagram',
+    {
+      schema: {
+        summary: 'Generate a diagram: flowchart, sequence, architecture, mind map, ER, class, timeline or org chart (synchronous)',
+        description:
+          'Same fields, flow and response as POST /v1/generate/image, plus `type` (flowchart, sequence, architecture, mindmap, er, class, timeline, org-chart; default flowchart). ' +
+          'Depicta documents the type only as the CLI flag --type; Easel names the JSON field `type`. The prompt is wrapped in the diagram template for that type unless raw_prompt is true. Job operation: diagram.',
+        tags: ['generate'],
+        body: GenerateDiagramBody,
+        response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const body = req.body as Static<typeof GenerateDiagramBody>;
+      const strictness = body.strictness ?? auth.strictness;
+      checkPrompt(s, body.prompt, strictness);
+      const model = s.catalogue.resolve(body.model, 'diagram');
+      const request: ImageRequest = {
+        prompt: body.prompt,
+        model: model.id,
+        aspect_ratio: body.aspect_ratio ?? '1:1',
+        image_size: body.image_size ?? '1K',
+        diagram_type: body.type ?? 'flowchart',
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.reference_images ? { reference_images: body.reference_images } : {}),
+        ...(body.raw_prompt ? { raw_prompt: true } : {}),
+      };
+      checkImageSize(model, request.image_size);
+      return submitAndWait(s, req, reply, {
+        accountId: auth.accountId,
+        keyId: auth.keyId,
+        operation: 'diagram',
+        model: model.id,
+        request,
+        holdMicros: model.priceMicros,
+        scenesTotal: 1,
+      });
+    },
+  );
+}

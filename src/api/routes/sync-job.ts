@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../../app.js';
+import type { SubmitInput } from '../../jobs/service.js';
+import { EaselError } from '../../errors.js';
+import { awaitJobResult } from '../sync-job.js';
+
+/**
+ * The synchronous job pattern of POST /v1/generate/image, shared by every synchronous generator
+ * (graphic, diagram, edit, combine): submit (hold the price, 402 if not covered), put the job id
+ * in the headers, wait for the job (the shared awaitJobResult), answer its result — or its error,
+ * mapped to the contract.
+ * The job runs in the queue whatever happens to the connection; the request only waits for it.
+ */
+export async function submitAndWait(
+  s: Services,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  input: SubmitInput,
+  /** Runs when the job was not accepted (402, 429, …): e.g. drop inputs stored for it. */
+  onRefused?: () => Promise<void>,
+  /** Request fields a failure message may name (see awaitJobResult): they go to details.fields. */
+  fields: readonly string[] = ['image_url', 'reference_images', 'prompt'],
+): Promise<Record<string, unknown>> {
+  let job;
+  try {
+    job = await s.jobs.submit(input);
+  } catch (e) {
+    await onRefused?.().catch(() => undefined);
+    throw e;
+  }
+  reply.header('x-easel-job-id', job.id).header('x-depicta-job-id', job.id);
+  req.log.info({ job_id: job.id, operation: input.operation }, 'job accepted');
+  return awaitJobResult(s, job.id, `${input.operation.replace('_', ' ')} job`, fields);
+}
+
+/** 422 unless the model offers the requested named size (the same check as generate/image). */
+export function checkImageSize(model: { id: string; imageSizes: readonly string[] }, size: string): void {
+  if (!model.imageSizes.includes(size)) {
+    throw new EaselError(422, 'validation_failed', `Model "${model.id}" does not offer image_size ${size}.`, {
+      fields: [{ path: 'image_size', message: `must be one of ${model.imageSizes.join(', ')}` }],
+    });
+  }
+}

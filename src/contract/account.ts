@@ -1,0 +1,53 @@
+import { Type } from 'typebox';
+import { DateTime, Eur, Uuid } from './common.js';
+
+const counts = {
+  jobs: Type.Integer({ minimum: 0, description: 'Jobs created, whatever their outcome.' }),
+  completed: Type.Integer({ minimum: 0 }),
+  failed: Type.Integer({ minimum: 0 }),
+  charged_eur: Type.String({ pattern: '^\\d+\\.\\d{6}$', description: 'Charged: completed jobs, plus the finished scenes of failed stories.' }),
+};
+const opCounts = Type.Object({ operation: Type.String({ description: 'image, graphic, diagram, edit_image, …, combine_diagram, story, process_*' }), ...counts }, { additionalProperties: false });
+
+/** Easel extension of the profile: `user.usage`. */
+export const Usage = Type.Object(
+  {
+    total: Type.Object(counts, { additionalProperties: false }),
+    by_operation: Type.Array(opCounts, { description: 'Sorted by operation.' }),
+    by_month: Type.Array(
+      Type.Object({ month: Type.String({ pattern: '^\\d{4}-\\d{2}$', description: 'UTC month, YYYY-MM.' }), ...counts, by_operation: Type.Array(opCounts) }, { additionalProperties: false }),
+      { description: 'Newest month first.' },
+    ),
+  },
+  { additionalProperties: false, description: 'Easel: usage by operation and by UTC month, from the account\'s jobs.' },
+);
+
+export const LedgerEntry = Type.Object(
+  {
+    id: Uuid,
+    kind: Type.String({ description: 'grant, hold, capture (money spent), release (hold returned), …' }),
+    amount_eur: Eur,
+    held_delta_eur: Eur,
+    job_id: Type.Union([Uuid, Type.Null()]),
+    note: Type.Union([Type.String(), Type.Null()]),
+    created_at: DateTime,
+  },
+  {
+    additionalProperties: false,
+    description:
+      'One ledger row. amount_eur is the change to the spendable balance, held_delta_eur the change to the held amount: a grant is (+a, 0), a hold (−p, +p), a capture (0, −c), a release (+r, −r). The balance is the sum of amount_eur; held_eur the sum of held_delta_eur.',
+  },
+);
+
+export const LedgerPage = Type.Object(
+  { entries: Type.Array(LedgerEntry), limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() },
+  { additionalProperties: false },
+);
+
+export const LedgerQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 })),
+  },
+  { additionalProperties: false },
+);
