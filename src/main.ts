@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerOperatorCommands } from './cli/operator.js';
+import { registerUserCommands } from './cli/user/index.js';
 import { OperatorError } from './accounts/accounts.js';
-import { serve } from './cli/serve.js';
-import { worker } from './cli/worker.js';
 
+// serve and worker load the whole server (fastify, sharp, queue engines): imported only when run,
+// so the user CLI (`easel generate`, `easel jobs`, …) starts quickly.
 const program = new Command();
 program.name('easel').description('Easel: a self-hostable generative-image API').showHelpAfterError();
 program.exitOverride();
@@ -12,14 +13,15 @@ program
   .command('serve')
   .description('run the API and in-process workers (EASEL_PORT, EASEL_DATA_DIR, …)')
   .option('--no-worker', 'API only: run no workers in this process')
-  .action(async (o: { worker: boolean }) => serve({ worker: o.worker }));
+  .action(async (o: { worker: boolean }) => (await import('./cli/serve.js')).serve({ worker: o.worker }));
 
 program
   .command('worker')
   .description('run workers only (no HTTP); scale out with any number of these against one PostgreSQL')
-  .action(async () => worker());
+  .action(async () => (await import('./cli/worker.js')).worker());
 
 registerOperatorCommands(program);
+registerUserCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { DEFAULT_BASE_URL } from '../../sdk/index.js';
+import { clientOptions, CliError, configPath, eur, makeCtx, readConfig, run, writeConfig, type ClientFlags } from './context.js';
+
+export function registerAccountCommands(program: Command): void {
+  program
+    .command('login')
+    .description(`store an API key (and base URL) in the config file (${configPath().replace(process.env.HOME ?? '\0', '~')}, mode 0600); the key may also come on stdin`)
+    .option('--api-key <key>', 'the key, esl_…')
+    .option('--base-url <url>', `the API base URL (default ${DEFAULT_BASE_URL})`)
+    .action(
+      run(async (o: { apiKey?: string; baseUrl?: string }) => {
+        let key = o.apiKey;
+        if (!key && !process.stdin.isTTY) key = fs.readFileSync(0, 'utf8').trim();
+        if (!key) throw new CliError('invalid_argument', 'Give the key with --api-key esl_… (or on stdin).');
+        if (!/^esl_\S+$/.test(key)) throw new CliError('invalid_argument', 'Easel keys start with "esl_".');
+        if (o.baseUrl && !/^https?:\/\//.test(o.baseUrl)) throw new CliError('invalid_argument', '--base-url must be an http(s) URL.');
+        const prior = readConfig();
+        const file = writeConfig({ ...prior, api_key: key, ...(o.baseUrl ? { base_url: o.baseUrl.replace(/\/+$/, '') } : {}) });
+        process.stdout.write(`saved to ${file}\n`);
+      }),
+    );
+
+  clientOptions(program.command('models').description('the model catalogue: ids, aliases, operations, approximate prices')).action(
+    run(async (o: ClientFlags) => {
+      const ctx = makeCtx(o);
+      const list = await ctx.easel.models();
+      if (ctx.mode === 'json') return ctx.json(list);
+      for (const m of list.models) {
+        if (ctx.mode === 'pipe') ctx.out(m.id);
+        else {
+          const aliases = m.aliases.length ? ` (${m.aliases.join(', ')})` : '';
+          ctx.out(`${(m.id + aliases).padEnd(40)} ${m.operations.join(',').padEnd(22)} ${m.supports_multiturn ? 'stories  ' : '         '} ~${eur(m.approximate_cost_eur)}`);
+        }
+      }
+      if (ctx.mode === 'human') ctx.out(list.disclaimer);
+    }),
+  );
+
+  clientOptions(program.command('balance').description('spendable balance and the amount held by running generations')).action(
+    run(async (o: ClientFlags) => {
+      const ctx = makeCtx(o);
+      const { user } = await ctx.easel.profile();
+      if (ctx.mode === 'json') return ctx.json(user);
+      if (ctx.mode === 'pipe') return ctx.out(user.balance_eur);
+      ctx.out(`Balance: €${user.balance_eur}  (held: €${user.held_eur})`);
+    }),
+  );
+}

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { registerAccountCommands } from './account.js';
+import { registerGenerateCommands } from './generate.js';
+import { registerJobCommands } from './jobs.js';
+import { registerProcessCommands } from './process.js';
+import { registerStoryCommands } from './story.js';
+
+/**
+ * The user commands of the `easel` binary (the operator commands act on the database; these talk
+ * to a server over HTTP through the SDK): image, graphic, diagram, edit, combine, story run|status,
+ * jobs list|show|cancel, models, balance, process …, login.
+ */
+export function registerUserCommands(program: Command): void {
+  registerGenerateCommands(program);
+  registerStoryCommands(program);
+  registerJobCommands(program);
+  registerProcessCommands(program);
+  registerAccountCommands(program);
+}

@@ -1,0 +1,72 @@
+import cliProgress from 'cli-progress';
+import type { Job } from '../../sdk/index.js';
+
+export interface SceneProgress {
+  update(job: Job): void;
+  stop(): void;
+}
+
+/**
+ * Scenes completed / total while a story runs, on stderr. In a terminal: a cli-progress bar with
+ * ETA, redrawn in place. Anywhere else (a pipe, a log file, CI): one plain line per change,
+ * `scenes 2/4`, so logs stay readable.
+ */
+export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): SceneProgress {
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream,
+        format: 'scenes [{bar}] {value}/{total} | {percentage}% | ETA {eta_text} | {status}',
+        barCompleteChar: '#',
+        barIncompleteChar: '-',
+        hideCursor: true,
+        fps: 10,
+      },
+      cliProgress.Presets.legacy,
+    );
+    let started = false;
+    // The ETA is our own: time per scene finished since we started watching (a resumed story
+    // starts part-way; the reference portraits before scene 1 count towards the first scene).
+    let t0 = 0;
+    let v0 = 0;
+    const eta = (value: number, total: number) => {
+      if (value >= total) return '0s';
+      if (value <= v0) return '--';
+      return formatSeconds((((Date.now() - t0) / (value - v0)) * (total - value)) / 1000);
+    };
+    return {
+      update(job) {
+        const total = Math.max(job.scenes_total, 1);
+        const payload = { status: job.status, eta_text: '' };
+        if (!started) {
+          t0 = Date.now();
+          v0 = job.scenes_completed;
+          payload.eta_text = eta(job.scenes_completed, total);
+          bar.start(total, job.scenes_completed, payload);
+          started = true;
+        } else {
+          payload.eta_text = eta(job.scenes_completed, total);
+          bar.setTotal(total);
+          bar.update(job.scenes_completed, payload);
+        }
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let last = '';
+  return {
+    update(job) {
+      const line = `scenes ${job.scenes_completed}/${job.scenes_total}`;
+      if (line !== last) stream.write(line + '\n');
+      last = line;
+    },
+    stop() {},
+  };
+}
+
+function formatSeconds(s: number): string {
+  const t = Math.max(0, Math.round(s));
+  return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+}

@@ -1,0 +1,87 @@
+/**
+ * The SDK's wire types. Where the server has a TypeBox schema in src/contract/ the type is derived
+ * from it (`Static<typeof X>`), so a contract change is a compile error here; the rest is written by
+ * hand from ../shared/spec/API.md until its route lands with a schema. Imports are type-only: the
+ * compiled SDK does not load any server code.
+ */
+import type { Static } from 'typebox';
+import type { GenerateImageBody, GenerationResponse as GenerationResponseSchema, AspectRatio as AspectRatioSchema, ImageSize as ImageSizeSchema, Strictness as StrictnessSchema, ReferenceImage as ReferenceImageSchema, FormatFile as FormatFileSchema } from '../contract/generation.js';
+import type { Job as JobSchema, JobList as JobListSchema, JobListQuery as JobListQuerySchema, JobStatus as JobStatusSchema } from '../contract/jobs.js';
+import type { ModelList as ModelListSchema, PricingList as PricingListSchema, Model as ModelSchema } from '../contract/models.js';
+import type { StoryAccepted as StoryAcceptedSchema, StoryBody, StoryResult as StoryResultSchema, StorySceneProgress } from '../contract/story.js';
+import type { Profile as ProfileSchema } from '../api/routes/account.js';
+import type * as P from '../contract/process.js';
+import type { GenerateDiagramBody, GenerateGraphicBody, combineJsonBody, editJsonBody } from '../contract/content.js';
+import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema } from '../contract/account.js';
+import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
+
+export type AspectRatio = Static<typeof AspectRatioSchema>;
+export type ImageSize = Static<typeof ImageSizeSchema>;
+export type Strictness = Static<typeof StrictnessSchema>;
+export type ReferenceImage = Static<typeof ReferenceImageSchema>;
+export type FormatFile = Static<typeof FormatFileSchema>;
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+export type GenerateImageRequest = Static<typeof GenerateImageBody>;
+export type GenerateGraphicRequest = Static<typeof GenerateGraphicBody>;
+export type GenerateDiagramRequest = Static<typeof GenerateDiagramBody>;
+export type DiagramType = NonNullable<GenerateDiagramRequest['type']>;
+/** The diagram types the server knows (the list its schema is built from; a plain constant module). */
+export { DIAGRAM_TYPES } from '../pipelines/templates.js';
+export type GenerationResponse = Static<typeof GenerationResponseSchema>;
+
+export type StoryRequest = Static<typeof StoryBody>;
+export type StoryAccepted = Static<typeof StoryAcceptedSchema>;
+export type StoryResult = Static<typeof StoryResultSchema>;
+export type StoryScene = Static<typeof StorySceneProgress>;
+
+export type JobStatus = Static<typeof JobStatusSchema>;
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled'];
+/** Every job result the server can put in `result`; narrow with `isStoryResult` / `isGenerationResult`. */
+export type JobResult = GenerationResponse | StoryResult | ProcessResponse;
+/** A job (`GET /v1/jobs/{id}`). The schema types `result` loosely; here it is the union of create responses. */
+export type Job<R = JobResult> = Omit<Static<typeof JobSchema>, 'result'> & { result?: R };
+export type JobList = Omit<Static<typeof JobListSchema>, 'generations'> & { generations: Job[] };
+export type ListJobsQuery = Static<typeof JobListQuerySchema>;
+
+export type Model = Static<typeof ModelSchema>;
+export type ModelList = Static<typeof ModelListSchema>;
+export type Pricing = Static<typeof PricingListSchema>;
+export type Profile = Static<typeof ProfileSchema>;
+
+export type LedgerEntry = Static<typeof LedgerEntrySchema>;
+export type Ledger = Static<typeof LedgerPage>;
+export type LedgerQuery = Static<typeof LedgerQuerySchema>;
+
+/** `POST /v1/upload` → 200. */
+export type UploadResponse = Static<typeof UploadResponseSchema>;
+
+export type EditKind = 'image' | 'graphic' | 'diagram';
+/** `image_url`: https, or a signed URL of this server (e.g. an `upload_url`). Graphic and diagram edits add their own fields. */
+export type EditRequest = Static<ReturnType<typeof editJsonBody>> & Partial<Pick<GenerateGraphicRequest, 'transparent_background'> & Pick<GenerateDiagramRequest, 'type'>>;
+/** `input_image_urls`: 2–5 URLs, in order. */
+export type CombineRequest = Static<ReturnType<typeof combineJsonBody>> & Partial<Pick<GenerateGraphicRequest, 'transparent_background'> & Pick<GenerateDiagramRequest, 'type'>>;
+
+/** Every `/v1/process/*` answer. */
+export type ProcessResponse = Static<typeof ProcessResponseSchema>;
+export type CropRequest = Static<typeof P.CropBody>;
+export type ResizeRequest = Static<typeof P.ResizeBody>;
+export type RotateRequest = Static<typeof P.RotateBody>;
+export type FlipRequest = Static<typeof P.FlipBody>;
+export type TrimRequest = Static<typeof P.TrimBody>;
+export type AdjustRequest = Static<typeof P.AdjustBody>;
+export type OverlayRequest = Static<typeof P.OverlayBody>;
+export type MetadataStripRequest = Static<typeof P.MetadataStripBody>;
+export type ConvertRequest = Static<typeof P.ConvertBody>;
+export type OptimizeRequest = Static<typeof P.OptimizeBody>;
+export type RemoveBackgroundRequest = Static<typeof P.RemoveBackgroundBody>;
+
+export function isStoryResult(r: unknown): r is StoryResult {
+  return typeof r === 'object' && r !== null && Array.isArray((r as StoryResult).scenes) && Array.isArray((r as StoryResult).character_refs);
+}
+export function isGenerationResult(r: unknown): r is GenerationResponse {
+  return typeof r === 'object' && r !== null && typeof (r as GenerationResponse).formats === 'object' && (r as GenerationResponse).formats !== null;
+}
+export function isProcessResult(r: unknown): r is ProcessResponse {
+  return typeof r === 'object' && r !== null && typeof (r as ProcessResponse).image_url === 'string';
+}

@@ -1,0 +1,173 @@
+import type { Easel } from './client.js';
+import { EaselAbortError, EaselApiError, EaselConnectionError, EaselError, EaselJobFailedError, EaselTimeoutError } from './errors.js';
+import { SseParser } from './sse.js';
+import { TERMINAL_STATUSES, type Job } from './types.js';
+
+export interface WaitOptions {
+  /** Called with the job whenever its status or scene counts change (and once at the start). */
+  onProgress?: (job: Job) => void;
+  signal?: AbortSignal;
+  /** First polling interval; it grows ×1.5 while nothing changes, up to `maxPollIntervalMs`. Default 1000. */
+  pollIntervalMs?: number;
+  /** Default 5000. */
+  maxPollIntervalMs?: number;
+  /** `auto` (default): the event stream when the server has one, else polling. */
+  transport?: 'auto' | 'sse' | 'poll';
+  /** Give up (EaselTimeoutError) after this long. Default: wait as long as the job runs. */
+  timeoutMs?: number;
+  /** Event stream: reconnect after this long without a byte (servers send comments as keep-alives). Default 60 s. */
+  sseIdleTimeoutMs?: number;
+  /** Event stream: consecutive connections without an event before falling back to polling. Default 5. */
+  sseMaxReconnects?: number;
+}
+
+const isTerminal = (s: unknown) => TERMINAL_STATUSES.includes(s as Job['status']);
+
+/** Resolves after `ms`, or rejects with EaselAbortError as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new EaselAbortError());
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new EaselAbortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Reports a job to `onProgress` only when something a progress display shows has changed. */
+function progressReporter(onProgress: WaitOptions['onProgress']) {
+  let last = '';
+  return (job: Job): boolean => {
+    const key = `${job.status}|${job.scenes_completed}|${job.scenes_total}`;
+    if (key === last) return false;
+    last = key;
+    onProgress?.(job);
+    return true;
+  };
+}
+
+function finish(job: Job): Job {
+  if (job.status === 'completed') return job;
+  throw new EaselJobFailedError(job);
+}
+
+export async function waitForJob(client: Easel, id: string, opts: WaitOptions = {}): Promise<Job> {
+  const timeout = opts.timeoutMs !== undefined ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+  const signals = [opts.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length ? AbortSignal.any(signals) : new AbortController().signal;
+  const report = progressReporter(opts.onProgress);
+  try {
+    const transport = opts.transport ?? 'auto';
+    if (transport === 'sse' || (transport === 'auto' && client.sseAvailable !== false)) {
+      const job = await overEvents(client, id, opts, signal, report);
+      if (job) return finish(job);
+      if (transport === 'sse') throw new EaselError('sse_unavailable', `The server offers no event stream for job ${id}.`);
+    }
+    return finish(await byPolling(client, id, opts, signal, report));
+  } catch (e) {
+    if (e instanceof EaselAbortError && timeout?.aborted && !opts.signal?.aborted) {
+      throw new EaselTimeoutError(`Job ${id} did not finish within ${opts.timeoutMs} ms.`);
+    }
+    throw e;
+  }
+}
+
+async function byPolling(client: Easel, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job> {
+  const first = opts.pollIntervalMs ?? 1000;
+  const cap = Math.max(first, opts.maxPollIntervalMs ?? 5000);
+  let interval = first;
+  for (;;) {
+    const job = await client.getJob(id, { signal });
+    const changed = report(job);
+    if (isTerminal(job.status)) return job;
+    // Back off while nothing moves; snap back when something did, so progress stays live.
+    interval = changed ? first : Math.min(cap, Math.round(interval * 1.5));
+    await sleep(interval, signal);
+  }
+}
+
+/**
+ * Follows `GET /v1/jobs/{id}/events`. Each event's `data` is JSON; whatever job fields it carries
+ * (`status`, `scenes_completed`, `scenes_total`, or a whole job) are merged into the job as known so
+ * far, and an event named after a terminal status counts as that status. On a terminal status the
+ * job is read once more (fresh signed URLs, the full result). A dropped stream is reopened with
+ * `Last-Event-ID` after the server's `retry:` delay. Returns null when the server has no stream.
+ */
+async function overEvents(client: Easel, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job | null> {
+  const parser = new SseParser();
+  const idleMs = opts.sseIdleTimeoutMs ?? 60_000;
+  const maxReconnects = opts.sseMaxReconnects ?? 5;
+  let job: Job = { job_id: id } as Job;
+  let barren = 0; // consecutive connections that delivered no event
+  for (let connection = 0; ; connection++) {
+    if (connection > 0) {
+      if (barren > maxReconnects) return null; // the stream is not working out; polling still will
+      await sleep(Math.min(parser.retryMs ?? 1000, 30_000), signal);
+    }
+    const idle = new AbortController();
+    const connSignal = AbortSignal.any([signal, idle.signal]);
+    let timer = setTimeout(() => idle.abort(), idleMs);
+    const touch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), idleMs);
+    };
+    let gotEvent = false;
+    try {
+      let res: Response | null;
+      try {
+        res = await client.openEventStream(id, parser.lastEventId, connSignal);
+      } catch (e) {
+        if (signal.aborted) throw new EaselAbortError();
+        if (e instanceof EaselConnectionError || e instanceof EaselAbortError || (e instanceof EaselApiError && (e.status === 429 || e.status >= 500))) {
+          barren++;
+          continue;
+        }
+        throw e;
+      }
+      if (!res) {
+        if (connection === 0) client.sseAvailable = false;
+        return null;
+      }
+      client.sseAvailable = true;
+      touch();
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          touch();
+          for (const ev of parser.push(value)) {
+            gotEvent = true;
+            let data: unknown;
+            try {
+              data = JSON.parse(ev.data);
+            } catch {
+              continue; // not a job update (a keep-alive or a human note)
+            }
+            if (data && typeof data === 'object') job = { ...job, ...(data as Partial<Job>) };
+            if (!isTerminal(job.status) && isTerminal(ev.event)) job = { ...job, status: ev.event as Job['status'] };
+            if (job.status !== undefined) report(job);
+            if (isTerminal(job.status)) {
+              await reader.cancel().catch(() => undefined);
+              const final = await client.getJob(id, { signal });
+              report(final);
+              return final;
+            }
+          }
+        }
+      } catch (e) {
+        if (signal.aborted) throw new EaselAbortError();
+        if (e instanceof EaselError && !(e instanceof EaselConnectionError)) throw e;
+        // The connection dropped or went idle: reconnect below.
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    barren = gotEvent ? 0 : barren + 1;
+  }
+}
