@@ -1,0 +1,232 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { JobQueue } from '../queue/port.js';
+import type { Catalogue } from '../providers/catalogue.js';
+import type { ImageProvider } from '../providers/port.js';
+import { EaselError, JobFailure } from '../errors.js';
+
+/**
+ * Prometheus metrics of this process (prom-client). One registry per process: API processes
+ * serve it at GET /metrics, `easel worker` on EASEL_METRICS_PORT. Counters and histograms are
+ * per process (Prometheus sums them over instances); the gauges read from the database describe
+ * the whole deployment, so any one instance's value is the fleet's.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'easel_' });
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export const httpRequests = new Counter({
+  name: 'easel_http_requests_total',
+  help: 'HTTP requests answered, by method, route template and status code.',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [registry],
+});
+
+export const httpDuration = new Histogram({
+  name: 'easel_http_request_duration_seconds',
+  help: 'Time from receiving a request to sending its response (a synchronous generation includes its wait).',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const providerDuration = new Histogram({
+  name: 'easel_provider_request_duration_seconds',
+  help: 'Model provider calls, by model, provider, operation and outcome (ok, error, aborted).',
+  labelNames: ['model', 'provider', 'operation', 'outcome'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const providerErrors = new Counter({
+  name: 'easel_provider_errors_total',
+  help: 'Failed model provider calls, by model, provider and error code.',
+  labelNames: ['model', 'provider', 'code'] as const,
+  registers: [registry],
+});
+
+/** Placeholder until webhooks exist: declared so dashboards and alerts can be written against it now. */
+export const webhookDeliveries = new Counter({
+  name: 'easel_webhook_deliveries_total',
+  help: 'Webhook delivery attempts by outcome (delivered, failed, gave_up). Placeholder: webhooks are not implemented yet, so it stays 0.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const rateLimited = new Counter({
+  name: 'easel_rate_limited_total',
+  help: 'Requests refused with 429 by the per-key request rate limit.',
+  registers: [registry],
+});
+
+/** Route label: the template, never the raw URL (ids and junk would explode the series count). */
+export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
+  const labels = { method, route: route ?? 'unmatched', status: String(status) };
+  httpRequests.inc(labels);
+  httpDuration.observe(labels, seconds);
+}
+
+function failureCode(e: unknown): string {
+  if (e instanceof JobFailure || e instanceof EaselError) return e.code;
+  return 'internal_error';
+}
+
+/** Wraps one provider so each call is timed and counted under the model that used it. */
+export function instrumentProvider(provider: ImageProvider, model: string): ImageProvider {
+  const wrap = (operation: 'generate' | 'edit' | 'combine', fn: (input: never) => Promise<unknown>) =>
+    async (input: { signal?: AbortSignal }) => {
+      const end = providerDuration.startTimer({ model, provider: provider.id, operation });
+      try {
+        const out = await fn.call(provider, input as never);
+        end({ outcome: 'ok' });
+        return out;
+      } catch (e) {
+        const aborted = input.signal?.aborted === true;
+        end({ outcome: aborted ? 'aborted' : 'error' });
+        if (!aborted) providerErrors.inc({ model, provider: provider.id, code: failureCode(e) });
+        throw e;
+      }
+    };
+  return new Proxy(provider, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if ((prop === 'generate' || prop === 'edit' || prop === 'combine') && typeof value === 'function') {
+        return wrap(prop, value as (input: never) => Promise<unknown>);
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+const instrumented = new WeakSet<object>();
+
+/** Instruments every model of the catalogue in place (idempotent). Every pipeline calls providers through it. */
+export function instrumentCatalogue(catalogue: Catalogue): void {
+  for (const m of catalogue.models) {
+    if (instrumented.has(m)) continue;
+    m.provider = instrumentProvider(m.provider, m.id);
+    instrumented.add(m);
+  }
+}
+
+/** A value read from the database at most once per `ttlMs`, however many gauges or scrapes ask. */
+function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
+  let at = 0;
+  let value: Promise<T> | null = null;
+  return () => {
+    if (!value || Date.now() - at > ttlMs) {
+      at = Date.now();
+      value = load().catch((e: unknown) => {
+        value = null;
+        throw e;
+      });
+    }
+    return value;
+  };
+}
+
+let dbCollectorsFor: Db | null = null;
+
+/**
+ * Gauges read at scrape time from the store and the queue: jobs by state, queue depth and the age
+ * of its oldest ready task, and the ledger's totals. Cached for 5 s so scrapes stay cheap.
+ */
+export function registerStoreCollectors(db: Db, queue: JobQueue): void {
+  if (dbCollectorsFor) return;
+  dbCollectorsFor = db;
+  const jobs = cached(5000, async () =>
+    db.selectFrom('jobs').select(['status', 'operation', sql<number>`count(*)`.as('n')]).groupBy(['status', 'operation']).execute(),
+  );
+  const stats = cached(5000, () => queue.stats());
+  const ledger = cached(5000, async () => {
+    const rows = await db
+      .selectFrom('ledger')
+      .select(['kind', sql<number>`coalesce(sum(delta_available), 0)`.as('a'), sql<number>`coalesce(sum(delta_held), 0)`.as('h')])
+      .groupBy('kind')
+      .execute();
+    const acc = await db
+      .selectFrom('accounts')
+      .select([sql<number>`coalesce(sum(available_micros), 0)`.as('a'), sql<number>`coalesce(sum(held_micros), 0)`.as('h')])
+      .executeTakeFirst();
+    return { rows, available: Number(acc?.a ?? 0), held: Number(acc?.h ?? 0) };
+  });
+
+  new Gauge({
+    name: 'easel_jobs',
+    help: 'Jobs in the store by state and operation (read from the database).',
+    labelNames: ['state', 'operation'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await jobs().catch(() => null);
+      if (!rows) return; // the store is unreachable: /health says so; keep the last values
+      this.reset();
+      for (const st of ['pending', 'processing', 'completed', 'failed', 'canceled']) this.set({ state: st, operation: 'all' }, 0);
+      const totals = new Map<string, number>();
+      for (const r of rows) {
+        this.set({ state: r.status, operation: r.operation }, Number(r.n));
+        totals.set(r.status, (totals.get(r.status) ?? 0) + Number(r.n));
+      }
+      for (const [st, n] of totals) this.set({ state: st, operation: 'all' }, n);
+    },
+  });
+  new Gauge({
+    name: 'easel_queue_depth',
+    help: 'Queue tasks ready to run (waiting for a worker).',
+    registers: [registry],
+    async collect() {
+      const s = await stats().catch(() => null);
+      if (s) this.set(s.ready);
+    },
+  });
+  new Gauge({
+    name: 'easel_queue_leased',
+    help: 'Queue tasks held by a worker under a lease (running).',
+    registers: [registry],
+    async collect() {
+      const s = await stats().catch(() => null);
+      if (s) this.set(s.leased);
+    },
+  });
+  new Gauge({
+    name: 'easel_queue_oldest_ready_age_seconds',
+    help: 'Age of the oldest ready task (0 when none waits). A growing value means workers cannot keep up.',
+    registers: [registry],
+    async collect() {
+      const s = await stats().catch(() => null);
+      if (s) this.set(s.oldestReadyAgeMs == null ? 0 : s.oldestReadyAgeMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'easel_ledger_micro_eur',
+    help: 'Ledger totals since the start, in micro-EUR: grant (credits added), hold, capture (charged), release (returned holds).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      const l = await ledger().catch(() => null);
+      if (!l) return;
+      const by = new Map(l.rows.map((r) => [r.kind, { a: Number(r.a), h: Number(r.h) }]));
+      this.set({ kind: 'grant' }, by.get('grant')?.a ?? 0);
+      this.set({ kind: 'hold' }, by.get('hold')?.h ?? 0);
+      this.set({ kind: 'capture' }, -(by.get('capture')?.h ?? 0));
+      this.set({ kind: 'release' }, by.get('release')?.a ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'easel_balance_micro_eur',
+    help: 'Sum over accounts, in micro-EUR: available (spendable) and held (reserved by running jobs).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      const l = await ledger().catch(() => null);
+      if (!l) return;
+      this.set({ kind: 'available' }, l.available);
+      this.set({ kind: 'held' }, l.held);
+    },
+  });
+}
+
+export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
