@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MODE, ROOT } from '../helpers/server.js';
+
+/**
+ * Keeps `npm run bench` from rotting: runs it in smoke mode (about 1 s per phase) for this pass's
+ * mode and checks that it completes and reports every row. No timing is asserted — the numbers of
+ * a 1-second run on a shared machine mean nothing.
+ */
+describe('npm run bench (smoke)', () => {
+  it('completes and writes a report with every row', { timeout: 600_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-smoke-'));
+    const report = path.join(dir, 'BENCHMARKS.md');
+    const json = path.join(dir, 'benchmarks.json');
+    let output = '';
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts')], {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_SMOKE: '1', BENCH_MODES: MODE, BENCH_REPORT: report, BENCH_JSON: json },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    assert.equal(code, 0, output.slice(-4000));
+
+    const results = JSON.parse(fs.readFileSync(json, 'utf8')) as { mode: string; smoke: boolean; rows: { id: string; ratio: number | null; todo?: string; error?: string }[] }[];
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.mode, MODE);
+    assert.equal(results[0]!.smoke, true);
+    const rows = results[0]!.rows;
+    assert.deepEqual(rows.map((r) => r.id).sort(), ['files', 'memory', 'poll', 'story', 'throughput']);
+    for (const r of rows) {
+      assert.equal(r.error, undefined, `${r.id}: ${r.error}`);
+      // Every row is either measured (a ratio) or an explicit TODO (the story endpoint, before it exists).
+      assert.ok(typeof r.ratio === 'number' || typeof r.todo === 'string', `${r.id} has neither a ratio nor a TODO`);
+      if (typeof r.ratio === 'number') assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.id}: ratio ${r.ratio}`);
+    }
+
+    const md = fs.readFileSync(report, 'utf8');
+    assert.match(md, /SMOKE RUN/);
+    for (const title of ['Status poll', 'Job throughput', 'Story overhead', 'Signed file serving', 'Memory']) {
+      assert.match(md, new RegExp(`^\\| \\d \\| ${title}`, 'm'), `report row "${title}"`);
+    }
+  });
+});
