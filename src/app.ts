@@ -21,6 +21,8 @@ import { Presenter } from './jobs/present.js';
 import { WorkerPool } from './worker/pool.js';
 import { configureCrashPoints } from './util/crash.js';
 import { InputResolver } from './pipelines/inputs.js';
+import { instrumentCatalogue } from './observability/metrics.js';
+import { installC2paSigning } from './imaging/signing.js';
 
 /** The object graph, built once. HTTP routes and workers receive what they need from here. */
 export interface Services {
@@ -53,6 +55,9 @@ export function createLogger(config: Config): Logger {
 
 export async function createServices(config: Config, log: Logger = createLogger(config), opts: { listen?: boolean } = {}): Promise<Services> {
   configureCrashPoints(config.crashAt);
+  // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
+  const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
+  if (c2pa.credentials.source === 'generated') log.info({ ca: `${config.dataDir}/c2pa/ca.pem` }, 'generated the C2PA signing CA and certificate');
   const store = await openStore(config);
   const db = store.db;
   const secrets = loadSecrets(config.dataDir, config.signingSecret);
@@ -80,7 +85,9 @@ export async function createServices(config: Config, log: Logger = createLogger(
         const f = loadCatalogueFile(config.modelsFile!, factory);
         return new Catalogue(f.models, f.defaults);
       })()
-    : new Catalogue(builtinModels(config, factory), { image: 'easel-sketch', story: 'easel-sketch' });
+    : new Catalogue(builtinModels(config, factory), { image: 'easel-sketch', graphic: 'easel-sketch', diagram: 'easel-sketch', edit: 'easel-sketch', combine: 'easel-sketch', story: 'easel-sketch' });
+  // Every provider call is timed and counted per model (GET /metrics), whichever pipeline makes it.
+  instrumentCatalogue(catalogue);
   const jobs = new JobService(db, queue, config.maxConcurrentJobs);
   const services: Services = {
     config,

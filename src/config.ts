@@ -31,6 +31,8 @@ export interface Config {
   urlTtlS: number;
   syncTimeoutS: number;
   maxBodyBytes: number;
+  /** Largest file POST /v1/upload accepts (413 above); the stream is cut there, never buffered further. */
+  maxUploadBytes: number;
   maxConcurrentJobs: number;
   shutdownGraceMs: number;
   /** YAML/JSON model catalogue; unset = the built-in easel-sketch models. */
@@ -47,6 +49,27 @@ export interface Config {
   crashAt: string | null;
   /** Append one line per provider call (provider-call accounting in crash tests). */
   providerCallLog: string | null;
+  /** Requests per minute per API key (0 = no limit); shared through Redis when redisUrl is set. */
+  rateLimitPerMin: number;
+  /** redis://… shares the request rate limit across API processes; unset = per process. */
+  redisUrl: string | null;
+  /** Time to receive a whole request (headers + body); 408 past it. The wait for a sync result is not counted. */
+  requestTimeoutMs: number;
+  /** Bearer token that GET /metrics requires; unset = /metrics is public (bind to a private interface). */
+  metricsToken: string | null;
+  /** `easel worker` serves GET /metrics on this port (0 = any free port); unset = no listener. */
+  metricsPort: number | null;
+  /** Operator's blocked terms, one per line; re-read when the file changes (src/moderation/blocklist.ts). */
+  moderationBlocklist: string | null;
+  /** C2PA signing chain (leaf first) and key, PEM text or file paths; unset = generated into `<data dir>/c2pa/`. */
+  c2paCert: string | null;
+  c2paKey: string | null;
+}
+
+/** Read where the moderator is built as well as here, so both agree on the one variable. */
+export function moderationBlocklistFile(): string | null {
+  const v = process.env.EASEL_MODERATION_BLOCKLIST;
+  return v ? path.resolve(v) : null;
 }
 
 function int(name: string, def: number, min: number, max: number): number {
@@ -109,6 +132,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     urlTtlS: int('EASEL_URL_TTL_S', 3600, 10, 7 * 24 * 3600),
     syncTimeoutS: int('EASEL_SYNC_TIMEOUT_S', 300, 1, 3600),
     maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
+    maxUploadBytes: int('EASEL_MAX_UPLOAD_BYTES', 52_428_800, 1024, 1024 * 1024 * 1024),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 10, 1, 10_000),
     shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     modelsFile: process.env.EASEL_MODELS_FILE ? path.resolve(process.env.EASEL_MODELS_FILE) : null,
@@ -121,6 +145,14 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     signingSecret: process.env.EASEL_SIGNING_SECRET || null,
     crashAt: process.env.EASEL_CRASH_AT || null,
     providerCallLog: process.env.EASEL_PROVIDER_CALL_LOG || null,
+    rateLimitPerMin: int('EASEL_RATE_LIMIT_PER_MIN', 600, 0, 10_000_000),
+    redisUrl: process.env.EASEL_REDIS_URL || null,
+    requestTimeoutMs: int('EASEL_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    metricsToken: process.env.EASEL_METRICS_TOKEN || null,
+    metricsPort: process.env.EASEL_METRICS_PORT ? int('EASEL_METRICS_PORT', 0, 0, 65535) : null,
+    moderationBlocklist: moderationBlocklistFile(),
+    c2paCert: process.env.EASEL_C2PA_CERT || null,
+    c2paKey: process.env.EASEL_C2PA_KEY || null,
     ...overrides,
   };
   return cfg;

@@ -36,6 +36,8 @@ const JOB_ERROR_HTTP: Record<string, { status: number; error: string }> = {
   timeout: { status: 502, error: 'upstream_error' },
   provider_unavailable: { status: 503, error: 'service_unavailable' },
   reference_unavailable: { status: 422, error: 'validation_failed' },
+  // A request valid on its face that the input image makes impossible (a crop outside the image).
+  validation_failed: { status: 422, error: 'validation_failed' },
   canceled: { status: 409, error: 'conflict' },
 };
 

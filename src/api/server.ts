@@ -12,27 +12,32 @@ import { installErrorHandling } from './error-handler.js';
 import { validatorCompiler } from './validation.js';
 import { jobRoutes } from './routes/jobs.js';
 import { generateRoutes } from './routes/generate.js';
+import { generateContentRoutes } from './routes/generate-content.js';
+import { editCombineRoutes } from './routes/edit-combine.js';
+import { storyRoutes } from './routes/story.js';
 import { fileRoutes } from './routes/files.js';
+import { processRoutes } from './routes/process.js';
+import { uploadRoutes } from './routes/upload.js';
 import { metaRoutes } from './routes/meta.js';
 import { accountRoutes } from './routes/account.js';
 import { newId } from '../util/ids.js';
+import { httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildServer(s: Services): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: s.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: s.log.child({ component: 'http' }, { serializers: httpLogSerializers }) as FastifyBaseLogger,
     bodyLimit: s.config.maxBodyBytes,
     // A client's X-Request-Id is echoed only when it is short and plain; otherwise we mint one.
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
-      return typeof h === 'string' && SANE_REQUEST_ID.test(h) ? h : `req_${newId().replace(/-/g, '')}`;
+      return typeof h === 'string' && SANE_REQUEST_ID.test(h) && !/esl_/i.test(h) ? h : `req_${newId().replace(/-/g, '')}`;
     },
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    connectionTimeout: 0,
-    requestTimeout: 0,
+    ...httpServerOptions(s.config),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -77,10 +82,16 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
 
   installErrorHandling(app);
   installAuth(app, s.db);
+  await installHardening(app, s);
   metaRoutes(app, s);
   jobRoutes(app, s);
   generateRoutes(app, s);
+  generateContentRoutes(app, s);
+  editCombineRoutes(app, s);
+  storyRoutes(app, s);
   accountRoutes(app, s);
   fileRoutes(app, s, blobRoot);
+  processRoutes(app, s);
+  uploadRoutes(app, s);
   return app;
 }

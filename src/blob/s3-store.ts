@@ -1,7 +1,9 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobStore } from './port.js';
+import type { BlobStore, SignedUrlCheck } from './port.js';
 import { assertBlobKey } from './port.js';
+import { S3OwnUrls } from './s3-own-url.js';
+import { S3QueryPresigner } from './s3-presign.js';
 
 export interface S3Options {
   endpoint: string | null;
@@ -32,10 +34,15 @@ function client(o: S3Options, endpoint: string | null): S3Client {
 export class S3BlobStore implements BlobStore {
   private readonly s3: S3Client;
   private readonly presigner: S3Client;
+  private readonly ownUrls: S3OwnUrls;
+  /** The same URLs as `presigner`, without the SDK's per-call cost, when the options fully determine them. */
+  private readonly fastPresigner: S3QueryPresigner | null;
 
   constructor(private readonly o: S3Options) {
     this.s3 = client(o, o.endpoint);
     this.presigner = o.publicEndpoint ? client(o, o.publicEndpoint) : this.s3;
+    this.ownUrls = new S3OwnUrls(this.presigner, o.bucket);
+    this.fastPresigner = S3QueryPresigner.forOptions(o);
   }
 
   /** Creates the bucket if it does not exist (idempotent; safe from several processes). */
@@ -86,8 +93,16 @@ export class S3BlobStore implements BlobStore {
 
   async signedUrl(key: string, expiresAt: number): Promise<string> {
     assertBlobKey(key);
-    const expiresIn = Math.max(1, Math.floor((expiresAt - Date.now()) / 1000));
+    // Signed at the whole second (as SigV4 dates are), so the lifetime is counted from that same
+    // second: two reads in one second mint the same URL, and its expiry matches the expires_at shown.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const expiresIn = Math.max(1, Math.round((expiresAt - now) / 1000));
+    if (this.fastPresigner) return this.fastPresigner.url(key, expiresIn, now);
     return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.o.bucket, Key: key }), { expiresIn });
+  }
+
+  keyOfSignedUrl(url: string): Promise<SignedUrlCheck> {
+    return this.ownUrls.check(url);
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {

@@ -1,11 +1,13 @@
 import { loadConfig } from '../config.js';
 import { createServices, startWorkers } from '../app.js';
+import { startMetricsListener } from '../observability/metrics-server.js';
 
 /** `easel worker`: workers only, no HTTP. Any number of these may run against one database. */
 export async function worker(): Promise<void> {
   const config = loadConfig({ runWorker: true });
   const s = await createServices(config);
   startWorkers(s);
+  if (config.metricsPort !== null) await startMetricsListener(s, config.metricsPort);
   s.log.info({ concurrency: config.workerConcurrency, drivers: s.drivers }, 'easel worker running');
   let closing = false;
   const shutdown = async (signal: string) => {

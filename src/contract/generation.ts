@@ -25,6 +25,7 @@ export const GenerateImageBody = Type.Object(
     reference_images: Type.Optional(Type.Array(ReferenceImage, { maxItems: 5 })),
     strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same prompt and seed give the same image.' })),
+    raw_prompt: Type.Optional(Type.Boolean({ description: 'Easel: send the prompt exactly as written, without the image template (src/pipelines/templates.ts).' })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Uuid } from './common.js';
+import { StorySceneProgress } from './story.js';
 
 export const JobStatus = Type.Enum(['pending', 'processing', 'completed', 'failed', 'canceled'], { description: 'pending → processing → completed | failed (Easel adds canceled).' });
 
@@ -16,6 +17,7 @@ export const Job = Type.Object(
     model: Type.Optional(Type.String()),
     result: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Only when completed: the synchronous create response of the operation, with fresh signed URLs.' })),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed.' })),
+    scenes: Type.Optional(Type.Array(StorySceneProgress, { description: 'Easel, story jobs until completed: each scene, finished ones with their images.' })),
   },
   { $id: 'Job', additionalProperties: false },
 );

@@ -3,6 +3,10 @@ import type { JobRow } from './row.js';
 import type { StoredImage, StoredImageResult, StoredResult } from './types.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
+import { presentStoryProgress, presentStoryResult, type StepRow } from './present-story.js';
+import type { StoredStoryResult } from '../stories/stored.js';
+import { presentProcessResult } from './present-process.js';
+import type { StoredProcessResult } from '../pipelines/process/types.js';
 
 export interface FormatView {
   url: string;
@@ -14,6 +18,9 @@ export interface FormatView {
 
 /** Turns stored rows into wire objects. URLs are signed here, on every read, so they are always fresh. */
 export class Presenter {
+  /** Where story jobs' finished scenes are read from (set by the story routes); without it `scenes` is omitted. */
+  storySteps: ((jobId: string) => Promise<StepRow[]>) | null = null;
+
   constructor(
     private readonly blob: BlobStore,
     private readonly urlTtlS: number,
@@ -52,6 +59,8 @@ export class Presenter {
     if (!job.result_json) return undefined;
     const r = JSON.parse(job.result_json) as StoredResult;
     if (r.kind === 'image') return this.generation(job.id, r as StoredImageResult);
+    if (r.kind === 'story') return presentStoryResult(this, job.id, r as unknown as StoredStoryResult);
+    if (r.kind === 'process') return presentProcessResult(this, job.id, r as unknown as StoredProcessResult);
     return undefined;
   }
 
@@ -75,6 +84,7 @@ export class Presenter {
       if (result) out.result = result;
     }
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
+    if (job.operation === 'story' && job.status !== 'completed' && this.storySteps) out.scenes = await presentStoryProgress(this, job, await this.storySteps(job.id));
     return out;
   }
 }

@@ -8,6 +8,7 @@ import { hold, capture, release, balanceOf } from '../billing/ledger.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
+import { currentRequestId } from '../observability/request-context.js';
 
 /**
  * Takes the job row's lock for the rest of the transaction (PostgreSQL: a row lock, so two workers
@@ -26,6 +27,8 @@ export interface SubmitInput {
   request: unknown;
   holdMicros: number;
   scenesTotal: number;
+  /** The HTTP request that created the job (logged by the worker); defaults to the request being handled. */
+  requestId?: string | null;
 }
 
 /**
@@ -66,6 +69,7 @@ export class JobService {
       started_at: null,
       completed_at: null,
       updated_at: now,
+      request_id: input.requestId ?? currentRequestId(),
     };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('jobs').values(row).execute();

@@ -1,4 +1,7 @@
 import { RULES } from './rules.js';
+import { OperatorBlocklist } from './blocklist.js';
+import { moderationBlocklistFile } from '../config.js';
+import { imageText } from './image-text.js';
 
 export type Strictness = 'normal' | 'liberal';
 
@@ -13,6 +16,8 @@ export interface ModerationVerdict {
 /** The moderation port: checked before any money moves or any provider runs. */
 export interface Moderator {
   checkText(text: string, strictness: Strictness): ModerationVerdict;
+  /** Uploads and input images (overlays), before they are stored or used. */
+  checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict>;
 }
 
 const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's' };
@@ -30,14 +35,35 @@ export function normalizeForModeration(text: string): string {
 }
 
 export class RuleModerator implements Moderator {
+  /** The operator blocklist defaults to EASEL_MODERATION_BLOCKLIST, so every construction site honours it. */
+  constructor(private readonly blocklist: OperatorBlocklist | null = operatorBlocklistFromEnv()) {}
+
+  /**
+   * Rules read words, not pixels: an image is checked by the text it carries (captions, XMP,
+   * EXIF; see image-text.ts) and is otherwise allowed. A deployment that needs to judge what an
+   * image shows plugs a classifier in behind this port.
+   */
+  async checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict> {
+    return this.checkText(await imageText(bytes), strictness);
+  }
+
   checkText(text: string, strictness: Strictness): ModerationVerdict {
     const t = normalizeForModeration(text);
     for (const rule of RULES) {
-      if (rule.scope === 'brand' && strictness === 'liberal') continue;
-      if (rule.all.every((re) => re.test(t))) {
-        return { allowed: false, category: rule.category, legal: rule.scope === 'legal' };
-      }
+      if (rule.scope !== 'legal') continue;
+      if (rule.all.every((re) => re.test(t))) return { allowed: false, category: rule.category, legal: true };
+    }
+    // After the legal rules (a 451 outranks a policy refusal), before the brand ones, in every strictness.
+    if (this.blocklist?.match(t)) return { allowed: false, category: 'operator_blocklist', legal: false };
+    for (const rule of RULES) {
+      if (rule.scope !== 'brand' || strictness === 'liberal') continue;
+      if (rule.all.every((re) => re.test(t))) return { allowed: false, category: rule.category, legal: false };
     }
     return { allowed: true };
   }
+}
+
+function operatorBlocklistFromEnv(): OperatorBlocklist | null {
+  const file = moderationBlocklistFile();
+  return file ? new OperatorBlocklist(file) : null;
 }

@@ -27,6 +27,16 @@ export class InputResolver {
       if (!bytes) throw new JobFailure('reference_unavailable', `${what}: the file behind this URL is no longer kept.`, false);
       return bytes;
     }
+    // Presigned URLs of our own bucket (scale-out): read from storage once the store has proven them its own.
+    const stored = await this.blob.keyOfSignedUrl?.(url);
+    if (stored && 'refused' in stored) {
+      throw new JobFailure('reference_unavailable', `${what}: this file URL ${stored.refused === 'expired' ? 'has expired' : 'is not valid'}.`, false);
+    }
+    if (stored) {
+      const bytes = await this.blob.get(stored.key);
+      if (!bytes) throw new JobFailure('reference_unavailable', `${what}: the file behind this URL is no longer kept.`, false);
+      return bytes;
+    }
     try {
       const r = await fetchImageGuarded(url, { maxBytes: MAX_INPUT_BYTES, timeoutMs: 15_000, maxRedirects: 3, allowLoopbackHttp: this.allowLoopback, signal });
       return r.bytes;

@@ -1,7 +1,20 @@
 import type { Pipeline } from './context.js';
 import { imagePipeline } from './image.js';
+import { editCombinePipeline } from './edit-combine.js';
+import { storyPipeline } from './story.js';
+import { PROCESS_PIPELINES } from './process/index.js';
 
 /** Which pipeline runs which job operation. */
 export const PIPELINES: Record<string, Pipeline> = {
   image: imagePipeline,
+  graphic: imagePipeline,
+  diagram: imagePipeline,
+  edit_image: editCombinePipeline,
+  edit_graphic: editCombinePipeline,
+  edit_diagram: editCombinePipeline,
+  combine_image: editCombinePipeline,
+  combine_graphic: editCombinePipeline,
+  combine_diagram: editCombinePipeline,
+  story: storyPipeline,
+  ...PROCESS_PIPELINES,
 };

@@ -1,11 +1,14 @@
 import type { BlobStore } from '../blob/port.js';
 import { encodeAll, type OutputFormat } from '../imaging/encode.js';
 import type { StoredImage } from '../jobs/types.js';
+import { signEncoded, type ProvenanceInput } from '../imaging/signing.js';
 
 const EXT: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
 
 /**
- * Encodes a provider's output into every delivery format with provenance metadata and stores
+ * Encodes a provider's output into every delivery format with provenance metadata (IPTC XMP and
+ * a signed C2PA manifest, whose ingredients are `provenance.inputs` for edits and combines;
+ * hashes are of the final signed bytes) and stores
  * each under `<prefix>.<ext>`. Keys are deterministic, so a retried step overwrites instead of
  * leaving orphans.
  */
@@ -13,9 +16,10 @@ export async function storeImage(
   blob: BlobStore,
   prefix: string,
   raw: Buffer,
-  provenance: { model: string; action: 'created' | 'edited' },
+  provenance: { model: string; action: 'created' | 'edited'; inputs?: ProvenanceInput[] },
 ): Promise<StoredImage> {
-  const encoded = await encodeAll(raw, { generator: 'Easel', model: provenance.model, action: provenance.action, createdAt: new Date() });
+  const info = { generator: 'Easel', model: provenance.model, action: provenance.action, createdAt: new Date() };
+  const encoded = await signEncoded(await encodeAll(raw, info), info, provenance.inputs);
   const order: OutputFormat[] = ['png', 'jpeg', 'webp'];
   const stored = await Promise.all(
     order.map(async (fmt) => {

@@ -30,6 +30,18 @@ const OPERATION_NEEDS: Record<string, Operation> = {
   graphic: 'generate',
   diagram: 'generate',
   story: 'generate',
+  edit_image: 'edit',
+  edit_graphic: 'edit',
+  edit_diagram: 'edit',
+  combine_image: 'combine',
+  combine_graphic: 'combine',
+  combine_diagram: 'combine',
+};
+
+/** `defaults` keys tried for a job operation: its own, then its family (`edit_graphic` → `edit`). */
+const defaultKeys = (jobOperation: string): string[] => {
+  const family = /^(edit|combine)_/.exec(jobOperation)?.[1];
+  return family ? [jobOperation, family] : [jobOperation];
 };
 
 export class Catalogue {
@@ -50,7 +62,7 @@ export class Catalogue {
    * cheapest model that can do the operation (and multi-turn, for stories); ties keep file order.
    */
   pick(jobOperation: string, opts: { multiturn?: boolean } = {}): ModelEntry | undefined {
-    const configured = this.defaults[jobOperation];
+    const configured = defaultKeys(jobOperation).map((k) => this.defaults[k]).find((v) => v);
     if (configured) return this.byName.get(configured.toLowerCase());
     const need = OPERATION_NEEDS[jobOperation] ?? 'generate';
     return this.models

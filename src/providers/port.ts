@@ -23,7 +23,21 @@ export interface GenerateInput {
   portrait?: boolean;
   /** Earlier turns of a multi-turn session (stories), oldest first. */
   history?: { prompt: string; image: InputImage }[];
+  /**
+   * What the client asked for, beside `prompt` (which may be wrapped in a template, see
+   * src/pipelines/templates.ts): the content kind, the client's own words, and the structured
+   * options. Vendor adapters send `prompt`; the offline renderer draws from this.
+   */
+  content?: ContentSpec;
   signal: AbortSignal;
+}
+
+export interface ContentSpec {
+  kind: 'image' | 'graphic' | 'diagram';
+  /** The client's prompt (or instruction) as written. */
+  subject: string;
+  diagramType?: 'flowchart' | 'sequence' | 'architecture' | 'mindmap' | 'er' | 'class' | 'timeline' | 'org-chart';
+  transparentBackground?: boolean;
 }
 
 /** Edit: `prompt` is the instruction applied to `image`. */

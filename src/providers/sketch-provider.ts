@@ -1,6 +1,8 @@
 import fs from 'node:fs';
-import type { GenerateInput, ImageProvider, ProviderCapabilities, ProviderOutput } from './port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, ProviderCapabilities, ProviderOutput } from './port.js';
 import { renderSketch } from './sketch/render.js';
+import { renderSketchEdit } from './sketch/edit.js';
+import { renderSketchCombine } from './sketch/combine.js';
 import { JobFailure } from '../errors.js';
 
 export interface SketchOptions {
@@ -21,10 +23,13 @@ export class SketchProvider implements ImageProvider {
     readonly id: string,
     private readonly opts: SketchOptions,
   ) {
-    this.capabilities = { operations: ['generate'], multiturn: opts.multiturn, maxConcurrency: 8 };
+    // The renderer can do all three; which ones a catalogue model offers is the catalogue's choice
+    // (the built-in easel-sketch-fast stays generate-only).
+    this.capabilities = { operations: ['generate', 'edit', 'combine'], multiturn: opts.multiturn, maxConcurrency: 8 };
   }
 
-  async generate(input: GenerateInput): Promise<ProviderOutput> {
+  /** What every call shares: the call log, the simulated latency and the simulated outage. */
+  private async enter(input: GenerateInput): Promise<void> {
     if (this.opts.callLog) {
       fs.appendFileSync(this.opts.callLog, `${JSON.stringify({ provider: this.id, prompt: input.prompt, seed: input.seed, pid: process.pid })}\n`);
     }
@@ -33,13 +38,52 @@ export class SketchProvider implements ImageProvider {
       this.opts.failures.remaining--;
       throw new JobFailure('upstream_error', 'The model provider answered 503 (simulated outage).', true);
     }
+  }
+
+  async generate(input: GenerateInput): Promise<ProviderOutput> {
+    await this.enter(input);
+    const c = input.content;
     const bytes = await renderSketch({
-      prompt: input.prompt,
+      // The client's own words: templates are for vendor models, not for the renderer.
+      prompt: c?.subject ?? input.prompt,
+      ...(c && c.kind !== 'image' ? { style: c.kind, diagramType: c.diagramType, transparent: c.transparentBackground } : {}),
       seed: input.seed,
       width: input.width,
       height: input.height,
       figures: input.figures?.map((f) => ({ key: f.key, appearance: f.appearance })),
       portrait: input.portrait,
+    });
+    return { bytes, mime: 'image/png' };
+  }
+
+  /** Applies the instruction to the input deterministically (see sketch/edit.ts). */
+  async edit(input: EditInput): Promise<ProviderOutput> {
+    await this.enter(input);
+    const c = input.content;
+    const bytes = await renderSketchEdit({
+      image: input.image.bytes,
+      instruction: c?.subject ?? input.prompt,
+      seed: input.seed,
+      width: input.width,
+      height: input.height,
+      style: c?.kind,
+      transparent: c?.transparentBackground,
+    });
+    return { bytes, mime: 'image/png' };
+  }
+
+  /** Tiles the inputs as the prompt arranges them (see sketch/combine.ts). */
+  async combine(input: CombineInput): Promise<ProviderOutput> {
+    await this.enter(input);
+    const c = input.content;
+    const bytes = await renderSketchCombine({
+      images: input.images.map((i) => i.bytes),
+      prompt: c?.subject ?? input.prompt,
+      seed: input.seed,
+      width: input.width,
+      height: input.height,
+      style: c?.kind,
+      transparent: c?.transparentBackground,
     });
     return { bytes, mime: 'image/png' };
   }

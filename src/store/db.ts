@@ -9,6 +9,7 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
+  type SqliteDatabase,
 } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
@@ -33,6 +34,42 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Distinct statements kept prepared; every statement the app runs fits many times over. */
+const STATEMENT_CACHE_SIZE = 500;
+/** Longer SQL (multi-row inserts) is prepared each time rather than kept. */
+const CACHEABLE_SQL_CHARS = 4096;
+
+/**
+ * kysely's SQLite driver calls `prepare` for every execution, and SQLite parses and plans the
+ * statement each time: about a sixth of the CPU of a status poll. kysely always passes values as
+ * parameters, so a statement's SQL text identifies it; prepared statements are kept by that text
+ * (least recently used dropped first). Safe because kysely runs one statement at a time on the
+ * single connection and never leaves one mid-iteration (no streaming queries here).
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare: (sql: string) => {
+      const hit = cache.get(sql);
+      if (hit) {
+        cache.delete(sql);
+        cache.set(sql, hit);
+        return hit;
+      }
+      const stmt = sqlite.prepare(sql);
+      if (sql.length <= CACHEABLE_SQL_CHARS) {
+        cache.set(sql, stmt);
+        if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      return stmt;
+    },
+  };
+}
+
 export function openSqlite(file: string): Db {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
@@ -41,7 +78,7 @@ export function openSqlite(file: string): Db {
   sqlite.pragma(`synchronous = ${process.env.EASEL_SQLITE_SYNCHRONOUS === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const cfg = { database: sqlite };
+  const cfg = { database: withStatementCache(sqlite) };
   const dialect = new ImmediateSqliteDialect(cfg);
   (dialect as unknown as { _ourConfig: typeof cfg })._ourConfig = cfg;
   return new Kysely<Database>({ dialect });

@@ -99,6 +99,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('queue_tasks_ready').on('queue_tasks').columns(['queue', 'run_at']).execute();
     },
   },
+  // The request that created a job: API and worker logs join on it (issue #10, observability).
+  '0002_job_request_id': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('jobs').addColumn('request_id', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -48,6 +48,8 @@ export interface JobTable {
   started_at: number | null;
   completed_at: number | null;
   updated_at: number;
+  /** The HTTP request that created the job, so API and worker logs join on it. */
+  request_id: string | null;
 }
 
 /** One durable unit of work inside a job (an image, a portrait, a scene): stored once, charged once. */

@@ -97,8 +97,10 @@ export class WorkerPool {
   }
 
   private async runTask(task: QueueTask): Promise<void> {
-    const log = this.log.child({ job_id: task.jobId, attempt: task.attempts });
+    let log = this.log.child({ job_id: task.jobId, attempt: task.attempts });
     const job = await this.jobs.get(task.jobId);
+    // reqId (fastify's own log key) of the request that submitted the job: API and worker lines join on it.
+    if (job?.request_id) log = log.child({ reqId: job.request_id });
     if (!job || TERMINAL.has(job.status)) {
       // Settled already (a previous attempt crashed after settling): just drop the task.
       await this.jobs.discardTask(task.jobId);

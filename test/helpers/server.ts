@@ -114,6 +114,8 @@ export class EaselProcess {
       EASEL_HOST: '127.0.0.1',
       EASEL_LOG_LEVEL: 'info',
       EASEL_SQLITE_SYNCHRONOUS: 'NORMAL',
+      // Tests poll every 50 ms; the per-key request limit is exercised by test/e2e/abuse-limits.test.ts.
+      EASEL_RATE_LIMIT_PER_MIN: '100000',
       ...scaleout,
       ...this.env,
     };
@@ -126,7 +128,10 @@ export class EaselProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     let buf = '';
     const ready = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.logs.join('\n')}`)), 20_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL'); // never leave an orphan holding the test process open
+        reject(new Error(`server did not start:\n${this.logs.join('\n')}`));
+      }, 20_000);
       const onLine = (line: string) => {
         this.logs.push(line);
         if (line.includes('"easel listening"')) {

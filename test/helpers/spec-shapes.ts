@@ -4,7 +4,7 @@ import addFormatsModule from 'ajv-formats';
 /**
  * The job shapes as ../shared/spec/API.md states them, written here independently of the
  * server's own schemas, so a drift in either is caught. Easel's optional extensions
- * (operation, model, canceled) are allowed; nothing else is.
+ * (operation, model, canceled, a story's per-scene `scenes`) are allowed; nothing else is.
  */
 const iso = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' };
 const eur = { type: 'string', pattern: '^-?\\d+\\.\\d{6}$' };
@@ -48,6 +48,26 @@ export const jobSchema = {
     scenes_total: { type: 'integer', minimum: 0 },
     result: { type: 'object' },
     error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
+    // Easel extension (stories, until completed): per-scene progress.
+    scenes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['index', 'status', 'prompt'],
+        properties: {
+          index: { type: 'integer', minimum: 0 },
+          status: { enum: ['completed', 'pending', 'failed', 'skipped'] },
+          prompt: { type: 'string' },
+          images: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
+          error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
+        },
+        additionalProperties: false,
+        allOf: [
+          { if: { properties: { status: { const: 'completed' } } }, then: { required: ['images'] }, else: { not: { required: ['images'] } } },
+          { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
+        ],
+      },
+    },
   },
   additionalProperties: false,
   allOf: [
@@ -58,6 +78,56 @@ export const jobSchema = {
     { if: { properties: { status: { const: 'completed' } } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
     { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
   ],
+};
+
+/** The story result: the generation-response shape with `scenes` and `character_refs` (spec), plus `characters` (spec decision 7). */
+const storyRef = (urlField: 'url' | 'reference_url') => ({
+  type: 'object',
+  required: ['name', urlField, 'expires_at'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    [urlField]: { type: 'string', pattern: '^https?://' },
+    expires_at: { anyOf: [iso, { type: 'null' }] },
+    // Easel: the character and state behind a "Name (state)" reference.
+    character: { type: 'string' },
+    state: { type: 'string' },
+  },
+  additionalProperties: false,
+});
+
+export const storyResultSchema = {
+  type: 'object',
+  required: ['id', 'ai_generated', 'scenes', 'character_refs', 'cost_eur', 'balance_eur'],
+  properties: {
+    id: uuid,
+    ai_generated: { const: true },
+    scenes: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['prompt', 'images'],
+        properties: {
+          prompt: { type: 'string' },
+          images: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
+        },
+        additionalProperties: false,
+      },
+    },
+    character_refs: { type: 'array', items: storyRef('url') },
+    characters: { type: 'array', items: storyRef('reference_url') },
+    cost_eur: eur,
+    balance_eur: eur,
+    model: { type: 'string' },
+  },
+  additionalProperties: false,
+};
+
+export const storyAcceptedSchema = {
+  type: 'object',
+  required: ['job_id', 'poll_url'],
+  properties: { job_id: uuid, poll_url: { type: 'string', pattern: '^/v1/generate/story/[0-9a-f-]{36}$' } },
+  additionalProperties: false,
 };
 
 export const jobListSchema = {
@@ -110,6 +180,8 @@ const compiled = {
   job: ajv.compile(jobSchema),
   jobList: ajv.compile(jobListSchema),
   generation: ajv.compile(generationResponseSchema),
+  story: ajv.compile(storyResultSchema),
+  storyAccepted: ajv.compile(storyAcceptedSchema),
   models: ajv.compile(modelListSchema),
 };
 
@@ -119,6 +191,7 @@ export function assertSpecShape(kind: keyof typeof compiled, value: unknown): vo
   if (kind === 'job' && (value as { status: string }).status === 'completed') {
     const r = (value as { result: unknown }).result;
     if ((value as { operation?: string }).operation === 'image') assertSpecShape('generation', r);
+    if ((value as { operation?: string }).operation === 'story') assertSpecShape('story', r);
   }
 }
 

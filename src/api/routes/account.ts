@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
 import { DateTime, Eur, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { microsToEur } from '../../util/money.js';
 import { isoSeconds } from '../../util/time.js';
+import { LedgerPage, LedgerQuery, Usage } from '../../contract/account.js';
+import { accountUsage, ledgerPage } from '../../accounts/usage.js';
 
 export const Profile = Type.Object(
   {
@@ -20,6 +22,7 @@ export const Profile = Type.Object(
         credit_limit_cents: Type.Integer(),
         strictness: Type.Enum(['normal', 'liberal'], { description: 'Easel: the account default moderation strictness.' }),
         status: Type.Enum(['active', 'suspended'], { description: 'Easel.' }),
+        usage: Usage,
       },
       { additionalProperties: false },
     ),
@@ -46,8 +49,32 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
           credit_limit_cents: 0,
           strictness: a.strictness,
           status: a.status,
+          usage: await accountUsage(s.db, s.drivers.store as 'sqlite' | 'postgres', a.id),
         },
       };
+    },
+  );
+
+  app.get(
+    '/v1/account/ledger',
+    {
+      schema: {
+        summary: 'Your ledger: every money movement, newest first (Easel)',
+        description:
+          'Paginated like GET /v1/jobs (limit 1–100, default 20; offset). Each entry: id, kind (grant, hold, capture, release, …), amount_eur (change to the spendable balance), held_delta_eur (change to the held amount), job_id, note, created_at. ' +
+          'The sum of amount_eur over all entries is balance_eur; the sum of held_delta_eur is held_eur.',
+        tags: ['account'],
+        querystring: LedgerQuery,
+        response: { 200: LedgerPage, ...errorResponses(400, 401, 422) },
+      },
+    },
+    async (req) => {
+      const auth = requireAuth(req);
+      const q = req.query as Static<typeof LedgerQuery>;
+      const limit = q.limit ?? 20;
+      const offset = q.offset ?? 0;
+      const page = await ledgerPage(s.db, auth.accountId, limit, offset);
+      return { entries: page.entries, limit, offset, total: page.total };
     },
   );
 }

@@ -34,6 +34,7 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
         image_size: body.image_size ?? '1K',
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         ...(body.reference_images ? { reference_images: body.reference_images } : {}),
+        ...(body.raw_prompt ? { raw_prompt: true } : {}),
       };
       if (!model.imageSizes.includes(request.image_size)) {
         throw new EaselError(422, 'validation_failed', `Model "${model.id}" does not offer image_size ${request.image_size}.`, {
