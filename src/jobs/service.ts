@@ -9,6 +9,7 @@ import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
 import { currentRequestId } from '../observability/request-context.js';
+import { appendJobEvent } from './event-log.js';
 
 /**
  * Takes the job row's lock for the rest of the transaction (PostgreSQL: a row lock, so two workers
@@ -97,6 +98,7 @@ export class JobService {
           { 'retry-after': '2' },
         );
       }
+      await appendJobEvent(trx, row, 'job.created', { operation: row.operation, scenes_total: row.scenes_total });
       await this.queue.enqueue(trx, id);
     });
     this.queue.poke();
@@ -139,12 +141,18 @@ export class JobService {
 
   async markStarted(id: string): Promise<void> {
     const now = Date.now();
-    await this.db
-      .updateTable('jobs')
-      .set({ status: 'processing', started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
-      .where('id', '=', id)
-      .where('status', 'in', ['pending', 'processing'])
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await lockJob(trx, id);
+      const job = await trx.selectFrom('jobs').select(['id', 'account_id', 'status', 'attempts']).where('id', '=', id).executeTakeFirst();
+      if (!job || TERMINAL.has(job.status)) return;
+      await trx
+        .updateTable('jobs')
+        .set({ status: 'processing', started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+      // A retried attempt is not a new start: clients see job.started once.
+      if (job.status === 'pending') await appendJobEvent(trx, job, 'job.started', { attempt: Number(job.attempts) + 1 });
+    });
     this.events.changed(id);
   }
 
@@ -179,6 +187,15 @@ export class JobService {
         })
         .where('id', '=', jobId)
         .execute();
+      if (step.countsAsScene) {
+        await appendJobEvent(trx, job, 'scene.completed', {
+          step: step.step,
+          scene: step.ordinal,
+          scenes_completed: Number(job.scenes_completed) + 1,
+          scenes_total: Number(job.scenes_total),
+          cost_eur: microsToEur(take),
+        });
+      }
       return true;
     });
     if (recorded) this.events.changed(jobId);
@@ -226,6 +243,7 @@ export class JobService {
         })
         .where('id', '=', id)
         .execute();
+      await appendJobEvent(trx, job, 'job.completed', { charged_eur: microsToEur(charged), refunded_eur: microsToEur(Number(job.refunded_micros) + (remaining - take)) });
       await this.queue.complete(trx, id);
       return true;
     });
@@ -258,6 +276,7 @@ export class JobService {
         })
         .where('id', '=', id)
         .execute();
+      await appendJobEvent(trx, job, 'job.failed', { code, message: message.slice(0, 2000), refunded_eur: microsToEur(Number(job.refunded_micros) + remaining) });
       await this.queue.complete(trx, id);
       return true;
     });

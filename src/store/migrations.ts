@@ -105,6 +105,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('jobs').addColumn('request_id', 'text').execute();
     },
   },
+  // Per-job event history: SSE replay (Last-Event-ID) and the webhook outbox read it (issue #7).
+  '0003_job_events': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('job_events')
+        .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('job_events_pk', ['job_id', 'seq'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -88,7 +88,22 @@ export interface QueueTaskTable {
   created_at: number;
 }
 
+/**
+ * The ordered history of one job (job.started, scene.completed, job.completed, …). Written in the
+ * same transaction as the state change it describes, so SSE replay and webhook delivery never miss
+ * or invent an event; `seq` is per job, starting at 1, and is the SSE event id.
+ */
+export interface JobEventTable {
+  job_id: string;
+  seq: number;
+  account_id: string;
+  type: string;
+  data_json: string;
+  created_at: number;
+}
+
 export interface Database {
+  job_events: JobEventTable;
   accounts: AccountTable;
   api_keys: ApiKeyTable;
   jobs: JobTable;
