@@ -19,6 +19,8 @@ import { loadCatalogueFile } from './providers/catalogue-file.js';
 import { JobService } from './jobs/service.js';
 import { Presenter } from './jobs/present.js';
 import { WorkerPool } from './worker/pool.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { RetentionSweeper } from './jobs/retention.js';
 import { configureCrashPoints } from './util/crash.js';
 import { InputResolver } from './pipelines/inputs.js';
 import { instrumentCatalogue } from './observability/metrics.js';
@@ -89,6 +91,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   // Every provider call is timed and counted per model (GET /metrics), whichever pipeline makes it.
   instrumentCatalogue(catalogue);
   const jobs = new JobService(db, queue, config.maxConcurrentJobs);
+  jobs.retentionS = config.retentionS;
   const services: Services = {
     config,
     log,
@@ -121,6 +124,20 @@ export function startWorkers(s: Services): WorkerPool {
     { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, retryBaseMs: s.config.retryBaseMs, idlePollMs: 500 },
   );
   pool.start();
+  const sweeper = new RetentionSweeper(s.db, s.blob, s.log.child({ component: 'retention' }), s.config.retentionSweepMs);
+  sweeper.start();
+  pool.alongside(sweeper);
+  // The webhook outbox is sent by worker processes too; it stops with the pool.
+  s.presenter.storySteps ??= (id) => s.jobs.allSteps(id);
+  const webhooks = new WebhookDispatcher(s.db, s.presenter, s.log.child({ component: 'webhooks' }), {
+    retryBaseMs: s.config.webhookRetryBaseMs,
+    timeoutMs: s.config.webhookTimeoutMs,
+    retryWindowMs: s.config.webhookRetryWindowS * 1000,
+    pollMs: s.config.webhookPollMs,
+    allowLoopbackHttp: s.config.allowLoopbackUrls,
+  });
+  webhooks.start();
+  pool.alongside(webhooks);
   s.worker = pool;
   return pool;
 }

@@ -64,6 +64,17 @@ export interface Config {
   /** C2PA signing chain (leaf first) and key, PEM text or file paths; unset = generated into `<data dir>/c2pa/`. */
   c2paCert: string | null;
   c2paKey: string | null;
+  /** Webhook retries: first delay (doubling each attempt, ±20 % jitter, at most 1 h), and the time per request. */
+  webhookRetryBaseMs: number;
+  webhookTimeoutMs: number;
+  /** Retries stop this long after a delivery was created (or redelivered): 24 h. */
+  webhookRetryWindowS: number;
+  /** How often each worker process's webhook dispatcher looks for due deliveries. */
+  webhookPollMs: number;
+  /** How long a job's files are kept after it ends (EASEL_RETENTION_DAYS; EASEL_RETENTION_S overrides, for tests). */
+  retentionS: number;
+  /** How often each worker process looks for jobs whose retention ended. */
+  retentionSweepMs: number;
 }
 
 /** Read where the moderator is built as well as here, so both agree on the one variable. */
@@ -153,6 +164,12 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     moderationBlocklist: moderationBlocklistFile(),
     c2paCert: process.env.EASEL_C2PA_CERT || null,
     c2paKey: process.env.EASEL_C2PA_KEY || null,
+    webhookRetryBaseMs: int('EASEL_WEBHOOK_RETRY_BASE_MS', 5_000, 1, 3_600_000),
+    webhookTimeoutMs: int('EASEL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookRetryWindowS: int('EASEL_WEBHOOK_RETRY_WINDOW_S', 86_400, 1, 7 * 86_400),
+    webhookPollMs: int('EASEL_WEBHOOK_POLL_MS', 500, 10, 60_000),
+    retentionS: process.env.EASEL_RETENTION_S ? int('EASEL_RETENTION_S', 1, 1, 100 * 365 * 86_400) : int('EASEL_RETENTION_DAYS', 30, 1, 36_500) * 86_400,
+    retentionSweepMs: int('EASEL_RETENTION_SWEEP_MS', 60_000, 100, 86_400_000),
     ...overrides,
   };
   return cfg;

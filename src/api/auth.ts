@@ -3,6 +3,9 @@ import type { Db } from '../store/db.js';
 import { KEY_RE, hashApiKey, keysMatch } from '../accounts/api-keys.js';
 import { EaselError, authInvalid } from '../errors.js';
 
+/** How stale api_keys.last_used_at may get: one write per key per minute, not one per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 export interface AuthContext {
   accountId: string;
   keyId: string;
@@ -39,7 +42,7 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     const row = await db
       .selectFrom('api_keys')
       .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
+      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'api_keys.last_used_at as last_used_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
       .where('api_keys.key_hash', '=', hashApiKey(key))
       .executeTakeFirst();
     // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
@@ -47,5 +50,10 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     if (row.revoked_at != null) throw authInvalid('This API key has been revoked.');
     if (row.status !== 'active') throw new EaselError(403, 'account_suspended', 'This account is suspended; contact the operator.');
     req.auth = { accountId: row.account_id, keyId: row.key_id, strictness: row.strictness };
+    // GET /v1/keys shows when a key was last used; written at most once a minute per key, off the request path.
+    const now = Date.now();
+    if (row.last_used_at == null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
+      void db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute().catch(() => undefined);
+    }
   });
 }

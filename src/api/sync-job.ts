@@ -8,8 +8,17 @@ import { EaselError, jobErrorToHttp } from '../errors.js';
  * ("width: …", "overlay_image_url could not be used: …") names that field in details.fields,
  * the way a request-time validation error does.
  */
-export async function awaitJobResult(s: Services, jobId: string, what: string, fields: readonly string[]): Promise<Record<string, unknown>> {
-  const done = await s.jobs.waitForTerminal(jobId, s.config.syncTimeoutS * 1000);
+export async function awaitJobResult(
+  s: Services,
+  jobId: string,
+  what: string,
+  fields: readonly string[],
+  /** `Prefer: wait=N`: wait at most N s, then answer `stillRunning()` instead of a 503. */
+  prefer?: { waitS: number; stillRunning: () => Record<string, unknown> },
+): Promise<Record<string, unknown>> {
+  const waitS = prefer ? Math.min(prefer.waitS, s.config.syncTimeoutS) : s.config.syncTimeoutS;
+  const done = await s.jobs.waitForTerminal(jobId, waitS * 1000);
+  if (done && prefer && (done.status === 'pending' || done.status === 'processing')) return prefer.stillRunning();
   if (!done || done.status === 'pending' || done.status === 'processing') {
     throw new EaselError(
       503,

@@ -54,6 +54,10 @@ export class FsBlobStore implements BlobStore {
     await fs.rm(this.file(key), { force: true });
   }
 
+  async deletePrefix(prefix: string): Promise<void> {
+    await fs.rm(this.file(prefix), { recursive: true, force: true });
+  }
+
   async signedUrl(key: string, expiresAt: number): Promise<string> {
     assertBlobKey(key);
     const exp = Math.floor(expiresAt / 1000);

@@ -4,6 +4,8 @@ export interface BlobStore {
   get(key: string): Promise<Buffer | null>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Deletes every blob whose key starts with `prefix/` (a job's folder, at the end of its retention). Idempotent. */
+  deletePrefix(prefix: string): Promise<void>;
   /** A URL a client can GET without a key, valid until `expiresAt` (epoch ms). Async: S3 presigning is. */
   signedUrl(key: string, expiresAt: number): Promise<string>;
   health(): Promise<{ ok: boolean; detail?: string }>;

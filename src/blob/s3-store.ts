@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore, SignedUrlCheck } from './port.js';
 import { assertBlobKey } from './port.js';
@@ -89,6 +89,17 @@ export class S3BlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
+  }
+
+  /** One DeleteObject per key: multi-object delete is not offered by every S3-compatible server. */
+  async deletePrefix(prefix: string): Promise<void> {
+    assertBlobKey(prefix);
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: o.Key }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async signedUrl(key: string, expiresAt: number): Promise<string> {

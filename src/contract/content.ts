@@ -1,4 +1,6 @@
+import { webhookFields } from '../webhooks/events.js';
 import { Type } from 'typebox';
+import { jobOptionFields } from './job-options.js';
 import { AspectRatio, ImageSize, ReferenceImage, Strictness } from './generation.js';
 import { DIAGRAM_TYPES } from '../pipelines/templates.js';
 
@@ -33,6 +35,8 @@ const shared = {
   strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same inputs and seed give the same image.' })),
   raw_prompt: Type.Optional(RawPrompt),
+  ...webhookFields,
+  ...jobOptionFields,
 };
 
 const graphicExtra = { transparent_background: Type.Optional(TransparentBackground) };

@@ -1,4 +1,6 @@
+import { webhookFields } from '../webhooks/events.js';
 import { Type } from 'typebox';
+import { jobOptionFields } from './job-options.js';
 import { ASPECT_RATIOS, IMAGE_SIZES } from '../providers/catalogue.js';
 import { DateTime, Eur, Uuid } from './common.js';
 
@@ -26,6 +28,8 @@ export const GenerateImageBody = Type.Object(
     strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same prompt and seed give the same image.' })),
     raw_prompt: Type.Optional(Type.Boolean({ description: 'Easel: send the prompt exactly as written, without the image template (src/pipelines/templates.ts).' })),
+    ...webhookFields,
+    ...jobOptionFields,
   },
   { additionalProperties: false },
 );

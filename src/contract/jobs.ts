@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { DateTime, Uuid } from './common.js';
 import { StorySceneProgress } from './story.js';
+import { jobControlFields, jobListFilters, jobListMetadataPattern } from './job-control.js';
 
 export const JobStatus = Type.Enum(['pending', 'processing', 'completed', 'failed', 'canceled'], { description: 'pending → processing → completed | failed (Easel adds canceled).' });
 
@@ -18,6 +19,7 @@ export const Job = Type.Object(
     result: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Only when completed: the synchronous create response of the operation, with fresh signed URLs.' })),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed.' })),
     scenes: Type.Optional(Type.Array(StorySceneProgress, { description: 'Easel, story jobs until completed: each scene, finished ones with their images.' })),
+    ...jobControlFields,
   },
   { $id: 'Job', additionalProperties: false },
 );
@@ -36,6 +38,7 @@ export const JobListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+    ...jobListFilters,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, patternProperties: jobListMetadataPattern },
 );

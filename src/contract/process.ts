@@ -1,4 +1,6 @@
+import { webhookFields } from '../webhooks/events.js';
 import { Type, type Static, type TSchema } from 'typebox';
+import { jobOptionFields } from './job-options.js';
 import { DateTime, Uuid } from './common.js';
 
 /** Processing and upload shapes. Limits use limit keywords (→ 422); wrong types and formats are 400. */
@@ -18,7 +20,7 @@ export const InputImageUrl = Type.String({
 });
 
 const body = <P extends Record<string, TSchema>>(props: P) =>
-  Type.Object({ input_image_url: InputImageUrl, ...props }, { additionalProperties: false });
+  Type.Object({ input_image_url: InputImageUrl, ...props, ...webhookFields, ...jobOptionFields }, { additionalProperties: false });
 
 export const CropBody = body({
   x: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Left edge in px.' }),

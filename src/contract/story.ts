@@ -1,4 +1,6 @@
+import { webhookFields } from '../webhooks/events.js';
 import { Type } from 'typebox';
+import { jobOptionFields } from './job-options.js';
 import { AspectRatio, FormatFile, ImageSize, Strictness } from './generation.js';
 import { DateTime, Eur, Uuid } from './common.js';
 
@@ -66,6 +68,8 @@ export const StoryBody = Type.Object(
     image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
     raw_prompts: Type.Optional(Type.Boolean({ description: 'true: scene prompts are sent as written, without the story template.' })),
     strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+    ...webhookFields,
+    ...jobOptionFields,
   },
   { additionalProperties: false },
 );
@@ -81,10 +85,11 @@ const SceneImages = Type.Object({ png: FormatFile, jpeg: FormatFile, webp: Forma
 export const StorySceneProgress = Type.Object(
   {
     index: Type.Integer({ minimum: 0, description: '0-based, as in the request (scenes[index]).' }),
-    status: Type.Enum(['completed', 'pending', 'failed', 'skipped'], {
-      description: 'skipped: never started because the story failed or was canceled earlier.',
+    status: Type.Enum(['completed', 'pending', 'processing', 'failed', 'skipped', 'canceled'], {
+      description: 'processing: being generated now; skipped: never started because the story failed earlier (retry it with POST /v1/jobs/{id}/scenes/{n}/retry); canceled: never started because the job was canceled.',
     }),
     prompt: Type.String(),
+    cost_eur: Type.Optional(Type.String({ pattern: '^-?\\d+\\.\\d{6}$', description: 'Easel, completed scenes: what the scene was charged, EUR.' })),
     images: Type.Optional(SceneImages),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false })),
   },

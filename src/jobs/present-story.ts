@@ -6,6 +6,7 @@ import type { StoryRequest } from '../stories/request.js';
 import type { SceneOutput, StoredStoryResult } from '../stories/stored.js';
 import { planStory } from '../stories/plan.js';
 import { microsToEur } from '../util/money.js';
+import type { FailedSceneOutput } from './scenes.js';
 
 export type StepRow = Selectable<JobStepTable>;
 
@@ -38,40 +39,51 @@ export async function presentStoryResult(p: Presenter, jobId: string, r: StoredS
 
 export interface SceneProgress {
   index: number;
-  status: 'completed' | 'pending' | 'failed' | 'skipped';
+  status: 'completed' | 'pending' | 'processing' | 'failed' | 'skipped' | 'canceled';
   prompt: string;
+  cost_eur?: string;
   images?: Record<string, FormatView>;
   error?: { code: string; message: string };
 }
 
 /**
  * The Easel `scenes` extension of a story job that has not completed: finished scenes with
- * their images (so a failed story's work stays retrievable), the scene that stopped a failed
- * story with its error, and the rest pending (still to come) or skipped (never to come).
+ * their cost and images (so a failed story's work stays retrievable, until its files expire),
+ * the scene being generated (processing), failed scenes with their error (recorded when they
+ * failed; for older jobs, the scene that stopped the story), and the rest pending (still to
+ * come), skipped (a failed story never reached them) or canceled.
  */
 export async function presentStoryProgress(p: Presenter, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
   const req = JSON.parse(job.request_json) as StoryRequest;
   const plan = planStory(req, req.aspect_ratio);
-  const finished = new Map<number, SceneOutput>();
+  const finished = new Map<number, { out: SceneOutput; cost: number }>();
+  const failed = new Map<number, { code: string; message: string }>();
   let portraitsDone = 0;
   for (const s of steps) {
-    const out = JSON.parse(s.output_json) as SceneOutput | { kind: 'portrait' };
-    if (out.kind === 'scene') finished.set(out.index, out);
-    else if (out.kind === 'portrait') portraitsDone++;
+    const out = JSON.parse(s.output_json) as SceneOutput | FailedSceneOutput | { kind: 'portrait' };
+    if (out.kind === 'portrait') {
+      if (s.status === 'completed') portraitsDone++;
+    } else if (s.status === 'failed' && 'error' in out) failed.set(out.index, out.error);
+    else if (s.status === 'completed' && 'image' in out) finished.set(out.index, { out, cost: Number(s.cost_micros) });
   }
   const portraitsTotal = plan.slots.filter((s) => !s.clientUrl).length;
-  // A story fails at its first unfinished step: a scene only if every portrait was done.
-  const culprit = job.status === 'failed' && portraitsDone === portraitsTotal ? plan.scenes.findIndex((s) => !finished.has(s.index)) : -1;
-  const ended = job.status === 'failed' || job.status === 'canceled';
+  const portraitsReady = portraitsDone === portraitsTotal;
+  // A story fails at its first unfinished step: a scene only if every portrait was done. (After a
+  // scene retry, scenes_incomplete names scenes never attempted: they stay skipped.)
+  const culprit = job.status === 'failed' && job.error_code !== 'scenes_incomplete' && portraitsReady && failed.size === 0 ? plan.scenes.findIndex((s) => !finished.has(s.index)) : -1;
+  const running = job.status === 'processing' && portraitsReady && job.cancel_requested_at == null;
+  const next = running ? (job.retry_scene != null ? Number(job.retry_scene) : plan.scenes.find((s) => !finished.has(s.index) && !failed.has(s.index))?.index) : undefined;
+  const expired = job.result_expired_at != null;
   const now = Date.now();
   return Promise.all(
     plan.scenes.map(async (s): Promise<SceneProgress> => {
       const f = finished.get(s.index);
-      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, images: await p.formats(f.image, now) };
-      if (s.index === culprit) {
-        return { index: s.index, status: 'failed', prompt: s.prompt, error: { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'This scene failed.' } };
-      }
-      return { index: s.index, status: ended ? 'skipped' : 'pending', prompt: s.prompt };
+      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, cost_eur: microsToEur(f.cost), ...(expired ? {} : { images: await p.formats(f.out.image, now) }) };
+      if (s.index === next) return { index: s.index, status: 'processing', prompt: s.prompt };
+      const err = failed.get(s.index) ?? (s.index === culprit ? { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'This scene failed.' } : undefined);
+      if (err) return { index: s.index, status: 'failed', prompt: s.prompt, error: err };
+      const status = job.status === 'canceled' ? 'canceled' : job.status === 'failed' || job.retry_scene != null ? 'skipped' : 'pending';
+      return { index: s.index, status, prompt: s.prompt };
     }),
   );
 }

@@ -20,6 +20,8 @@ export interface FormatView {
 export class Presenter {
   /** Where story jobs' finished scenes are read from (set by the story routes); without it `scenes` is omitted. */
   storySteps: ((jobId: string) => Promise<StepRow[]>) | null = null;
+  /** Easel's cost, metadata, queue and retention fields (src/jobs/present-control.ts, set by the job routes). */
+  jobControl: ((job: JobRow) => Promise<Record<string, unknown>>) | null = null;
 
   constructor(
     private readonly blob: BlobStore,
@@ -79,12 +81,14 @@ export class Presenter {
     out.scenes_completed = Number(job.scenes_completed);
     out.scenes_total = Number(job.scenes_total);
     if (job.model) out.model = job.model;
-    if (job.status === 'completed') {
+    // After retention the files are gone: no result (and no scene images), result_expired instead.
+    if (job.status === 'completed' && job.result_expired_at == null) {
       const result = await this.result(job);
       if (result) out.result = result;
     }
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
     if (job.operation === 'story' && job.status !== 'completed' && this.storySteps) out.scenes = await presentStoryProgress(this, job, await this.storySteps(job.id));
+    if (this.jobControl) Object.assign(out, await this.jobControl(job));
     return out;
   }
 }

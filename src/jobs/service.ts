@@ -10,13 +10,20 @@ import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { appendJobEvent } from './event-log.js';
+import type { IdempotencyClaim } from '../idempotency/request.js';
+import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
+import { attachJobWebhook, type RequestedWebhook } from '../webhooks/outbox.js';
+import { interceptQuote } from '../quote/intercept.js';
+import { checkMaxCost, type JobOptions } from './options.js';
+import { settleCanceled, notCancelable } from './cancel.js';
+import { listJobs, type JobFilters } from './list.js';
 
 /**
  * Takes the job row's lock for the rest of the transaction (PostgreSQL: a row lock, so two workers
  * settling one job serialise; SQLite: the transaction already holds the database write lock).
  * Written as a no-op UPDATE because that is the one portable way to lock a row.
  */
-async function lockJob(trx: Db, id: string): Promise<void> {
+export async function lockJob(trx: Db, id: string): Promise<void> {
   await trx.updateTable('jobs').set({ updated_at: sql`updated_at` }).where('id', '=', id).execute();
 }
 
@@ -30,7 +37,16 @@ export interface SubmitInput {
   scenesTotal: number;
   /** The HTTP request that created the job (logged by the worker); defaults to the request being handled. */
   requestId?: string | null;
+  /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
+  options?: JobOptions;
+  /** Idempotency-Key of the create request: the key is stored in the job's transaction (src/idempotency). */
+  idempotency?: IdempotencyClaim | null;
+  /** webhook_url / webhook_events of the create request; null/absent = the account default, if any. */
+  webhook?: RequestedWebhook | null;
 }
+
+/** A submitted job; `replayed` when an Idempotency-Key named an existing job instead of creating one. */
+export type SubmittedJob = JobRow & { replayed?: true };
 
 /**
  * The job state machine. Every transition is one transaction that also writes the ledger rows
@@ -39,6 +55,8 @@ export interface SubmitInput {
  */
 export class JobService {
   readonly events = new JobEvents();
+  /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
+  retentionS = 30 * 86_400;
 
   constructor(
     private readonly db: Db,
@@ -46,7 +64,14 @@ export class JobService {
     private readonly maxConcurrentJobs: number,
   ) {}
 
-  async submit(input: SubmitInput): Promise<JobRow> {
+  async submit(input: SubmitInput): Promise<SubmittedJob> {
+    checkMaxCost(input.options, input.holdMicros);
+    // POST /v1/quote runs the create route up to here: it learns the price, nothing is written.
+    interceptQuote(input);
+    if (input.idempotency) {
+      const replay = await this.replayOf(input.accountId, input.idempotency);
+      if (replay) return replay;
+    }
     const id = newId();
     const now = Date.now();
     const row: JobRow = {
@@ -71,9 +96,42 @@ export class JobService {
       completed_at: null,
       updated_at: now,
       request_id: input.requestId ?? currentRequestId(),
+      metadata_json: input.options?.metadata ? JSON.stringify(input.options.metadata) : null,
+      max_cost_micros: input.options?.maxCostMicros ?? null,
+      retention_s: input.options?.retentionDays ? input.options.retentionDays * 86_400 : null,
+      cancel_requested_at: null,
+      result_expires_at: null,
+      result_expired_at: null,
+      retry_scene: null,
     };
+    try {
+      await this.insertJob(input, row);
+    } catch (e) {
+      // Another request with the same key committed first: answer with its job.
+      if (e instanceof IdempotencyTaken) {
+        const replay = await this.replayOf(input.accountId, input.idempotency!);
+        if (replay) return replay;
+      }
+      throw e;
+    }
+    this.queue.poke();
+    return row;
+  }
+
+  private async replayOf(accountId: string, claim: IdempotencyClaim): Promise<SubmittedJob | null> {
+    const jobId = await findIdempotent(this.db, accountId, claim);
+    const job = jobId ? await this.getForAccount(jobId, accountId) : undefined;
+    return job ? { ...job, replayed: true } : null;
+  }
+
+  private async insertJob(input: SubmitInput, row: JobRow): Promise<void> {
+    const id = row.id;
     await this.db.transaction().execute(async (trx) => {
+      if (input.idempotency) await claimIdempotency(trx, input.accountId, input.idempotency, id);
       await trx.insertInto('jobs').values(row).execute();
+      await attachJobWebhook(trx, row, input.webhook);
+      const pairs = Object.entries(input.options?.metadata ?? {});
+      if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: id, account_id: input.accountId, key, value }))).execute();
       if (!(await hold(trx, input.accountId, id, input.holdMicros))) {
         const bal = await balanceOf(trx, input.accountId);
         throw new EaselError(
@@ -101,8 +159,6 @@ export class JobService {
       await appendJobEvent(trx, row, 'job.created', { operation: row.operation, scenes_total: row.scenes_total });
       await this.queue.enqueue(trx, id);
     });
-    this.queue.poke();
-    return row;
   }
 
   /** Drops the queue task of a job that is already terminal (a crash after settling left it behind). */
@@ -119,32 +175,48 @@ export class JobService {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
   }
 
-  async list(accountId: string, limit: number, offset: number): Promise<{ rows: JobRow[]; total: number }> {
-    // The total comes from the same statement (a window count), so a page and its total always
-    // describe one snapshot, even while other processes insert jobs.
-    const rows = await this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .select(sql<number>`count(*) over ()`.as('total_count'))
-      .where('account_id', '=', accountId)
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .offset(offset)
-      .execute();
-    if (rows.length > 0) {
-      const total = Number(rows[0]!.total_count);
-      return { rows: rows.map(({ total_count: _t, ...r }) => r), total };
-    }
-    const n = await this.db.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
-    return { rows: [], total: Number(n.n) };
+  async list(accountId: string, limit: number, offset: number, filters: JobFilters = {}): Promise<{ rows: JobRow[]; total: number }> {
+    return listJobs(this.db, accountId, limit, offset, filters);
   }
 
-  async markStarted(id: string): Promise<void> {
+  /** When a job ending now may have its files deleted. */
+  expiresAt(job: Pick<JobRow, 'retention_s'>, now = Date.now()): number {
+    return now + Number(job.retention_s ?? this.retentionS) * 1000;
+  }
+
+  /**
+   * Cancels a job of this account. Pending: canceled at once (hold released, task removed).
+   * Processing: the request is recorded and the worker ends the job at its next step (a story
+   * finishes the scene in flight; a single image is discarded uncharged when its call returns).
+   * Terminal: 409 job_not_cancelable. Returns the row as it now is.
+   */
+  async cancel(id: string, accountId: string): Promise<JobRow | undefined> {
+    const row = await this.db.transaction().execute(async (trx) => {
+      await lockJob(trx, id);
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+      if (!job) return undefined;
+      if (TERMINAL.has(job.status)) throw notCancelable(job);
+      if (job.status === 'pending') await settleCanceled(trx, this.queue, job, this.expiresAt(job));
+      else if (job.cancel_requested_at == null) await trx.updateTable('jobs').set({ cancel_requested_at: Date.now(), updated_at: Date.now() }).where('id', '=', id).execute();
+      return trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    });
+    if (row) this.events.changed(id);
+    return row;
+  }
+
+  /** Whether a client asked to cancel this job (checked by pipelines between steps). */
+  async cancelRequested(id: string): Promise<boolean> {
+    const r = await this.db.selectFrom('jobs').select(['cancel_requested_at', 'status']).where('id', '=', id).executeTakeFirst();
+    return !r || r.cancel_requested_at != null || TERMINAL.has(r.status);
+  }
+
+  /** false: the job is terminal (canceled while its task was being claimed) and must not run. */
+  async markStarted(id: string): Promise<boolean> {
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    const started = await this.db.transaction().execute(async (trx) => {
       await lockJob(trx, id);
       const job = await trx.selectFrom('jobs').select(['id', 'account_id', 'status', 'attempts']).where('id', '=', id).executeTakeFirst();
-      if (!job || TERMINAL.has(job.status)) return;
+      if (!job || TERMINAL.has(job.status)) return false;
       await trx
         .updateTable('jobs')
         .set({ status: 'processing', started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
@@ -152,8 +224,10 @@ export class JobService {
         .execute();
       // A retried attempt is not a new start: clients see job.started once.
       if (job.status === 'pending') await appendJobEvent(trx, job, 'job.started', { attempt: Number(job.attempts) + 1 });
+      return true;
     });
     this.events.changed(id);
+    return started;
   }
 
   /**
@@ -169,8 +243,10 @@ export class JobService {
       await lockJob(trx, jobId);
       const job = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
       if (!job || TERMINAL.has(job.status)) return false;
-      const existing = await trx.selectFrom('job_steps').select('step').where('job_id', '=', jobId).where('step', '=', step.step).executeTakeFirst();
-      if (existing) return false;
+      const existing = await trx.selectFrom('job_steps').select('status').where('job_id', '=', jobId).where('step', '=', step.step).executeTakeFirst();
+      if (existing?.status === 'completed') return false;
+      // A failed attempt of this scene (recorded for the client) gives way to its success.
+      if (existing) await trx.deleteFrom('job_steps').where('job_id', '=', jobId).where('step', '=', step.step).execute();
       const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
       const take = Math.min(step.costMicros, remaining);
       await trx
@@ -202,7 +278,13 @@ export class JobService {
     return recorded;
   }
 
+  /** The finished (recorded and charged) steps of a job. */
   async steps(jobId: string) {
+    return this.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).where('status', '=', 'completed').orderBy('ordinal').execute();
+  }
+
+  /** Every step row, failed scenes included (for the per-scene view). */
+  async allSteps(jobId: string) {
     return this.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).orderBy('ordinal').execute();
   }
 
@@ -223,6 +305,11 @@ export class JobService {
         await this.queue.complete(trx, id);
         return false;
       }
+      // Canceled while running: the result is discarded and its final price not charged.
+      if (job.cancel_requested_at != null) {
+        await settleCanceled(trx, this.queue, job, this.expiresAt(job));
+        return false;
+      }
       const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
       const take = Math.min(finalCaptureMicros, remaining);
       await capture(trx, job.account_id, id, take, 'job completed');
@@ -238,8 +325,12 @@ export class JobService {
           charged_micros: charged,
           refunded_micros: Number(job.refunded_micros) + (remaining - take),
           scenes_completed: job.scenes_total,
+          error_code: null,
+          error_message: null,
+          retry_scene: null,
           completed_at: now,
           updated_at: now,
+          result_expires_at: this.expiresAt(job, now),
         })
         .where('id', '=', id)
         .execute();
@@ -260,6 +351,11 @@ export class JobService {
         await this.queue.complete(trx, id);
         return false;
       }
+      // A failure after a cancel request (the pipeline stopped for it, or failed meanwhile) ends canceled.
+      if (job.cancel_requested_at != null) {
+        await settleCanceled(trx, this.queue, job, this.expiresAt(job));
+        return true;
+      }
       const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
       await release(trx, job.account_id, id, remaining, `job failed: ${code}`);
       const now = Date.now();
@@ -271,8 +367,10 @@ export class JobService {
           error_message: message.slice(0, 2000),
           refunded_micros: Number(job.refunded_micros) + remaining,
           started_at: sql`coalesce(started_at, ${now})`,
+          retry_scene: null,
           completed_at: now,
           updated_at: now,
+          result_expires_at: this.expiresAt(job, now),
         })
         .where('id', '=', id)
         .execute();

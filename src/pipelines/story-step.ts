@@ -45,6 +45,8 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
   const stored = await deps.blob.get(rawKey);
   if (stored) return stored;
   if (ctx.signal.aborted) throw new JobFailure('timeout', 'The run was interrupted before its next step.', true);
+  // A cancel request stops the story between steps: the step in flight was finished, this one never starts.
+  if (await deps.jobs.cancelRequested(jobId)) throw new JobFailure('canceled', 'Canceled by request.', false);
   // Again right before the call: rules (the operator blocklist) may have changed while the job waited.
   const verdict = deps.moderator.checkText(s.moderationText, ctx.strictness);
   if (!verdict.allowed) {

@@ -11,6 +11,7 @@ import { defaultSeed } from './image.js';
 import { JobFailure } from '../errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import { crashPoint } from '../util/crash.js';
+import { recordFailedScene } from '../jobs/scenes.js';
 
 /** Earlier scenes sent with each scene. Providers trim further (Gemini keeps 6 by default); this bounds memory. */
 const HISTORY_TURNS = 8;
@@ -88,6 +89,8 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
     for (const scene of plan.scenes) {
       const { step, ordinal } = storyStep.scene(scene.index);
       const prior = done.get(step) as SceneOutput | undefined;
+      // A scene retry (POST /v1/jobs/{id}/scenes/{n}/retry) generates that one scene only.
+      if (!prior && job.retry_scene != null && scene.index !== Number(job.retry_scene)) continue;
       let raw: Buffer;
       if (prior) {
         scenes.set(scene.index, prior);
@@ -115,7 +118,11 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
             }),
           output: (image) => ({ kind: 'scene', index: scene.index, image }),
         };
-        raw = await generateRaw(ctx, spec);
+        raw = await generateRaw(ctx, spec).catch(async (e: unknown) => {
+          // A scene that will never succeed is recorded as failed (the per-scene view, scene retry).
+          if (e instanceof JobFailure && !e.retryable && e.code !== 'canceled') await recordFailedScene(deps.db, job.id, scene.index, { code: e.code, message: e.message });
+          throw e;
+        });
         await trailing.settle();
         const r = raw;
         trailing.start(async () => void scenes.set(scene.index, await finishImage(ctx, spec, r)));
@@ -128,6 +135,12 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
     throw e;
   }
   await trailing.settle();
+  const unfinished = plan.scenes.filter((s) => !scenes.has(s.index));
+  if (unfinished.length > 0) {
+    // Only after a scene retry: other scenes of the story are still to be retried.
+    const list = unfinished.map((s) => s.index).join(', ');
+    throw new JobFailure('scenes_incomplete', `Scene ${job.retry_scene} is finished; scene(s) ${list} are still missing. Retry each with POST /v1/jobs/${job.id}/scenes/{n}/retry.`, false);
+  }
 
   // 4. Settle: every step was captured as it was recorded.
   await deps.jobs.complete(job.id, 0, (balanceAfter, charged): StoredStoryResult => ({

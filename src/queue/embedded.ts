@@ -78,6 +78,10 @@ export class EmbeddedQueue implements JobQueue {
     await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).execute();
   }
 
+  async remove(trx: Db, jobId: string): Promise<void> {
+    await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).execute();
+  }
+
   async retryLater(jobId: string, owner: string, runAt: number, error: string): Promise<void> {
     await this.db
       .updateTable('queue_tasks')

@@ -135,6 +135,11 @@ export class PgBossQueue implements JobQueue {
     await this.boss.complete(QUEUE, jobId, {}, { db: inTransaction(trx) } as never);
   }
 
+  /** Deleted, not cancelled: a scene retry re-enqueues under the same id, which must then be free. */
+  async remove(trx: Db, jobId: string): Promise<void> {
+    await this.boss.deleteJob(QUEUE, jobId, { db: inTransaction(trx) } as never);
+  }
+
   async retryLater(jobId: string, _owner: string, runAt: number, error: string): Promise<void> {
     await this.boss.fail(QUEUE, jobId, { error: error.slice(0, 2000) });
     // pg-boss picks its own backoff; a vendor's Retry-After may ask for longer.

@@ -29,6 +29,8 @@ export interface JobQueue {
   heartbeat(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Removes the task inside the transaction that settles the job. */
   complete(trx: Db, jobId: string): Promise<void>;
+  /** Removes the task whatever its state (a pending job canceled, a task about to be re-enqueued), inside the caller's transaction. */
+  remove(trx: Db, jobId: string): Promise<void>;
   retryLater(jobId: string, owner: string, runAt: number, error: string): Promise<void>;
   /** Gives a leased task back at once (graceful shutdown), without counting the attempt against it. */
   release(jobId: string, owner: string): Promise<void>;

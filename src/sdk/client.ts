@@ -6,7 +6,7 @@ import { sleep, waitForJob, type WaitOptions } from './wait.js';
 import { MIME_OF, sniffImageFormat } from '../imaging/sniff.js';
 import { downloadAll, type DownloadedFile, type DownloadOptions } from './download.js';
 import type {
-  AdjustRequest, CombineRequest, ConvertRequest, CropRequest, EditKind, EditRequest, FlipRequest, GenerateDiagramRequest,
+  ApiKey, ApiKeyList, CreateKeyRequest, CreatedApiKey, AdjustRequest, CombineRequest, ConvertRequest, CropRequest, EditKind, EditRequest, FlipRequest, GenerateDiagramRequest,
   GenerateGraphicRequest, GenerateImageRequest, GenerationResponse, Job, JobList, JobResult, Ledger, LedgerQuery, ListJobsQuery,
   MetadataStripRequest, ModelList, OptimizeRequest, OverlayRequest, Pricing, ProcessResponse, Profile, RemoveBackgroundRequest,
   ResizeRequest, RotateRequest, StoryAccepted, StoryRequest, StoryResult, TrimRequest, UploadResponse,
@@ -200,6 +200,18 @@ export class Easel {
   }
   ledger(query: LedgerQuery = {}, o?: RequestOptions): Promise<Ledger> {
     return this.request('ledger', { query: { ...query } }, o);
+  }
+  /** The account's API keys (never their secrets). */
+  listKeys(o?: RequestOptions): Promise<ApiKeyList> {
+    return this.request('listKeys', {}, o);
+  }
+  /** A new key for the same account; `key` is the secret, returned this once. */
+  createKey(body: CreateKeyRequest = {}, o?: RequestOptions): Promise<CreatedApiKey> {
+    return this.request('createKey', { body }, o);
+  }
+  /** Revokes one of the account's keys (this one included): it answers 401 from then on. */
+  revokeKey(id: string, o?: RequestOptions): Promise<ApiKey> {
+    return this.request('revokeKey', { params: { id } }, o);
   }
   health(o?: RequestOptions): Promise<Record<string, unknown>> {
     return this.request('health', {}, { maxRetries: 0, ...o });

@@ -19,6 +19,9 @@ export const ENDPOINTS = {
   pricing: { method: 'GET', path: '/v1/pricing' },
   profile: { method: 'GET', path: '/v1/account/profile' },
   ledger: { method: 'GET', path: '/v1/account/ledger' },
+  listKeys: { method: 'GET', path: '/v1/keys' },
+  createKey: { method: 'POST', path: '/v1/keys' },
+  revokeKey: { method: 'DELETE', path: '/v1/keys/{id}' },
   upload: { method: 'POST', path: '/v1/upload' },
   'edit.image': { method: 'POST', path: '/v1/edit/image' },
   'edit.graphic': { method: 'POST', path: '/v1/edit/graphic' },
@@ -38,7 +41,7 @@ export const ENDPOINTS = {
   'process.optimize': { method: 'POST', path: '/v1/process/optimize' },
   'process.removeBackground': { method: 'POST', path: '/v1/process/remove-background' },
   openapi: { method: 'GET', path: '/v1/openapi.json' },
-} as const satisfies Record<string, { method: 'GET' | 'POST'; path: string }>;
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'DELETE'; path: string }>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 

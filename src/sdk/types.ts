@@ -12,6 +12,7 @@ import type { StoryAccepted as StoryAcceptedSchema, StoryBody, StoryResult as St
 import type { Profile as ProfileSchema } from '../api/routes/account.js';
 import type * as P from '../contract/process.js';
 import type { GenerateDiagramBody, GenerateGraphicBody, combineJsonBody, editJsonBody } from '../contract/content.js';
+import type { ApiKeyList as ApiKeyListSchema, ApiKeyView, CreateKeyBody, CreatedApiKey as CreatedApiKeySchema } from '../contract/keys.js';
 import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema } from '../contract/account.js';
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
 
@@ -85,3 +86,8 @@ export function isGenerationResult(r: unknown): r is GenerationResponse {
 export function isProcessResult(r: unknown): r is ProcessResponse {
   return typeof r === 'object' && r !== null && typeof (r as ProcessResponse).image_url === 'string';
 }
+
+export type ApiKey = Static<typeof ApiKeyView>;
+export type ApiKeyList = Omit<Static<typeof ApiKeyListSchema>, 'keys'> & { keys: ApiKey[] };
+export type CreateKeyRequest = Static<typeof CreateKeyBody>;
+export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { jobControlMigrations } from './migrations-job-control.js';
+import { webhookMigrations } from './migrations-webhooks.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -120,6 +122,8 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  ...jobControlMigrations,
+  ...webhookMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

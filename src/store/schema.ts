@@ -50,6 +50,28 @@ export interface JobTable {
   updated_at: number;
   /** The HTTP request that created the job, so API and worker logs join on it. */
   request_id: string | null;
+  /** Set when a client asked to cancel a running job; the worker settles it as canceled at its next step. */
+  cancel_requested_at: number | null;
+  /** The client's metadata object as given (also one row per pair in job_metadata, for filters). */
+  metadata_json: string | null;
+  /** The client's max_cost_eur, if any (scene retries respect it too). */
+  max_cost_micros: number | null;
+  /** How long the job's files are kept after it ends. */
+  retention_s: number | null;
+  /** When the sweeper may delete the job's files (set when the job ends). */
+  result_expires_at: number | null;
+  /** When the sweeper deleted them: the job answers with result_expired from then on. */
+  result_expired_at: number | null;
+  /** A scene retry in flight: the story pipeline runs only this scene. */
+  retry_scene: number | null;
+}
+
+/** One metadata pair of a job, for GET /v1/jobs?metadata[key]=value. */
+export interface JobMetadataTable {
+  job_id: string;
+  account_id: string;
+  key: string;
+  value: string;
 }
 
 /** One durable unit of work inside a job (an image, a portrait, a scene): stored once, charged once. */
@@ -102,12 +124,75 @@ export interface JobEventTable {
   created_at: number;
 }
 
+/** An Idempotency-Key of an account: the job its first request created, for 24 h. */
+export interface IdempotencyKeyTable {
+  account_id: string;
+  key: string;
+  /** SHA-256 of route + canonical body (+ uploaded file bytes): a different body under one key is a conflict. */
+  request_hash: string;
+  job_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** An account's default webhook (url may be null: only a signing secret) and its Standard Webhooks secret. */
+export interface WebhookEndpointTable {
+  account_id: string;
+  url: string | null;
+  events_json: string | null;
+  secret: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The webhook one job reports to (its request's webhook_url, else the account default at creation). */
+export interface JobWebhookTable {
+  job_id: string;
+  account_id: string;
+  url: string;
+  events_json: string | null;
+}
+
+/** The webhook outbox: one delivery per job event and webhook; its id is the stable `webhook-id`. */
+export interface WebhookDeliveryTable {
+  id: string;
+  account_id: string;
+  job_id: string;
+  seq: number;
+  event_type: string;
+  url: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  next_attempt_at: number | null;
+  /** Retries stop 24 h after this (creation, or a manual redeliver). */
+  window_started_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookAttemptTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
 export interface Database {
   job_events: JobEventTable;
   accounts: AccountTable;
   api_keys: ApiKeyTable;
   jobs: JobTable;
   job_steps: JobStepTable;
+  job_metadata: JobMetadataTable;
   ledger: LedgerTable;
   queue_tasks: QueueTaskTable;
+  idempotency_keys: IdempotencyKeyTable;
+  webhook_endpoints: WebhookEndpointTable;
+  job_webhooks: JobWebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }

@@ -106,6 +106,11 @@ export class WorkerPool {
       await this.jobs.discardTask(task.jobId);
       return;
     }
+    // Canceled while running and then lost its worker: settle the cancel instead of running again.
+    if (job.cancel_requested_at != null) {
+      await this.jobs.fail(job.id, 'canceled', 'Canceled by request.');
+      return;
+    }
     const pipeline = PIPELINES[job.operation];
     if (!pipeline) {
       await this.jobs.fail(job.id, 'internal_error', `no pipeline for operation ${job.operation}`);
@@ -127,7 +132,11 @@ export class WorkerPool {
     }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
     const started = Date.now();
     try {
-      await this.jobs.markStarted(job.id);
+      if (!(await this.jobs.markStarted(job.id))) {
+        // Canceled between the claim and the start: nothing to run.
+        await this.jobs.discardTask(job.id);
+        return;
+      }
       log.info({ operation: job.operation }, 'job started');
       await pipeline(this.deps, { job: { ...job, status: 'processing' }, signal: ac.signal });
       log.info({ ms: Date.now() - started }, 'job finished');
@@ -164,9 +173,17 @@ export class WorkerPool {
     await this.jobs.fail(task.jobId, failure.code, failure.message);
   }
 
+  private readonly companions: { stop(): Promise<void> }[] = [];
+
+  /** Background work of the worker process (the retention sweeper) that stops with the pool. */
+  alongside(task: { stop(): Promise<void> }): void {
+    this.companions.push(task);
+  }
+
   /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    await Promise.allSettled(this.companions.map((c) => c.stop()));
     this.offPoke?.();
     for (const w of [...this.wakers]) w();
     const all = Promise.all(this.slots);

@@ -48,6 +48,16 @@ export const jobSchema = {
     scenes_total: { type: 'integer', minimum: 0 },
     result: { type: 'object' },
     error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
+    // Easel extensions (issue 7, part A): money, metadata, cancel, queue, retention.
+    cost: { type: 'object', required: ['held_eur', 'charged_eur', 'refunded_eur'], properties: { held_eur: eur, charged_eur: eur, refunded_eur: eur }, additionalProperties: false },
+    max_cost_eur: eur,
+    metadata: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 500 } },
+    cancel_requested_at: iso,
+    queue_position: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
+    estimated_start_at: { anyOf: [iso, { type: 'null' }] },
+    estimated_completed_at: { anyOf: [iso, { type: 'null' }] },
+    result_expires_at: iso,
+    result_expired: { const: true },
     // Easel extension (stories, until completed): per-scene progress.
     scenes: {
       type: 'array',
@@ -56,14 +66,16 @@ export const jobSchema = {
         required: ['index', 'status', 'prompt'],
         properties: {
           index: { type: 'integer', minimum: 0 },
-          status: { enum: ['completed', 'pending', 'failed', 'skipped'] },
+          status: { enum: ['completed', 'pending', 'processing', 'failed', 'skipped', 'canceled'] },
           prompt: { type: 'string' },
+          cost_eur: eur,
           images: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
           error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
         },
         additionalProperties: false,
         allOf: [
-          { if: { properties: { status: { const: 'completed' } } }, then: { required: ['images'] }, else: { not: { required: ['images'] } } },
+          // Completed scenes have images until the job's retention ends (result_expired).
+          { if: { properties: { status: { const: 'completed' } } }, then: { required: ['cost_eur'] }, else: { not: { anyOf: [{ required: ['images'] }, { required: ['cost_eur'] }] } } },
           { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
         ],
       },
@@ -75,7 +87,8 @@ export const jobSchema = {
     { if: { properties: { status: { const: 'pending' } } }, then: { not: { anyOf: [{ required: ['started_at'] }, { required: ['completed_at'] }] } } },
     { if: { properties: { status: { enum: ['pending', 'processing'] } } }, then: { not: { required: ['completed_at'] } } },
     { if: { properties: { status: { enum: ['completed', 'failed'] } } }, then: { required: ['started_at', 'completed_at'] } },
-    { if: { properties: { status: { const: 'completed' } } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
+    // A completed job has its result, unless its retention ended (Easel: result_expired, files deleted).
+    { if: { properties: { status: { const: 'completed' } }, not: { required: ['result_expired'] } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
     { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
   ],
 };
@@ -188,7 +201,7 @@ const compiled = {
 export function assertSpecShape(kind: keyof typeof compiled, value: unknown): void {
   const v = compiled[kind];
   if (!v(value)) throw new Error(`${kind} does not match the spec: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value, null, 2)}`);
-  if (kind === 'job' && (value as { status: string }).status === 'completed') {
+  if (kind === 'job' && (value as { status: string }).status === 'completed' && (value as { result_expired?: boolean }).result_expired !== true) {
     const r = (value as { result: unknown }).result;
     if ((value as { operation?: string }).operation === 'image') assertSpecShape('generation', r);
     if ((value as { operation?: string }).operation === 'story') assertSpecShape('story', r);

@@ -3,6 +3,7 @@ import fastifyMultipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
+import { CreateHeaders } from '../../contract/create-headers.js';
 import { combineFormFields, combineJsonBody, combineMultipartDoc, editFormFields, editJsonBody, editMultipartDoc, type EditKind } from '../../contract/content.js';
 import { requireAuth } from '../auth.js';
 import { validatorCompiler } from '../validation.js';
@@ -15,11 +16,13 @@ import type { DiagramType } from '../../pipelines/templates.js';
 import type { AspectRatio, ImageSize } from '../../providers/catalogue.js';
 import { checkPrompt } from './moderate.js';
 import { checkImageSize, submitAndWait } from './sync-job.js';
+import { createExtras } from '../create-extras.js';
+import { jobOptionsOf } from '../../jobs/options.js';
 
 const KINDS: EditKind[] = ['image', 'graphic', 'diagram'];
 /** The API-wide cap on combine inputs; a model's max_combine_inputs may be lower. */
 export const MAX_COMBINE_INPUTS = 5;
-const ERRORS = errorResponses(400, 401, 402, 403, 404, 413, 415, 422, 429, 451, 500, 502, 503);
+const ERRORS = { 202: Type.Ref('JobAccepted'), ...errorResponses(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 451, 500, 502, 503) };
 
 /** What the handler works from, whichever the body form. */
 interface Parsed {
@@ -71,6 +74,7 @@ function registerEdit(app: FastifyInstance, s: Services, kind: EditKind): void {
           `Prompt template: ${kind} edit, unless raw_prompt. Job operation: edit_${kind}.`,
         tags: ['edit'],
         body: { content: { 'application/json': { schema: json }, 'multipart/form-data': { schema: editMultipartDoc(kind) } } },
+        headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
       validatorCompiler: compilerFor(),
@@ -103,6 +107,7 @@ function registerCombine(app: FastifyInstance, s: Services, kind: EditKind): voi
           `Prompt template: ${kind} combine, unless raw_prompt. Job operation: combine_${kind}.`,
         tags: ['combine'],
         body: { content: { 'application/json': { schema: json }, 'multipart/form-data': { schema: combineMultipartDoc(kind) } } },
+        headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
       validatorCompiler: compilerFor(),
@@ -181,7 +186,15 @@ async function readForm(req: FastifyRequest, fileField: string, maxFiles: number
 function fromFormValue(name: string, v: string): unknown {
   if (name === 'raw_prompt' || name === 'transparent_background') return v === 'true' ? true : v === 'false' ? false : v;
   if (name === 'seed') return /^\d{1,10}$/.test(v) ? Number(v) : v;
-  if (name === 'reference_images') {
+  if (name === 'retention_days') return /^\d{1,4}$/.test(v) ? Number(v) : v;
+  if (name === 'metadata') {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }
+  if (name === 'reference_images' || name === 'webhook_events') {
     try {
       return JSON.parse(v) as unknown;
     } catch {
@@ -204,6 +217,8 @@ interface RunInput {
 async function run(s: Services, req: FastifyRequest, reply: Parameters<typeof submitAndWait>[2], r: RunInput) {
   const { body, auth } = r;
   const operation = `${r.mode}_${r.kind}`;
+  // Before moderation, uploads or any charge: a malformed Idempotency-Key or webhook_url is refused first.
+  const extras = await createExtras(s, req, body, r.files ?? []);
   const strictness = (body.strictness as 'normal' | 'liberal' | null | undefined) ?? auth.strictness;
   checkPrompt(s, body.prompt as string, strictness);
   const model = s.catalogue.resolve(body.model as string | null | undefined, operation);
@@ -257,7 +272,7 @@ async function run(s: Services, req: FastifyRequest, reply: Parameters<typeof su
     s,
     req,
     reply,
-    { accountId: auth.accountId, keyId: auth.keyId, operation, model: model.id, request, holdMicros: model.priceMicros, scenesTotal: 1 },
+    { accountId: auth.accountId, keyId: auth.keyId, operation, model: model.id, request, holdMicros: model.priceMicros, scenesTotal: 1, options: jobOptionsOf(body), idempotency: extras.idempotency, webhook: extras.webhook },
     async () => {
       await Promise.all(stored.map((k) => s.blob.delete(k)));
     },

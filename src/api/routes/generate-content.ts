@@ -2,13 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
+import { CreateHeaders } from '../../contract/create-headers.js';
 import { GenerateDiagramBody, GenerateGraphicBody } from '../../contract/content.js';
 import { requireAuth } from '../auth.js';
 import type { ImageRequest } from '../../pipelines/image.js';
 import { checkPrompt } from './moderate.js';
 import { checkImageSize, submitAndWait } from './sync-job.js';
+import { createExtras } from '../create-extras.js';
+import { jobOptionsOf } from '../../jobs/options.js';
 
-const ERRORS = errorResponses(400, 401, 402, 403, 404, 413, 422, 429, 451, 500, 502, 503);
+const ERRORS = { 202: Type.Ref('JobAccepted'), ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 451, 500, 502, 503) };
 
 /**
  * POST /v1/generate/graphic and /v1/generate/diagram: the generate-image contract with a
@@ -26,12 +29,14 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
           'Easel: transparent_background: true gives an output with an alpha channel (PNG and WebP; JPEG is flattened on white). Job operation: graphic.',
         tags: ['generate'],
         body: GenerateGraphicBody,
+        headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
     },
     async (req, reply) => {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof GenerateGraphicBody>;
+      const extras = await createExtras(s, req, body);
       const strictness = body.strictness ?? auth.strictness;
       checkPrompt(s, body.prompt, strictness);
       const model = s.catalogue.resolve(body.model, 'graphic');
@@ -54,6 +59,9 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
         request,
         holdMicros: model.priceMicros,
         scenesTotal: 1,
+        options: jobOptionsOf(body),
+        idempotency: extras.idempotency,
+        webhook: extras.webhook,
       });
     },
   );
@@ -68,12 +76,14 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
           'Depicta documents the type only as the CLI flag --type; Easel names the JSON field `type`. The prompt is wrapped in the diagram template for that type unless raw_prompt is true. Job operation: diagram.',
         tags: ['generate'],
         body: GenerateDiagramBody,
+        headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
     },
     async (req, reply) => {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof GenerateDiagramBody>;
+      const extras = await createExtras(s, req, body);
       const strictness = body.strictness ?? auth.strictness;
       checkPrompt(s, body.prompt, strictness);
       const model = s.catalogue.resolve(body.model, 'diagram');
@@ -96,6 +106,9 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
         request,
         holdMicros: model.priceMicros,
         scenesTotal: 1,
+        options: jobOptionsOf(body),
+        idempotency: extras.idempotency,
+        webhook: extras.webhook,
       });
     },
   );

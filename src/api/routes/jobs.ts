@@ -5,6 +5,7 @@ import { JobIdParams, errorResponses } from '../../contract/common.js';
 import { JobList, JobListQuery } from '../../contract/jobs.js';
 import { requireAuth } from '../auth.js';
 import { notFound } from '../../errors.js';
+import { jobFiltersOf } from '../../jobs/list-query.js';
 
 export function jobRoutes(app: FastifyInstance, s: Services): void {
   const getJob = async (id: string, accountId: string) => {
@@ -44,6 +45,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
     {
       schema: {
         summary: 'List your jobs, newest first',
+        description: 'Easel filters (all optional, combined with AND; total counts the filtered set): status and operation (comma-separated lists), created_after / created_before (RFC 3339, exclusive), metadata[key]=value (repeat for several keys).',
         tags: ['jobs'],
         querystring: JobListQuery,
         response: { 200: JobList, ...errorResponses(400, 401) },
@@ -54,7 +56,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
       const q = req.query as Static<typeof JobListQuery>;
       const limit = q.limit ?? 20;
       const offset = q.offset ?? 0;
-      const { rows, total } = await s.jobs.list(auth.accountId, limit, offset);
+      const { rows, total } = await s.jobs.list(auth.accountId, limit, offset, jobFiltersOf(q as Record<string, unknown>));
       return { generations: await Promise.all(rows.map((r) => s.presenter.job(r))), limit, offset, total };
     },
   );

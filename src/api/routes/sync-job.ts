@@ -3,6 +3,7 @@ import type { Services } from '../../app.js';
 import type { SubmitInput } from '../../jobs/service.js';
 import { EaselError } from '../../errors.js';
 import { awaitJobResult } from '../sync-job.js';
+import { preferWait } from '../prefer.js';
 
 /**
  * The synchronous job pattern of POST /v1/generate/image, shared by every synchronous generator
@@ -29,8 +30,26 @@ export async function submitAndWait(
     throw e;
   }
   reply.header('x-easel-job-id', job.id).header('x-depicta-job-id', job.id);
-  req.log.info({ job_id: job.id, operation: input.operation }, 'job accepted');
-  return awaitJobResult(s, job.id, `${input.operation.replace('_', ' ')} job`, fields);
+  if (job.replayed) {
+    // The Idempotency-Key named an earlier job: inputs stored for this request are not needed.
+    reply.header('idempotent-replayed', 'true');
+    await onRefused?.().catch(() => undefined);
+  }
+  req.log.info({ job_id: job.id, operation: input.operation, replayed: job.replayed === true }, 'job accepted');
+  return awaitJobResult(s, job.id, `${input.operation.replace('_', ' ')} job`, fields, stillRunningAfterPrefer(req, reply, job.id));
+}
+
+/** `Prefer: wait=N` on a synchronous create: past N s the answer is 202 {job_id, poll_url} instead of waiting on. */
+export function stillRunningAfterPrefer(req: FastifyRequest, reply: FastifyReply, jobId: string) {
+  const waitS = preferWait(req, reply);
+  if (waitS === null) return undefined;
+  return {
+    waitS,
+    stillRunning: () => {
+      reply.code(202);
+      return { job_id: jobId, poll_url: `/v1/jobs/${jobId}` };
+    },
+  };
 }
 
 /** 422 unless the model offers the requested named size (the same check as generate/image). */

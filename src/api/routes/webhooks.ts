@@ -1,0 +1,124 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { Services } from '../../app.js';
+import { errorResponses } from '../../contract/common.js';
+import { AccountWebhook, AccountWebhookBody, DeliveryIdParams, DeliveryList, DeliveryListQuery, WebhookDelivery } from '../../contract/webhooks.js';
+import { requireAuth } from '../auth.js';
+import { notFound } from '../../errors.js';
+import { isoSeconds } from '../../util/time.js';
+import { newWebhookSecret, webhookSettings } from '../../webhooks/secret.js';
+import { listDeliveries, redeliver } from '../../webhooks/deliveries.js';
+import { checkWebhookUrl } from '../create-extras.js';
+
+type Settings = Awaited<ReturnType<typeof webhookSettings>>;
+const view = (w: Settings) => ({
+  url: w.url,
+  events: w.events_json ? (JSON.parse(w.events_json) as string[]) : null,
+  secret: w.secret,
+  updated_at: isoSeconds(Number(w.updated_at)),
+});
+
+/** The account's default webhook and signing secret, and the delivery log (Easel, issue 7). */
+export function webhookRoutes(app: FastifyInstance, s: Services): void {
+  app.addSchema(WebhookDelivery);
+
+  app.get(
+    '/v1/account/webhook',
+    {
+      schema: {
+        summary: 'Your default webhook and signing secret (Easel)',
+        description: 'The secret (whsec_…) signs every delivery of this account the Standard Webhooks way; it is created on first read.',
+        tags: ['webhooks'],
+        response: { 200: AccountWebhook, ...errorResponses(401) },
+      },
+    },
+    async (req) => view(await webhookSettings(s.db, requireAuth(req).accountId)),
+  );
+
+  app.put(
+    '/v1/account/webhook',
+    {
+      schema: {
+        summary: 'Set your default webhook (Easel)',
+        description:
+          'Jobs created afterwards without webhook_url report to this URL (url: null turns it off). events filters the event types (null/absent: all). ' +
+          'The URL must be https and resolve to a public address (422 validation_failed otherwise).',
+        tags: ['webhooks'],
+        body: AccountWebhookBody,
+        response: { 200: AccountWebhook, ...errorResponses(400, 401, 422) },
+      },
+    },
+    async (req) => {
+      const auth = requireAuth(req);
+      const body = req.body as Static<typeof AccountWebhookBody>;
+      if (body.url !== null) await checkWebhookUrl(s, body.url, 'url');
+      await webhookSettings(s.db, auth.accountId);
+      await s.db
+        .updateTable('webhook_endpoints')
+        .set({ url: body.url, events_json: body.events ? JSON.stringify(body.events) : null, updated_at: Date.now() })
+        .where('account_id', '=', auth.accountId)
+        .execute();
+      return view(await webhookSettings(s.db, auth.accountId));
+    },
+  );
+
+  app.post(
+    '/v1/account/webhook/rotate-secret',
+    {
+      schema: {
+        summary: 'Replace your webhook signing secret (Easel)',
+        description: 'Every attempt from now on, retries of earlier deliveries included, is signed with the new secret.',
+        tags: ['webhooks'],
+        response: { 200: AccountWebhook, ...errorResponses(401) },
+      },
+    },
+    async (req) => {
+      const auth = requireAuth(req);
+      await webhookSettings(s.db, auth.accountId);
+      await s.db.updateTable('webhook_endpoints').set({ secret: newWebhookSecret(), updated_at: Date.now() }).where('account_id', '=', auth.accountId).execute();
+      return view(await webhookSettings(s.db, auth.accountId));
+    },
+  );
+
+  app.get(
+    '/v1/webhooks/deliveries',
+    {
+      schema: {
+        summary: 'Your webhook deliveries and every attempt (Easel)',
+        description: 'Oldest first; job_id filters to one job (404 if it is not yours). Each attempt: status_code, latency_ms, error, time.',
+        tags: ['webhooks'],
+        querystring: DeliveryListQuery,
+        response: { 200: DeliveryList, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      const auth = requireAuth(req);
+      const q = req.query as Static<typeof DeliveryListQuery>;
+      if (q.job_id && !(await s.jobs.getForAccount(q.job_id, auth.accountId))) throw notFound(`No job ${q.job_id}.`);
+      const limit = q.limit ?? 50;
+      const offset = q.offset ?? 0;
+      const page = await listDeliveries(s.db, auth.accountId, q.job_id, limit, offset);
+      return { deliveries: page.deliveries, limit, offset, total: page.total };
+    },
+  );
+
+  app.post(
+    '/v1/webhooks/deliveries/:id/redeliver',
+    {
+      schema: {
+        summary: 'Send a delivery again (Easel)',
+        description: 'Makes the delivery due now with a fresh 24 h retry window; same webhook-id. Answers 202 with the delivery.',
+        tags: ['webhooks'],
+        params: DeliveryIdParams,
+        response: { 202: Type.Ref('WebhookDelivery'), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req, reply) => {
+      const auth = requireAuth(req);
+      const { id } = req.params as Static<typeof DeliveryIdParams>;
+      const d = await redeliver(s.db, auth.accountId, id);
+      if (!d) throw notFound(`No webhook delivery ${id}.`);
+      return reply.code(202).send(d);
+    },
+  );
+}

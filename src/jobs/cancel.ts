@@ -1,0 +1,59 @@
+import type { Db } from '../store/db.js';
+import type { JobQueue } from '../queue/port.js';
+import type { JobRow } from './row.js';
+import { release } from '../billing/ledger.js';
+import { microsToEur } from '../util/money.js';
+import { appendJobEvent } from './event-log.js';
+import { EaselError } from '../errors.js';
+import { TERMINAL } from './types.js';
+import { isoSeconds } from '../util/time.js';
+
+export const CANCELED_MESSAGE = 'Canceled by request.';
+
+/**
+ * Ends a job as canceled inside the caller's transaction (the job row already locked): what was
+ * captured step by step stays captured (finished scenes are kept), the rest of the hold goes back,
+ * the queue task is removed and `job.canceled` is appended. `error_code` is `canceled` so a
+ * synchronous request waiting for the job answers 409.
+ */
+export async function settleCanceled(trx: Db, queue: JobQueue, job: JobRow, expiresAt: number): Promise<void> {
+  const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
+  await release(trx, job.account_id, job.id, remaining, 'job canceled');
+  const now = Date.now();
+  const refunded = Number(job.refunded_micros) + remaining;
+  await trx
+    .updateTable('jobs')
+    .set({
+      status: 'canceled',
+      error_code: 'canceled',
+      error_message: CANCELED_MESSAGE,
+      refunded_micros: refunded,
+      cancel_requested_at: job.cancel_requested_at ?? now,
+      retry_scene: null,
+      completed_at: now,
+      updated_at: now,
+      result_expires_at: expiresAt,
+    })
+    .where('id', '=', job.id)
+    .execute();
+  await appendJobEvent(trx, job, 'job.canceled', {
+    scenes_completed: Number(job.scenes_completed),
+    scenes_total: Number(job.scenes_total),
+    charged_eur: microsToEur(Number(job.charged_micros)),
+    refunded_eur: microsToEur(refunded),
+  });
+  await queue.remove(trx, job.id);
+}
+
+/** 409 for a job that can no longer be canceled, with the state it is in. */
+export function notCancelable(job: JobRow): EaselError {
+  return new EaselError(409, 'job_not_cancelable', `Job ${job.id} is already ${job.status}; only pending or processing jobs can be canceled.`, {
+    job_id: job.id,
+    status: job.status,
+    ...(job.completed_at != null ? { completed_at: isoSeconds(Number(job.completed_at)) } : {}),
+  });
+}
+
+export function isTerminal(job: Pick<JobRow, 'status'>): boolean {
+  return TERMINAL.has(job.status);
+}

@@ -1,0 +1,100 @@
+import type { Db } from '../store/db.js';
+import type { JobRow } from './row.js';
+
+/** How many recent completions of an operation and model a duration is measured from. */
+const SAMPLE = 20;
+/** Older completions say little about today's providers and load. */
+const HORIZON_MS = 7 * 86_400_000;
+const CACHE_MS = 5_000;
+
+export interface QueueEstimate {
+  queue_position: number | null;
+  estimated_start_at: number | null;
+  estimated_completed_at: number | null;
+}
+
+type Kind = { operation: string; model: string | null; scenes_total: number };
+
+/**
+ * Queue position and ETA from measured durations, never from guesses: the median run time
+ * (started → completed) of the last completed jobs of the same operation and model, per scene
+ * for stories (a story of 6 scenes is expected to take 6 × the per-scene median). When any job
+ * the estimate depends on has no history, the estimate is null.
+ * Start times assume the configured worker slots serve the queue in order (FIFO, as both queue
+ * engines do) — an estimate, documented in docs/JOBS.md.
+ */
+export class EtaEstimator {
+  private readonly cache = new Map<string, { at: number; perUnitMs: number | null }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly slots: number,
+  ) {}
+
+  /** Expected run time of one job, or null without history. */
+  async durationMs(k: Kind): Promise<number | null> {
+    const key = `${k.operation}|${k.model ?? ''}`;
+    const hit = this.cache.get(key);
+    const now = Date.now();
+    let perUnit = hit && now - hit.at < CACHE_MS ? hit.perUnitMs : undefined;
+    if (perUnit === undefined) {
+      let q = this.db
+        .selectFrom('jobs')
+        .select(['started_at', 'completed_at', 'scenes_total'])
+        .where('status', '=', 'completed')
+        .where('operation', '=', k.operation)
+        .where('completed_at', '>', now - HORIZON_MS)
+        .where('started_at', 'is not', null);
+      q = k.model === null ? q.where('model', 'is', null) : q.where('model', '=', k.model);
+      const rows = await q.orderBy('completed_at', 'desc').limit(SAMPLE).execute();
+      const units = rows.map((r) => (Number(r.completed_at) - Number(r.started_at)) / unitsOf(r.scenes_total)).sort((a, b) => a - b);
+      perUnit = units.length === 0 ? null : units[Math.floor(units.length / 2)]!;
+      // "No history" is not cached: the first completion should show at once.
+      if (perUnit !== null) this.cache.set(key, { at: now, perUnitMs: perUnit });
+    }
+    return perUnit === null ? null : perUnit * unitsOf(k.scenes_total);
+  }
+
+  async estimate(job: JobRow, now = Date.now()): Promise<QueueEstimate> {
+    if (job.status === 'processing') {
+      const d = await this.durationMs(job);
+      const started = Number(job.started_at ?? now);
+      // An overdue job is expected "now": we cannot know how late it will be.
+      return { queue_position: null, estimated_start_at: null, estimated_completed_at: d === null ? null : Math.max(now, started + d) };
+    }
+    if (job.status !== 'pending') return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
+
+    const ahead = await this.db
+      .selectFrom('jobs')
+      .select(['operation', 'model', 'scenes_total', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', '=', 'pending')
+      .where('id', '<', job.id)
+      .groupBy(['operation', 'model', 'scenes_total'])
+      .execute();
+    const running = await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute();
+    const position = ahead.reduce((n, r) => n + Number(r.n), 0) + 1;
+    const own = await this.durationMs(job);
+    const slots = Math.max(1, this.slots);
+    let startAt: number | null = now;
+    if (running.length + position > slots) {
+      // Work standing between this job and a free slot, shared by the slots.
+      let work = 0;
+      for (const r of running) {
+        const d = await this.durationMs(r);
+        if (d === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
+        work += Math.max(0, Number(r.started_at ?? now) + d - now);
+      }
+      for (const r of ahead) {
+        const d = await this.durationMs(r);
+        if (d === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
+        work += d * Number(r.n);
+      }
+      startAt = now + work / slots;
+    } else if (own === null) startAt = null;
+    return { queue_position: position, estimated_start_at: startAt, estimated_completed_at: startAt === null || own === null ? null : startAt + own };
+  }
+}
+
+function unitsOf(scenesTotal: number): number {
+  return Math.max(1, Number(scenesTotal));
+}

@@ -1,0 +1,34 @@
+import type { JobRow } from './row.js';
+import type { EtaEstimator } from './eta.js';
+import { microsToEur } from '../util/money.js';
+import { isoSeconds } from '../util/time.js';
+import { TERMINAL } from './types.js';
+
+const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
+
+/**
+ * Easel's job fields from issue 7 part A, added to every job view: the money block, metadata,
+ * a pending cancel, queue position and ETA while the job waits or runs, and the retention state.
+ */
+export async function jobControlView(job: JobRow, eta: EtaEstimator): Promise<Record<string, unknown>> {
+  const hold = Number(job.hold_micros);
+  const charged = Number(job.charged_micros);
+  const refunded = Number(job.refunded_micros);
+  const out: Record<string, unknown> = {
+    cost: { held_eur: microsToEur(TERMINAL.has(job.status) ? 0 : Math.max(0, hold - charged - refunded)), charged_eur: microsToEur(charged), refunded_eur: microsToEur(refunded) },
+  };
+  if (job.max_cost_micros != null) out.max_cost_eur = microsToEur(Number(job.max_cost_micros));
+  if (job.metadata_json) out.metadata = JSON.parse(job.metadata_json) as Record<string, string>;
+  if (job.cancel_requested_at != null && !TERMINAL.has(job.status)) out.cancel_requested_at = isoSeconds(Number(job.cancel_requested_at));
+  if (job.status === 'pending' || job.status === 'processing') {
+    const e = await eta.estimate(job);
+    if (job.status === 'pending') {
+      out.queue_position = e.queue_position;
+      out.estimated_start_at = iso(e.estimated_start_at);
+    }
+    out.estimated_completed_at = iso(e.estimated_completed_at);
+  }
+  if (job.result_expired_at != null) out.result_expired = true;
+  else if (job.result_expires_at != null && TERMINAL.has(job.status)) out.result_expires_at = isoSeconds(Number(job.result_expires_at));
+  return out;
+}

@@ -1,0 +1,71 @@
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { BlobStore } from '../blob/port.js';
+
+const BATCH = 50;
+
+/**
+ * Deletes the files of jobs whose retention ended, then marks them expired. Every worker process
+ * runs one; several at once are safe: deleting a folder twice is a no-op and the mark is a
+ * conditional update. Files go first, the mark second, so a crash in between leaves a job that
+ * the next sweep finishes, never a job marked expired whose files linger.
+ */
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly blob: BlobStore,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.sweep()
+        .then(() => undefined)
+        .catch((e: unknown) => this.log.warn({ err: e }, 'retention sweep failed'))
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, Math.min(this.intervalMs, 1000)).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns how many jobs it expired. */
+  async sweep(now = Date.now()): Promise<number> {
+    const due = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('result_expires_at', '<=', now)
+      .where('result_expired_at', 'is', null)
+      .where('status', 'in', ['completed', 'failed', 'canceled'])
+      .orderBy('result_expires_at')
+      .limit(BATCH)
+      .execute();
+    let n = 0;
+    for (const { id } of due) {
+      await this.blob.deletePrefix(`jobs/${id}`);
+      const r = await this.db
+        .updateTable('jobs')
+        .set({ result_expired_at: Date.now(), updated_at: Date.now() })
+        .where('id', '=', id)
+        .where('result_expired_at', 'is', null)
+        .where('result_expires_at', '<=', now)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) n++;
+    }
+    if (n > 0) this.log.info({ expired: n }, 'job files deleted at the end of their retention');
+    return n;
+  }
+}

@@ -1,0 +1,97 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, download, waitFor } from '../helpers/server.js';
+import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
+
+/** Every stored blob key of one job, read from the real store (the data directory, or the S3 bucket). */
+async function storedKeys(srv: EaselProcess, jobId: string): Promise<string[]> {
+  if (MODE === 'scaleout') {
+    const s3 = new S3Client({ endpoint: S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: S3_CREDS });
+    try {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: srv.bucket!, Prefix: `jobs/${jobId}/` }));
+      return (page.Contents ?? []).map((o) => o.Key!);
+    } finally {
+      s3.destroy();
+    }
+  }
+  const dir = path.join(srv.dataDir, 'blobs', 'jobs', jobId);
+  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : [];
+}
+
+describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper', () => {
+  let srv: EaselProcess;
+  let validate: (name: string, v: unknown) => void;
+
+  before(async () => {
+    // Retention shortened to 4 s for the test (EASEL_RETENTION_S); the sweeper looks every 300 ms.
+    srv = await EaselProcess.start({ env: { EASEL_RETENTION_S: '4', EASEL_RETENTION_SWEEP_MS: '300' } });
+    validate = openApiValidator((await api(srv.baseUrl, 'GET', '/v1/openapi.json')).body);
+  });
+  after(() => srv.stop());
+
+  const getJob = async (key: string, id: string) => {
+    const r = await api(srv.baseUrl, 'GET', `/v1/jobs/${id}`, { key });
+    assert.equal(r.status, 200, r.text);
+    assertSpecShape('job', r.body);
+    validate('Job', r.body);
+    return r.body;
+  };
+
+  it('files are served and re-signed while kept, then deleted; the job still answers, marked expired, without URLs', async () => {
+    const key = await srv.createKey('retention', '1');
+    const short = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a sandcastle at low tide' } });
+    assert.equal(short.status, 200, short.text);
+    const kept = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a stone castle', retention_days: 1 } });
+    assert.equal(kept.status, 200, kept.text);
+    const id = short.headers.get('x-easel-job-id')!;
+    const keptId = kept.headers.get('x-easel-job-id')!;
+    const oldUrl = short.body.formats.png.url;
+
+    const job = await getJob(key, id);
+    assert.ok(job.result_expires_at, 'an ended job says until when its files are kept');
+    assert.equal(job.result_expired, undefined);
+    const resigned = await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/urls`, { key });
+    assert.equal(resigned.status, 200, resigned.text);
+    validate('Job', resigned.body);
+    assert.equal((await download(resigned.body.result.formats.webp.url)).status, 200);
+    assert.ok((await storedKeys(srv, id)).length > 0);
+    const other = await srv.createKey('retention-other', '1');
+    assert.equal((await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/urls`, { key: other })).status, 404);
+
+    const expired = await waitFor(async () => {
+      const j = await getJob(key, id);
+      return j.result_expired ? j : null;
+    }, 30_000, 200);
+    assert.equal(expired.status, 'completed');
+    assert.equal(expired.result, undefined, 'no result, no URLs');
+    assert.equal(expired.result_expires_at, undefined);
+    assert.deepEqual(await storedKeys(srv, id), [], 'every file of the job is gone from storage');
+    const dl = await download(oldUrl);
+    assert.ok(dl.status === 404 || dl.status === 403, `an old URL no longer serves the file (${dl.status})`);
+    const gone = await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/urls`, { key });
+    assert.equal(gone.status, 410);
+    assert.equal(gone.body.error, 'result_expired');
+    // The history stays: the list still has it, with its cost.
+    const listed = (await api(srv.baseUrl, 'GET', '/v1/jobs', { key })).body.generations.find((g: any) => g.job_id === id);
+    assert.equal(listed.result_expired, true);
+    assert.equal(listed.cost.charged_eur, '0.020000');
+
+    // A job created with retention_days: 1 is untouched.
+    const k = await getJob(key, keptId);
+    assert.equal(k.result_expired, undefined);
+    assert.ok(Date.parse(k.result_expires_at) > Date.now() + 23 * 3600_000);
+    assert.equal((await download(k.result.formats.png.url)).status, 200);
+    assert.ok((await storedKeys(srv, keptId)).length > 0);
+  });
+
+  it('retention_days is validated', async () => {
+    const key = await srv.createKey('retention-bad', '1');
+    for (const retention_days of [0, 3651, 1.5, '7']) {
+      const r = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'x', retention_days } });
+      assert.ok(r.status === 400 || r.status === 422, `${retention_days} → ${r.status}`);
+    }
+  });
+});

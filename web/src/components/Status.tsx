@@ -1,0 +1,5 @@
+import type { JobStatus } from '../types';
+
+export function Status({ status }: { status: JobStatus }) {
+  return <span class={`status status-${status}`}>{status}</span>;
+}

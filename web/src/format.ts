@@ -1,0 +1,24 @@
+/** Display helpers. Money stays the API's exact decimal string; only trailing zeros are trimmed. */
+export function eur(amount: string | undefined | null): string {
+  if (amount == null) return '—';
+  const m = /^(-?\d+)\.(\d+)$/.exec(amount);
+  if (!m) return `€${amount}`;
+  const frac = m[2]!.replace(/0+$/, '').padEnd(2, '0');
+  return `€${m[1]}.${frac}`;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function thisMonthUtc(): string {
+  return new Date().toISOString().slice(0, 7);
+}

@@ -1,0 +1,130 @@
+/** The slices of the /v1 wire shapes the dashboard reads (see /v1/openapi.json for the whole). */
+
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+  details?: Record<string, unknown>;
+  request_id: string;
+}
+
+export interface FormatFile {
+  url: string;
+  format: string;
+  size_bytes: number;
+  hash: string;
+  expires_at: string;
+}
+
+export type Formats = { png: FormatFile; jpeg: FormatFile; webp: FormatFile };
+
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
+
+export interface SceneProgress {
+  index: number;
+  status: 'completed' | 'pending' | 'processing' | 'failed' | 'skipped' | 'canceled';
+  prompt: string;
+  cost_eur?: string;
+  images?: Formats;
+  error?: { code: string; message: string };
+}
+
+export interface CharacterRef {
+  name: string;
+  url: string;
+  expires_at: string | null;
+}
+
+export interface StoryResult {
+  id: string;
+  scenes: { prompt: string; images: Formats }[];
+  character_refs: CharacterRef[];
+  cost_eur: string;
+  balance_eur: string;
+  model?: string;
+}
+
+export interface ImageResult {
+  id: string;
+  formats: Formats;
+  cost_eur: string;
+  balance_eur: string;
+  model?: string;
+}
+
+export interface Job {
+  job_id: string;
+  status: JobStatus;
+  operation: string;
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  scenes_completed: number;
+  scenes_total: number;
+  model?: string;
+  result?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  scenes?: SceneProgress[];
+  cost?: { held_eur: string; charged_eur: string; refunded_eur: string };
+  max_cost_eur?: string;
+  metadata?: Record<string, string>;
+  cancel_requested_at?: string;
+  queue_position?: number | null;
+  estimated_start_at?: string | null;
+  estimated_completed_at?: string | null;
+  result_expires_at?: string;
+  result_expired?: boolean;
+}
+
+export interface JobList {
+  generations: Job[];
+  limit: number;
+  offset: number;
+  total: number;
+}
+
+export interface OpCounts {
+  operation: string;
+  jobs: number;
+  completed: number;
+  failed: number;
+  charged_eur: string;
+}
+
+export interface Profile {
+  user: {
+    id: string;
+    name: string | null;
+    balance_eur: string;
+    held_eur: string;
+    status: string;
+    usage: {
+      total: Omit<OpCounts, 'operation'>;
+      by_operation: OpCounts[];
+      by_month: (Omit<OpCounts, 'operation'> & { month: string; by_operation: OpCounts[] })[];
+    };
+  };
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  current: boolean;
+}
+
+export interface CreatedKey extends ApiKey {
+  key: string;
+}
+
+/** One event of GET /v1/jobs/{id}/events (the webhook payload). */
+export interface JobEvent {
+  id: string;
+  type: string;
+  occurredAt: string;
+  job?: Job;
+}
+
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'canceled']);
