@@ -47,11 +47,18 @@ export const providerErrors = new Counter({
   registers: [registry],
 });
 
-/** Placeholder until webhooks exist: declared so dashboards and alerts can be written against it now. */
+/** Counted by the process that made the attempt (a worker): scrape every worker's /metrics. */
 export const webhookDeliveries = new Counter({
   name: 'easel_webhook_deliveries_total',
-  help: 'Webhook delivery attempts by outcome (delivered, failed, gave_up). Placeholder: webhooks are not implemented yet, so it stays 0.',
+  help: 'Webhook delivery attempts by outcome: delivered (2xx), failed (will be retried), gave_up (retry window over or target refused).',
   labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const webhookLatency = new Histogram({
+  name: 'easel_webhook_attempt_seconds',
+  help: 'Time from sending a webhook attempt to its answer (or failure).',
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
 });
 

@@ -178,6 +178,34 @@ export class Easel {
   cancelJob(id: string, o?: RequestOptions): Promise<Job> {
     return this.request('cancelJob', { params: { id } }, o);
   }
+  /** Re-runs one failed scene (0-based `n`) of a failed story; charged for that scene only. */
+  retryScene(id: string, n: number, o?: RequestOptions): Promise<Job> {
+    return this.request('retryScene', { params: { id, n: String(n) } }, o);
+  }
+  /** Fresh signed URLs for a completed job while its files are kept (410 result_expired after). */
+  refreshUrls(id: string, o?: RequestOptions): Promise<Job> {
+    return this.request('refreshUrls', { params: { id } }, o);
+  }
+  /** Price, balance and every check of a create, without creating anything. */
+  quote(body: { operation: string; request: object }, o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('quote', { body }, o);
+  }
+  getWebhook(o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('getWebhook', {}, o);
+  }
+  /** The account's default webhook (`url`, `events`); per-request `webhook_url` overrides it. */
+  setWebhook(body: Record<string, unknown>, o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('setWebhook', { body }, o);
+  }
+  rotateWebhookSecret(o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('rotateWebhookSecret', {}, o);
+  }
+  listDeliveries(query: { job_id?: string; limit?: number; offset?: number } = {}, o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('listDeliveries', { query: { ...query } }, o);
+  }
+  redeliver(id: string, o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('redeliver', { params: { id } }, o);
+  }
   /**
    * Waits until the job is completed (returned) or failed/canceled (`EaselJobFailedError`), calling
    * `onProgress` whenever its status or scene count changes. Uses the job's event stream when the

@@ -15,6 +15,14 @@ export const ENDPOINTS = {
   cancelJob: { method: 'POST', path: '/v1/jobs/{id}/cancel' },
   /** Server-sent events of one job; `waitForJob` uses it when the server offers it. */
   jobEvents: { method: 'GET', path: '/v1/jobs/{id}/events' },
+  retryScene: { method: 'POST', path: '/v1/jobs/{id}/scenes/{n}/retry' },
+  refreshUrls: { method: 'POST', path: '/v1/jobs/{id}/urls' },
+  quote: { method: 'POST', path: '/v1/quote' },
+  getWebhook: { method: 'GET', path: '/v1/account/webhook' },
+  setWebhook: { method: 'PUT', path: '/v1/account/webhook' },
+  rotateWebhookSecret: { method: 'POST', path: '/v1/account/webhook/rotate-secret' },
+  listDeliveries: { method: 'GET', path: '/v1/webhooks/deliveries' },
+  redeliver: { method: 'POST', path: '/v1/webhooks/deliveries/{id}/redeliver' },
   models: { method: 'GET', path: '/v1/models' },
   pricing: { method: 'GET', path: '/v1/pricing' },
   profile: { method: 'GET', path: '/v1/account/profile' },
@@ -41,7 +49,7 @@ export const ENDPOINTS = {
   'process.optimize': { method: 'POST', path: '/v1/process/optimize' },
   'process.removeBackground': { method: 'POST', path: '/v1/process/remove-background' },
   openapi: { method: 'GET', path: '/v1/openapi.json' },
-} as const satisfies Record<string, { method: 'GET' | 'POST' | 'DELETE'; path: string }>;
+} as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string }>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 

@@ -23,6 +23,23 @@ export interface WaitOptions {
 
 const isTerminal = (s: unknown) => TERMINAL_STATUSES.includes(s as Job['status']);
 
+/**
+ * The job fields an event carries. Easel's envelope is `{type, timestamp, data: {job_id, seq, job}}`
+ * (the Standard Webhooks shape, the same as webhook bodies); a bare job object is taken as is.
+ */
+function jobFieldsOf(payload: Record<string, unknown>): Partial<Job> {
+  const inner = payload.data as Record<string, unknown> | undefined;
+  if (inner && typeof inner === 'object' && inner.job && typeof inner.job === 'object') return inner.job as Partial<Job>;
+  if ('type' in payload && 'data' in payload) return {};
+  return payload as Partial<Job>;
+}
+
+/** `job.completed` / `job.failed` / `job.canceled` (or a bare status name) → that terminal status. */
+function terminalOfEvent(name: string | undefined): Job['status'] | null {
+  const status = name?.startsWith('job.') ? name.slice(4) : name;
+  return isTerminal(status) ? (status as Job['status']) : null;
+}
+
 /** Resolves after `ms`, or rejects with EaselAbortError as soon as `signal` fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -149,8 +166,9 @@ async function overEvents(client: Easel, id: string, opts: WaitOptions, signal: 
             } catch {
               continue; // not a job update (a keep-alive or a human note)
             }
-            if (data && typeof data === 'object') job = { ...job, ...(data as Partial<Job>) };
-            if (!isTerminal(job.status) && isTerminal(ev.event)) job = { ...job, status: ev.event as Job['status'] };
+            if (data && typeof data === 'object') job = { ...job, ...jobFieldsOf(data as Record<string, unknown>) };
+            const named = terminalOfEvent(ev.event);
+            if (!isTerminal(job.status) && named) job = { ...job, status: named };
             if (job.status !== undefined) report(job);
             if (isTerminal(job.status)) {
               await reader.cancel().catch(() => undefined);

@@ -7,6 +7,7 @@ import { webhookSettings } from './secret.js';
 import { signedHeaders } from './sign.js';
 import { eventEnvelope } from './payload.js';
 import { webhookRetryDelayMs } from './backoff.js';
+import { webhookDeliveries, webhookLatency } from '../observability/metrics.js';
 
 export interface DispatcherOptions {
   retryBaseMs: number;
@@ -166,6 +167,8 @@ export class WebhookDispatcher {
       this.log.warn({ err: e, delivery_id: d.id }, 'webhook attempt not recorded (lease lost)');
       return;
     }
+    webhookDeliveries.inc({ outcome: ok ? 'delivered' : giveUp ? 'gave_up' : 'failed' });
+    webhookLatency.observe((now - started) / 1000);
     this.log.info({ delivery_id: d.id, attempt, status, status_code: o.statusCode, error: o.error }, 'webhook attempt');
   }
 }

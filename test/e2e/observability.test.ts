@@ -77,7 +77,7 @@ describe(`observability (${MODE})`, () => {
     assert.equal(series(m, 'easel_ledger_micro_eur', { kind: 'grant' }), 2_000_000);
     assert.equal(series(m, 'easel_ledger_micro_eur', { kind: 'capture' }), 20_000);
     assert.equal(series(m, 'easel_balance_micro_eur', { kind: 'held' }), 0);
-    assert.match(m, /# HELP easel_webhook_deliveries_total .*Placeholder/);
+    assert.match(m, /# HELP easel_webhook_deliveries_total Webhook delivery attempts by outcome/);
     assert.ok(series(m, 'easel_process_resident_memory_bytes')! > 0, 'process metrics');
   });
 

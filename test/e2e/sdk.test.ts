@@ -155,13 +155,25 @@ describe('SDK against a real server', () => {
     assert.equal(user.held_eur, '0.000000', 'nothing is running');
   });
 
-  it('waitForJob polls a story to completion (this server has no event stream) and downloadAll saves every scene and reference', async () => {
+  it('waitForJob over polling: progress rises to 4 of 4 and the finished story is returned', async () => {
+    const accepted = await easel.generateStory(storyboard(4) as StoryRequest);
+    const seen: Job[] = [];
+    const job = await easel.waitForJob(accepted.job_id, { transport: 'poll', pollIntervalMs: 50, maxPollIntervalMs: 200, onProgress: (j) => seen.push(j) });
+    assert.equal(job.status, 'completed');
+    assert.ok(seen.length >= 2, 'progress was reported');
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.scenes_completed >= seen[i - 1]!.scenes_completed, 'scenes never go down');
+    assert.equal(seen.at(-1)!.scenes_completed, 4);
+    assert.equal((job as Job<StoryResult>).result!.scenes.length, 4);
+  });
+
+  it('waitForJob follows the server\'s event stream (SSE) to completion and downloadAll saves every scene and reference', async () => {
     const accepted = await easel.generateStory(storyboard(4) as StoryRequest);
     assert.equal(accepted.poll_url, `/v1/generate/story/${accepted.job_id}`);
     const seen: Job[] = [];
-    const job = (await easel.waitForJob(accepted.job_id, { pollIntervalMs: 50, maxPollIntervalMs: 200, onProgress: (j) => seen.push(j) })) as Job<StoryResult>;
+    const reads = easel.sseAvailable;
+    const job = (await easel.waitForJob(accepted.job_id, { onProgress: (j) => seen.push(j) })) as Job<StoryResult>;
     assert.equal(job.status, 'completed');
-    assert.equal(easel.sseAvailable, false, 'the 404 on the events URL switched this client to polling');
+    assert.equal(easel.sseAvailable, true, `the events URL answered a stream (before: ${String(reads)})`);
     assert.ok(seen.length >= 2, 'progress was reported');
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.scenes_completed >= seen[i - 1]!.scenes_completed, 'scenes never go down');
     assert.equal(seen.at(-1)!.scenes_completed, 4);

@@ -85,6 +85,12 @@ describe('webhooks', () => {
       for (const a of attempts) assert.ok(Number.isInteger(a.latency_ms) && a.latency_ms >= 0);
       assert.ok(list.deliveries.every((d: any) => d.attempts.at(-1).status_code === 204 && d.attempts.at(-1).error === null));
 
+      // Operators see the same outcomes in Prometheus.
+      const metrics = await (await fetch(srv.url('/metrics'))).text();
+      const count = (outcome: string) => Number((new RegExp(`^easel_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics) ?? [])[1] ?? 0);
+      assert.ok(count('failed') >= 3, 'the 3 refused attempts are counted');
+      assert.ok(count('delivered') >= 5, 'every delivered event is counted');
+
       // Redeliver sends the same delivery again, same webhook-id.
       const first = list.deliveries.find((d: any) => d.seq === 1);
       const before = rx.got.length;
