@@ -109,9 +109,9 @@ describe('easel CLI against a real server', () => {
     assert.equal(show.job_id, img.id);
     assert.equal(show.status, 'completed');
     const cancel = await runCli(['jobs', 'cancel', img.id], env);
-    // Cancel is not served yet (404); once it is, a finished job answers 409. Either way: exit 1.
+    // A finished job cannot be canceled: the server's 409 is printed and the exit code is 1.
     assert.equal(cancel.code, 1, cancel.stderr);
-    assert.match(cancel.stderr, /^error: (not_found|conflict): .+ \(request req_\w+\)$/m);
+    assert.match(cancel.stderr, /^error: job_not_cancelable: .*already completed.* \(request req_\w+\)$/m);
   });
 
   it('edit, combine, graphic and diagram save decoded images; local inputs are uploaded first', async () => {
