@@ -21,6 +21,7 @@ import { processRoutes } from './routes/process.js';
 import { uploadRoutes } from './routes/upload.js';
 import { metaRoutes } from './routes/meta.js';
 import { accountRoutes } from './routes/account.js';
+import { accountSettingsRoutes } from './routes/account-settings.js';
 import { jobEventRoutes } from './routes/job-events.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { quoteRoutes } from './routes/quote.js';
@@ -100,6 +101,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   editCombineRoutes(app, s);
   storyRoutes(app, s);
   accountRoutes(app, s);
+  accountSettingsRoutes(app, s);
   keyRoutes(app, s);
   fileRoutes(app, s, blobRoot);
   processRoutes(app, s);

@@ -98,7 +98,7 @@ export class JobService {
       request_id: input.requestId ?? currentRequestId(),
       metadata_json: input.options?.metadata ? JSON.stringify(input.options.metadata) : null,
       max_cost_micros: input.options?.maxCostMicros ?? null,
-      retention_s: input.options?.retentionDays ? input.options.retentionDays * 86_400 : null,
+      retention_s: await this.retentionFor(input),
       cancel_requested_at: null,
       result_expires_at: null,
       result_expired_at: null,
@@ -180,6 +180,13 @@ export class JobService {
   }
 
   /** When a job ending now may have its files deleted. */
+  /** The request's retention_days, else the account's default, else null (the server default at settle time). */
+  private async retentionFor(input: SubmitInput): Promise<number | null> {
+    if (input.options?.retentionDays) return input.options.retentionDays * 86_400;
+    const acct = await this.db.selectFrom('accounts').select('retention_days').where('id', '=', input.accountId).executeTakeFirst();
+    return acct?.retention_days ? Number(acct.retention_days) * 86_400 : null;
+  }
+
   expiresAt(job: Pick<JobRow, 'retention_s'>, now = Date.now()): number {
     return now + Number(job.retention_s ?? this.retentionS) * 1000;
   }

@@ -190,6 +190,13 @@ export class Easel {
   quote(body: { operation: string; request: object }, o?: RequestOptions): Promise<Record<string, unknown>> {
     return this.request('quote', { body }, o);
   }
+  /** Account defaults: `retention_days` (null = the server's), and what applies now. */
+  getSettings(o?: RequestOptions): Promise<{ retention_days: number | null; effective_retention_days: number }> {
+    return this.request('getSettings', {}, o);
+  }
+  setSettings(body: { retention_days: number | null }, o?: RequestOptions): Promise<{ retention_days: number | null; effective_retention_days: number }> {
+    return this.request('setSettings', { body }, o);
+  }
   getWebhook(o?: RequestOptions): Promise<Record<string, unknown>> {
     return this.request('getWebhook', {}, o);
   }

@@ -18,6 +18,8 @@ export const ENDPOINTS = {
   retryScene: { method: 'POST', path: '/v1/jobs/{id}/scenes/{n}/retry' },
   refreshUrls: { method: 'POST', path: '/v1/jobs/{id}/urls' },
   quote: { method: 'POST', path: '/v1/quote' },
+  getSettings: { method: 'GET', path: '/v1/account/settings' },
+  setSettings: { method: 'PUT', path: '/v1/account/settings' },
   getWebhook: { method: 'GET', path: '/v1/account/webhook' },
   setWebhook: { method: 'PUT', path: '/v1/account/webhook' },
   rotateWebhookSecret: { method: 'POST', path: '/v1/account/webhook/rotate-secret' },

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { jobControlMigrations } from './migrations-job-control.js';
 import { webhookMigrations } from './migrations-webhooks.js';
+import { accountSettingsMigrations } from './migrations-account-settings.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -124,6 +125,7 @@ const migrations: Record<string, Migration> = {
   },
   ...jobControlMigrations,
   ...webhookMigrations,
+  ...accountSettingsMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -5,6 +5,8 @@ export interface AccountTable {
   email: string | null;
   status: 'active' | 'suspended';
   strictness: 'normal' | 'liberal';
+  /** Default retention of the account's job files in days; null = the server's. */
+  retention_days: number | null;
   /** Spendable balance: the sum of every ledger row's delta_available for this account. */
   available_micros: number;
   /** Held by in-flight jobs: the sum of every ledger row's delta_held for this account. */

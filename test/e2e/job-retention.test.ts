@@ -94,4 +94,34 @@ describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper
       assert.ok(r.status === 400 || r.status === 422, `${retention_days} → ${r.status}`);
     }
   });
+  it('an account default applies to jobs that give no retention_days; a request still overrides it', async () => {
+    const key = await srv.createKey('retention-account', '1');
+    const settings = await api(srv.baseUrl, 'GET', '/v1/account/settings', { key });
+    assert.equal(settings.status, 200, settings.text);
+    assert.equal(settings.body.retention_days, null);
+    assert.equal(settings.body.effective_retention_days, 4 / 86_400, 'the server default (EASEL_RETENTION_S=4 here)');
+    for (const bad of [0, 3651, 2.5, '7', -1]) {
+      const r = await api(srv.baseUrl, 'PUT', '/v1/account/settings', { key, body: { retention_days: bad } });
+      assert.ok(r.status === 400 || r.status === 422, `${bad} → ${r.status}`);
+      assert.match(r.body.request_id ?? r.headers.get('x-request-id') ?? '', /^req_/);
+    }
+    const put = await api(srv.baseUrl, 'PUT', '/v1/account/settings', { key, body: { retention_days: 9 } });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.body, { retention_days: 9, effective_retention_days: 9 });
+
+    const days = (job: any) => (Date.parse(job.result_expires_at) - Date.parse(job.completed_at)) / 86_400_000;
+    const byDefault = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'kept by the account default' } });
+    assert.equal(byDefault.status, 200, byDefault.text);
+    const a = await getJob(key, byDefault.body.id);
+    assert.ok(Math.abs(days(a) - 9) < 0.001, `kept ${days(a)} days`);
+    const overridden = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'kept as asked', retention_days: 2 } });
+    const b = await getJob(key, overridden.body.id);
+    assert.ok(Math.abs(days(b) - 2) < 0.001, `kept ${days(b)} days`);
+
+    // Another account is unaffected, and null returns to the server default.
+    const other = await srv.createKey('retention-unaffected', '1');
+    assert.equal((await api(srv.baseUrl, 'GET', '/v1/account/settings', { key: other })).body.retention_days, null);
+    const reset = await api(srv.baseUrl, 'PUT', '/v1/account/settings', { key, body: { retention_days: null } });
+    assert.equal(reset.body.retention_days, null);
+  });
 });
