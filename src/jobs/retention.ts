@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { BlobStore } from '../blob/port.js';
+import { sweepIdempotencyKeys } from '../idempotency/store.js';
 
 const BATCH = 50;
 
 /**
- * Deletes the files of jobs whose retention ended, then marks them expired. Every worker process
+ * Deletes the files of jobs whose retention ended, then marks them expired (and drops expired
+ * idempotency keys). Every worker process
  * runs one; several at once are safe: deleting a folder twice is a no-op and the mark is a
  * conditional update. Files go first, the mark second, so a crash in between leaves a job that
  * the next sweep finishes, never a job marked expired whose files linger.
@@ -66,6 +68,10 @@ export class RetentionSweeper {
       if (Number(r.numUpdatedRows) === 1) n++;
     }
     if (n > 0) this.log.info({ expired: n }, 'job files deleted at the end of their retention');
+    // Idempotency keys past their 24 h are already ignored by lookups; dropping them keeps the table
+    // (one row per keyed create) from growing without bound.
+    const keys = await sweepIdempotencyKeys(this.db);
+    if (keys > 0) this.log.info({ idempotency_keys: keys }, 'expired idempotency keys dropped');
     return n;
   }
 }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
 import { EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, download, waitFor } from '../helpers/server.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
 
@@ -19,6 +21,26 @@ async function storedKeys(srv: EaselProcess, jobId: string): Promise<string[]> {
   }
   const dir = path.join(srv.dataDir, 'blobs', 'jobs', jobId);
   return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : [];
+}
+
+/** Runs one statement against the server's real database (SQLite file or its PostgreSQL database). */
+async function sqlOn(srv: EaselProcess, text: string, params: unknown[]): Promise<unknown[]> {
+  if (srv.databaseUrl) {
+    const client = new pg.Client({ connectionString: srv.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new SQLite(path.join(srv.dataDir, 'easel.sqlite'));
+  try {
+    const stmt = db.prepare(text.replace(/\$\d+/g, '?'));
+    return stmt.reader ? stmt.all(...params) : (stmt.run(...params), []);
+  } finally {
+    db.close();
+  }
 }
 
 describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper', () => {
@@ -123,5 +145,19 @@ describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper
     assert.equal((await api(srv.baseUrl, 'GET', '/v1/account/settings', { key: other })).body.retention_days, null);
     const reset = await api(srv.baseUrl, 'PUT', '/v1/account/settings', { key, body: { retention_days: null } });
     assert.equal(reset.body.retention_days, null);
+  });
+  it('an Idempotency-Key past its 24 h is swept from the database and may be used for a new request', async () => {
+    const key = await srv.createKey('retention-idem', '1');
+    const headers = { 'idempotency-key': 'nightly-run-2026-11-28' };
+    const first = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, headers, body: { prompt: 'first use of the key' } });
+    assert.equal(first.status, 200, first.text);
+    const conflict = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, headers, body: { prompt: 'another body' } });
+    assert.equal(conflict.status, 409, 'within 24 h another body under the key is a conflict');
+    // Age the key past its 24 h in the real database; the sweeper (every 300 ms here) drops it.
+    await sqlOn(srv, 'update idempotency_keys set expires_at = $1 where key = $2', [Date.now() - 1000, headers['idempotency-key']]);
+    await waitFor(async () => (await sqlOn(srv, 'select key from idempotency_keys where key = $1', [headers['idempotency-key']])).length === 0, 20_000, 200);
+    const reused = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, headers, body: { prompt: 'another body' } });
+    assert.equal(reused.status, 200, reused.text);
+    assert.notEqual(reused.body.id, first.body.id, 'a new job, not a replay');
   });
 });
