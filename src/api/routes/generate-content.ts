@@ -4,12 +4,7 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
 import { GenerateDiagramBody, GenerateGraphicBody } from '../../contract/content.js';
-import { requireAuth } from '../auth.js';
-import type { ImageRequest } from '../../pipelines/image.js';
-import { checkPrompt } from './moderate.js';
-import { checkImageSize, submitAndWait } from './sync-job.js';
-import { createExtras } from '../create-extras.js';
-import { jobOptionsOf } from '../../jobs/options.js';
+import { submitGeneration } from './generate.js';
 
 const ERRORS = { 202: Type.Ref('JobAccepted'), ...errorResponses(400, 401, 402, 403, 404, 409, 413, 422, 429, 451, 500, 502, 503) };
 
@@ -34,35 +29,8 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (req, reply) => {
-      const auth = requireAuth(req);
       const body = req.body as Static<typeof GenerateGraphicBody>;
-      const extras = await createExtras(s, req, body);
-      const strictness = body.strictness ?? auth.strictness;
-      checkPrompt(s, body.prompt, strictness);
-      const model = s.catalogue.resolve(body.model, 'graphic');
-      const request: ImageRequest = {
-        prompt: body.prompt,
-        model: model.id,
-        aspect_ratio: body.aspect_ratio ?? '1:1',
-        image_size: body.image_size ?? '1K',
-        ...(body.seed !== undefined ? { seed: body.seed } : {}),
-        ...(body.reference_images ? { reference_images: body.reference_images } : {}),
-        ...(body.raw_prompt ? { raw_prompt: true } : {}),
-        ...(body.transparent_background ? { transparent_background: true } : {}),
-      };
-      checkImageSize(model, request.image_size);
-      return submitAndWait(s, req, reply, {
-        accountId: auth.accountId,
-        keyId: auth.keyId,
-        operation: 'graphic',
-        model: model.id,
-        request,
-        holdMicros: model.priceMicros,
-        scenesTotal: 1,
-        options: jobOptionsOf(body),
-        idempotency: extras.idempotency,
-        webhook: extras.webhook,
-      });
+      return submitGeneration(s, req, reply, body, 'graphic', body.transparent_background ? { transparent_background: true } : {});
     },
   );
 
@@ -81,35 +49,8 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (req, reply) => {
-      const auth = requireAuth(req);
       const body = req.body as Static<typeof GenerateDiagramBody>;
-      const extras = await createExtras(s, req, body);
-      const strictness = body.strictness ?? auth.strictness;
-      checkPrompt(s, body.prompt, strictness);
-      const model = s.catalogue.resolve(body.model, 'diagram');
-      const request: ImageRequest = {
-        prompt: body.prompt,
-        model: model.id,
-        aspect_ratio: body.aspect_ratio ?? '1:1',
-        image_size: body.image_size ?? '1K',
-        diagram_type: body.type ?? 'flowchart',
-        ...(body.seed !== undefined ? { seed: body.seed } : {}),
-        ...(body.reference_images ? { reference_images: body.reference_images } : {}),
-        ...(body.raw_prompt ? { raw_prompt: true } : {}),
-      };
-      checkImageSize(model, request.image_size);
-      return submitAndWait(s, req, reply, {
-        accountId: auth.accountId,
-        keyId: auth.keyId,
-        operation: 'diagram',
-        model: model.id,
-        request,
-        holdMicros: model.priceMicros,
-        scenesTotal: 1,
-        options: jobOptionsOf(body),
-        idempotency: extras.idempotency,
-        webhook: extras.webhook,
-      });
+      return submitGeneration(s, req, reply, body, 'diagram', { diagram_type: body.type ?? 'flowchart' });
     },
   );
 }
