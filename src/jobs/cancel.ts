@@ -47,7 +47,7 @@ export async function settleCanceled(trx: Db, queue: JobQueue, job: JobRow, expi
 
 /** 409 for a job that can no longer be canceled, with the state it is in. */
 export function notCancelable(job: JobRow): EaselError {
-  return new EaselError(409, 'job_not_cancelable', `Job ${job.id} is already ${job.status}; only pending or processing jobs can be canceled.`, {
+  return new EaselError(409, 'conflict', `Job ${job.id} is already ${job.status}; only pending or processing jobs can be canceled.`, {
     job_id: job.id,
     status: job.status,
     ...(job.completed_at != null ? { completed_at: isoSeconds(Number(job.completed_at)) } : {}),

@@ -195,7 +195,7 @@ export class JobService {
    * Cancels a job of this account. Pending: canceled at once (hold released, task removed).
    * Processing: the request is recorded and the worker ends the job at its next step (a story
    * finishes the scene in flight; a single image is discarded uncharged when its call returns).
-   * Terminal: 409 job_not_cancelable. Returns the row as it now is.
+   * Terminal: 409 conflict (the spec's code for a state conflict). Returns the row as it now is.
    */
   async cancel(id: string, accountId: string): Promise<JobRow | undefined> {
     const row = await this.db.transaction().execute(async (trx) => {

@@ -111,7 +111,7 @@ describe('easel CLI against a real server', () => {
     const cancel = await runCli(['jobs', 'cancel', img.id], env);
     // A finished job cannot be canceled: the server's 409 is printed and the exit code is 1.
     assert.equal(cancel.code, 1, cancel.stderr);
-    assert.match(cancel.stderr, /^error: job_not_cancelable: .*already completed.* \(request req_\w+\)$/m);
+    assert.match(cancel.stderr, /^error: conflict: .*already completed.* \(request req_\w+\)$/m);
   });
 
   it('edit, combine, graphic and diagram save decoded images; local inputs are uploaded first', async () => {

@@ -57,7 +57,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
 
     const again = await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/cancel`, { key });
     assert.equal(again.status, 409);
-    assert.equal(again.body.error, 'job_not_cancelable');
+    assert.equal(again.body.error, 'conflict');
     assert.equal(again.body.details.status, 'canceled');
 
     // The first story still completes; the canceled one was never started.

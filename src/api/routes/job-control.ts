@@ -25,7 +25,7 @@ export function jobControlRoutes(app: FastifyInstance, s: Services): void {
           'Easel. A pending job is canceled at once: 200, status canceled, its whole hold returned, its queue task removed. ' +
           'A processing job answers 202 with cancel_requested_at set and ends canceled after the step in flight: a story finishes (and is charged for) the scene being generated, keeps its finished scenes and gets the rest of its hold back; ' +
           'a single image or processing operation finishes its provider call, and the result is discarded and not charged. ' +
-          'A job that already ended answers 409 job_not_cancelable with its status in details. Emits job.canceled when the job ends.',
+          'A job that already ended answers 409 conflict (the code the spec gives a state conflict) with its status in details. Emits job.canceled when the job ends.',
         tags: ['jobs'],
         params: JobIdParams,
         response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errorResponses(400, 401, 404, 409) },
