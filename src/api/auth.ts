@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db.js';
 import { KEY_RE, hashApiKey, keysMatch } from '../accounts/api-keys.js';
 import { EaselError, authInvalid } from '../errors.js';
+import { compiledOnce } from '../store/compiled-once.js';
 
 /** How stale api_keys.last_used_at may get: one write per key per minute, not one per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -30,6 +31,13 @@ export function requireAuth(req: FastifyRequest): AuthContext {
 /** Bearer-key authentication for every route not marked public. */
 export function installAuth(app: FastifyInstance, db: Db): void {
   app.decorateRequest('auth', null);
+  const keyByHash = compiledOnce(db, 1, (hash) =>
+    db
+      .selectFrom('api_keys')
+      .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'api_keys.last_used_at as last_used_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
+      .where('api_keys.key_hash', '=', hash),
+  );
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.config?.public) return;
     if (!req.routeOptions.url) return; // unknown route: the 404 handler answers
@@ -39,12 +47,7 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     if (!m) throw authInvalid('Malformed Authorization header; expected "Bearer esl_…".');
     const key = m[1]!;
     if (!KEY_RE.test(key)) throw authInvalid('The API key is not valid.');
-    const row = await db
-      .selectFrom('api_keys')
-      .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'api_keys.last_used_at as last_used_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
-      .where('api_keys.key_hash', '=', hashApiKey(key))
-      .executeTakeFirst();
+    const [row] = await keyByHash(hashApiKey(key));
     // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
     if (!row || !keysMatch(row.key_hash, key)) throw authInvalid('The API key is not valid.');
     if (row.revoked_at != null) throw authInvalid('This API key has been revoked.');

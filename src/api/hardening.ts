@@ -8,8 +8,7 @@ import type { Services } from '../app.js';
 import type { Config } from '../config.js';
 import { EaselError, authInvalid } from '../errors.js';
 import { sendError } from './error-handler.js';
-import { newId } from '../util/ids.js';
-import { requestContext } from '../observability/request-context.js';
+import { requestId as newRequestId } from '../util/ids.js';
 import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from '../observability/metrics.js';
 
 /**
@@ -20,7 +19,7 @@ import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from
  *  - a per-key request rate (EASEL_RATE_LIMIT_PER_MIN → 429 rate_limited + Retry-After), shared
  *    by every API process through Redis when EASEL_REDIS_URL is set;
  *  - security headers on every response; no-store on everything a key was needed for;
- *  - request metrics, GET /metrics, and the request id carried into the jobs a request creates.
+ *  - request metrics, GET /metrics, and one access log line per request.
  */
 
 export const CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -60,7 +59,7 @@ function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string 
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'bad_request', 'The request headers are too large.']
         : [400, 'bad_request', 'The request is not valid HTTP.'];
-  const requestId = `req_${newId().replace(/-/g, '')}`;
+  const requestId = newRequestId();
   const body = JSON.stringify({ error: code, message, request_id: requestId });
   this.log.info({ code: err.code, status, reqId: requestId }, 'client error');
   if (socket.writable) {
@@ -198,15 +197,14 @@ export async function installHardening(app: FastifyInstance, s: Services): Promi
     done(null, payload);
   });
 
+  // fastify's own request logging is off (two lines per request); this is the one access line.
   app.addHook('onResponse', (req, reply, done) => {
-    observeHttp(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    const ms = reply.elapsedTime;
+    observeHttp(req.method, req.routeOptions.url, reply.statusCode, ms / 1000);
+    req.log.info({ req, res: { statusCode: reply.statusCode }, responseTime: ms }, 'request completed');
     done();
   });
 
-  // The handler (and whatever it calls) runs inside the request's context: jobs it submits carry the request id.
-  app.addHook('preHandler', (req, _reply, done) => {
-    requestContext.run({ requestId: req.id }, done);
-  });
 
   await installRateLimit(app, s);
 

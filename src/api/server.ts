@@ -27,7 +27,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { quoteRoutes } from './routes/quote.js';
 import { keyRoutes } from './routes/keys.js';
 import { installDashboard } from './dashboard.js';
-import { newId } from '../util/ids.js';
+import { requestId } from '../util/ids.js';
 import { httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,8 +39,10 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     // A client's X-Request-Id is echoed only when it is short and plain; otherwise we mint one.
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
-      return typeof h === 'string' && SANE_REQUEST_ID.test(h) && !/esl_/i.test(h) ? h : `req_${newId().replace(/-/g, '')}`;
+      return typeof h === 'string' && SANE_REQUEST_ID.test(h) && !/esl_/i.test(h) ? h : requestId();
     },
+    // One access line per request, written by the onResponse hook (src/api/hardening.ts), instead of fastify's two.
+    disableRequestLogging: true,
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -8,7 +8,7 @@ import { hold, capture, release, balanceOf } from '../billing/ledger.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
-import { currentRequestId } from '../observability/request-context.js';
+import { compiledOnce } from '../store/compiled-once.js';
 import { appendJobEvent } from './event-log.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
@@ -35,7 +35,7 @@ export interface SubmitInput {
   request: unknown;
   holdMicros: number;
   scenesTotal: number;
-  /** The HTTP request that created the job (logged by the worker); defaults to the request being handled. */
+  /** The HTTP request that created the job: the worker logs it, and a quote (src/quote) is recognised by it. */
   requestId?: string | null;
   /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
   options?: JobOptions;
@@ -62,7 +62,9 @@ export class JobService {
     private readonly db: Db,
     private readonly queue: JobQueue,
     private readonly maxConcurrentJobs: number,
-  ) {}
+  ) {
+    this.jobOfAccount = compiledOnce(db, 2, (id, accountId) => db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId));
+  }
 
   async submit(input: SubmitInput): Promise<SubmittedJob> {
     checkMaxCost(input.options, input.holdMicros);
@@ -95,7 +97,7 @@ export class JobService {
       started_at: null,
       completed_at: null,
       updated_at: now,
-      request_id: input.requestId ?? currentRequestId(),
+      request_id: input.requestId ?? null,
       metadata_json: input.options?.metadata ? JSON.stringify(input.options.metadata) : null,
       max_cost_micros: input.options?.maxCostMicros ?? null,
       retention_s: await this.retentionFor(input),
@@ -171,8 +173,11 @@ export class JobService {
   }
 
   /** The account filter is part of the query itself: another account's job is indistinguishable from none. */
+  /** Every status poll reads through here: built once (src/store/compiled-once.ts). */
+  private readonly jobOfAccount;
+
   async getForAccount(id: string, accountId: string): Promise<JobRow | undefined> {
-    return this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+    return (await this.jobOfAccount(id, accountId))[0];
   }
 
   async list(accountId: string, limit: number, offset: number, filters: JobFilters = {}): Promise<{ rows: JobRow[]; total: number }> {

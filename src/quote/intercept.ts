@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { EaselError } from '../errors.js';
-import { currentRequestId } from '../observability/request-context.js';
 
 /** What a create route was about to submit when a quote stopped it. */
 export interface QuotedSubmit {
@@ -33,9 +32,9 @@ export function endQuote(id: string): QuotedSubmit | null {
   return q;
 }
 
-export function interceptQuote(input: QuotedSubmit): void {
-  const id = currentRequestId();
-  if (id === null || !pending.has(id)) return;
+export function interceptQuote(input: QuotedSubmit & { requestId?: string | null }): void {
+  const id = input.requestId;
+  if (id == null || !pending.has(id)) return;
   pending.set(id, { accountId: input.accountId, operation: input.operation, model: input.model, holdMicros: input.holdMicros, scenesTotal: input.scenesTotal });
   throw new EaselError(409, 'quote_only', 'Quoted; no job was created.');
 }

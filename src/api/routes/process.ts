@@ -49,6 +49,7 @@ export function processRoutes(app: FastifyInstance, s: Services): void {
         }
         const request: ProcessRequest = { op: spec.op, input_image_url: input_image_url as string, params, strictness: auth.strictness };
         const job = await s.jobs.submit({
+          requestId: req.id,
           accountId: auth.accountId,
           keyId: auth.keyId,
           operation: operationOf(spec.op),

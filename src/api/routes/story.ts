@@ -54,6 +54,7 @@ export function storyRoutes(app: FastifyInstance, s: Services): void {
       for (const t of submitTexts(story, plan)) checkPrompt(s, t.text, story.strictness, t.path);
 
       const job = await s.jobs.submit({
+        requestId: req.id,
         accountId: auth.accountId,
         keyId: auth.keyId,
         operation: 'story',

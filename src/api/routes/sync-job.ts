@@ -24,7 +24,8 @@ export async function submitAndWait(
 ): Promise<Record<string, unknown>> {
   let job;
   try {
-    job = await s.jobs.submit(input);
+    // The job carries the request id: API and worker log lines join on it, and a quote is recognised by it.
+    job = await s.jobs.submit({ ...input, requestId: input.requestId ?? req.id });
   } catch (e) {
     await onRefused?.().catch(() => undefined);
     throw e;
