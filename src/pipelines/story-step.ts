@@ -16,6 +16,8 @@ export interface StoryContext {
   strictness: Strictness;
   unitPriceMicros: number;
   signal: AbortSignal;
+  /** No run of this job started before this one, so no raw output can be stored yet. */
+  firstRun: boolean;
 }
 
 export interface ImageStep<T> {
@@ -42,11 +44,13 @@ export interface ImageStep<T> {
 export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Promise<Buffer> {
   const { deps, jobId } = ctx;
   const rawKey = storyKeys.raw(jobId, s.step);
-  const stored = await deps.blob.get(rawKey);
+  // Both reads are round trips in scale-out (S3, PostgreSQL) before every step: made together, and
+  // the storage one only when an earlier run may have left the output.
+  const [stored, cancel] = await Promise.all([ctx.firstRun ? null : deps.blob.get(rawKey), deps.jobs.cancelRequested(jobId)]);
   if (stored) return stored;
   if (ctx.signal.aborted) throw new JobFailure('timeout', 'The run was interrupted before its next step.', true);
   // A cancel request stops the story between steps: the step in flight was finished, this one never starts.
-  if (await deps.jobs.cancelRequested(jobId)) throw new JobFailure('canceled', 'Canceled by request.', false);
+  if (cancel) throw new JobFailure('canceled', 'Canceled by request.', false);
   // Again right before the call: rules (the operator blocklist) may have changed while the job waited.
   const verdict = deps.moderator.checkText(s.moderationText, ctx.strictness);
   if (!verdict.allowed) {

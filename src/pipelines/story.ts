@@ -25,15 +25,16 @@ const HISTORY_TURNS = 8;
  *      earlier scenes as history) plus the references of exactly the characters, states and
  *      location it shows. Scene n needs scene n-1's image, so scenes cannot overlap; the critical
  *      path is portrait waves + scenes × provider latency.
- * Encoding and recording an image only needs its raw output, so it trails behind (TrailingWork)
- * instead of delaying the next provider call. Every image is charged as it is recorded, so
+ * Encoding and recording an image only needs its raw output, so it trails behind (TrailingWork):
+ * it starts once the next provider call is in flight, and never delays that call. Every image is charged as it is recorded, so
  * `complete` captures nothing more and releases only what was never used.
  */
 export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
   const req = JSON.parse(job.request_json) as StoryRequest;
   const model = deps.catalogue.resolve(req.model, 'story', { multiturn: true });
   const plan = planStory(req, portraitRatio(model.aspectRatios, req.aspect_ratio));
-  const ctx: StoryContext = { deps, jobId: job.id, model, strictness: req.strictness, unitPriceMicros: req.unit_price_micros, signal };
+  // attempts counts the runs started before this one (the worker marks this run started after reading the row).
+  const ctx: StoryContext = { deps, jobId: job.id, model, strictness: req.strictness, unitPriceMicros: req.unit_price_micros, signal, firstRun: Number(job.attempts) === 0 };
   const done = new Map((await deps.jobs.steps(job.id)).map((r) => [r.step, JSON.parse(r.output_json) as PortraitOutput | SceneOutput]));
   const stored = async (step: string, fallback: PortraitOutput | SceneOutput): Promise<Buffer> =>
     (await deps.blob.get(storyKeys.raw(job.id, step))) ?? (await deps.blob.get(fallback.image.formats.png.key)) ?? missing(step);
@@ -62,7 +63,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
       kind: 'portrait',
       moderationText: portraitText(slot),
       generate: () =>
-        model.provider.generate({
+        issued(trailing, model.provider.generate({
           prompt: slot.prompt,
           ...plan.portrait,
           seed: defaultSeed(`${job.id}/${step}`),
@@ -70,12 +71,12 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
           figures: [{ key: slot.key, appearance: slot.appearance }],
           portrait: true,
           signal,
-        }),
+        })),
       output: (image) => ({ kind: 'portrait', slot: slot.index, image }),
     };
     const raw = await generateRaw(ctx, spec);
     refBytes.set(slot.index, raw);
-    trailing.start(async () => void portraits.set(slot.index, await finishImage(ctx, spec, raw)));
+    trailing.defer(async () => void portraits.set(slot.index, await finishImage(ctx, spec, raw)));
   }).catch(async (e: unknown) => {
     await trailing.settle().catch(() => undefined);
     throw e;
@@ -106,7 +107,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
           kind: 'scene',
           moderationText: sceneText(plan, scene),
           generate: () =>
-            model.provider.generate({
+            issued(trailing, model.provider.generate({
               prompt: scene.text,
               width: scene.width,
               height: scene.height,
@@ -115,7 +116,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
               figures: scene.figures.map((f) => figureOf(plan.slots[f]!, refBytes.get(f)!)),
               history: history.slice(-HISTORY_TURNS),
               signal,
-            }),
+            })),
           output: (image) => ({ kind: 'scene', index: scene.index, image }),
         };
         raw = await generateRaw(ctx, spec).catch(async (e: unknown) => {
@@ -125,7 +126,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
         });
         await trailing.settle();
         const r = raw;
-        trailing.start(async () => void scenes.set(scene.index, await finishImage(ctx, spec, r)));
+        trailing.defer(async () => void scenes.set(scene.index, await finishImage(ctx, spec, r)));
       }
       history.push({ prompt: scene.text, image: { bytes: raw } });
     }
@@ -153,6 +154,12 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
   }));
   crashPoint('story_completed');
 };
+
+/** The provider call is on its way: the finishing work waiting for this moment may start. */
+function issued<T>(trailing: TrailingWork, call: Promise<T>): Promise<T> {
+  trailing.release();
+  return call;
+}
 
 function figureOf(slot: RefSlot, bytes: Buffer) {
   return { key: slot.key, appearance: slot.appearance, reference: { bytes, description: `${slot.label}: reference` } };
