@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { readDigitalSourceType } from './provenance.js';
-import { escapeXml, IPTC_EXT_NS, TRAINED_ALGORITHMIC_MEDIA } from './xmp.js';
+import { escapeXml, TRAINED_ALGORITHMIC_MEDIA, xmpPacket } from './xmp.js';
 
 /** IPTC term for a composite that includes AI-generated elements (an AI overlay on a photo). */
 export const COMPOSITE_WITH_TRAINED = 'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
@@ -44,25 +44,13 @@ export function buildCarriedXmp(f: ProvenanceFacts, operation: string, when: Dat
     ` xmp:ModifyDate="${now}" xmp:MetadataDate="${now}"`,
   ].join('');
   const action = operation === 'convert' || operation === 'optimize' || operation === 'metadata-strip' ? 'converted' : 'edited';
-  return [
-    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>',
-    '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
-    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
-    '<rdf:Description rdf:about=""',
-    ` xmlns:Iptc4xmpExt="${IPTC_EXT_NS}"`,
-    ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
-    ' xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"',
-    ' xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"',
-    `${attrs}>`,
-    '<xmpMM:History><rdf:Seq><rdf:li rdf:parseType="Resource">',
-    `<stEvt:action>${action}</stEvt:action><stEvt:parameters>${escapeXml(`process ${operation}`)}</stEvt:parameters>`,
-    `<stEvt:when>${now}</stEvt:when><stEvt:softwareAgent>Easel</stEvt:softwareAgent>`,
-    '</rdf:li></rdf:Seq></xmpMM:History>',
-    '</rdf:Description>',
-    '</rdf:RDF>',
-    '</x:xmpmeta>',
-    '<?xpacket end="w"?>',
-  ].join('\n');
+  return xmpPacket({
+    attributes: [attrs],
+    event: [
+      `<stEvt:action>${action}</stEvt:action><stEvt:parameters>${escapeXml(`process ${operation}`)}</stEvt:parameters>`,
+      `<stEvt:when>${now}</stEvt:when><stEvt:softwareAgent>Easel</stEvt:softwareAgent>`,
+    ],
+  });
 }
 
 /** One simple property in attribute or element form, whatever its prefix; capped, since it is copied out. */

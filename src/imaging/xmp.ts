@@ -1,4 +1,4 @@
-/** Writes the XMP packet that marks an output as AI-generated (read back by provenance.ts). */
+/** Writes Easel's XMP packets: the one that marks an output as AI-generated (read back by provenance.ts) and the envelope carried provenance shares. */
 
 export const IPTC_EXT_NS = 'http://iptc.org/std/Iptc4xmpExt/2008-02-29/';
 /** IPTC NewsCodes term for "created by a model trained on sampled content". */
@@ -33,6 +33,35 @@ export function buildXmp(p: ProvenanceInfo): string {
   const agent = escapeXml(`${p.generator} (${p.model})`);
   const verb = p.action === 'edited' ? 'edited' : 'created';
   const description = escapeXml(`AI-generated image, ${verb} by ${p.generator} using model ${p.model}.`);
+  return xmpPacket({
+    attributes: [
+      ` Iptc4xmpExt:DigitalSourceType="${TRAINED_ALGORITHMIC_MEDIA}"`,
+      ` Iptc4xmpExt:AISystemUsed="${model}"`,
+      ` xmp:CreatorTool="${generator}"`,
+      ` xmp:CreateDate="${when}"`,
+      ` xmp:MetadataDate="${when}"`,
+    ],
+    description,
+    event: [`<stEvt:action>${verb}</stEvt:action><stEvt:when>${when}</stEvt:when><stEvt:softwareAgent>${agent}</stEvt:softwareAgent>`],
+  });
+}
+
+/** The parts of a packet, all XML text already (values escaped with escapeXml). */
+export interface XmpPacketParts {
+  /** Attribute lines of the rdf:Description, each starting with a space. */
+  attributes: string[];
+  /** Text of a dc:description; the dc namespace is declared only when there is one. */
+  description?: string;
+  /** Lines inside the packet's single xmpMM:History event. */
+  event: string[];
+}
+
+/**
+ * The one envelope for every packet Easel writes, here and for carried provenance
+ * (provenance-carry.ts), so namespaces and packet framing cannot drift apart. Callers pass
+ * lines rather than values so each keeps its own layout, and with it the bytes it wrote before.
+ */
+export function xmpPacket(p: XmpPacketParts): string {
   return [
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>',
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
@@ -42,15 +71,11 @@ export function buildXmp(p: ProvenanceInfo): string {
     ' xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
     ' xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"',
     ' xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"',
-    ' xmlns:dc="http://purl.org/dc/elements/1.1/"',
-    ` Iptc4xmpExt:DigitalSourceType="${TRAINED_ALGORITHMIC_MEDIA}"`,
-    ` Iptc4xmpExt:AISystemUsed="${model}"`,
-    ` xmp:CreatorTool="${generator}"`,
-    ` xmp:CreateDate="${when}"`,
-    ` xmp:MetadataDate="${when}">`,
-    `<dc:description><rdf:Alt><rdf:li xml:lang="x-default">${description}</rdf:li></rdf:Alt></dc:description>`,
+    ...(p.description === undefined ? [] : [' xmlns:dc="http://purl.org/dc/elements/1.1/"']),
+    `${p.attributes.join('\n')}>`,
+    ...(p.description === undefined ? [] : [`<dc:description><rdf:Alt><rdf:li xml:lang="x-default">${p.description}</rdf:li></rdf:Alt></dc:description>`]),
     '<xmpMM:History><rdf:Seq><rdf:li rdf:parseType="Resource">',
-    `<stEvt:action>${verb}</stEvt:action><stEvt:when>${when}</stEvt:when><stEvt:softwareAgent>${agent}</stEvt:softwareAgent>`,
+    ...p.event,
     '</rdf:li></rdf:Seq></xmpMM:History>',
     '</rdf:Description>',
     '</rdf:RDF>',

@@ -1,15 +1,12 @@
 import type { Pipeline, PipelineDeps } from './context.js';
-import type { StoredImageResult } from '../jobs/types.js';
 import { ASPECT_RATIOS, type AspectRatio, type ImageSize, type ModelEntry } from '../providers/catalogue.js';
 import type { ContentSpec, GenerateInput } from '../providers/port.js';
 import { dimensionsFor } from '../jobs/sizes.js';
 import { defaultSeed } from './image.js';
-import { storeImage } from './store-image.js';
+import { finishImageJob } from './finish-image-job.js';
 import { combinePrompt, editPrompt, type ContentKind, type DiagramType } from './templates.js';
-import { knockOutBackground } from '../imaging/transparency.js';
 import type { ProvenanceInput } from '../imaging/signing.js';
 import { probeImage } from '../net/image-probe.js';
-import { crashPoint } from '../util/crash.js';
 import { JobFailure } from '../errors.js';
 import type { Strictness } from '../moderation/moderator.js';
 
@@ -99,18 +96,16 @@ async function callModel(model: ModelEntry, req: EditCombineRequest, inputs: Loa
 
 /**
  * Edit (`edit_image|graphic|diagram`) and combine (`combine_…`) jobs: the same crash-safe steps as
- * a generated image (raw output stored before anything is recorded, formats stored by
- * deterministic keys, settled in one transaction). The stored outputs' C2PA manifests name the
- * inputs as ingredients: an edit is `c2pa.opened` (its input, parentOf) then `c2pa.edited`; a
- * combine is `c2pa.created` from its inputs (componentOf).
+ * a generated image (finishImageJob: raw output stored before anything is recorded, formats
+ * stored by deterministic keys, settled in one transaction). The stored outputs' C2PA manifests
+ * name the inputs as ingredients: an edit is `c2pa.opened` (its input, parentOf) then
+ * `c2pa.edited`; a combine is `c2pa.created` from its inputs (componentOf).
  */
 export const editCombinePipeline: Pipeline = async (deps, { job, signal }) => {
   const req = JSON.parse(job.request_json) as EditCombineRequest;
   const model = deps.catalogue.resolve(req.model, job.operation);
   const inputs = await loadInputs(deps, job.id, req.inputs, req.strictness, signal);
-  const rawKey = `jobs/${job.id}/raw/image.png`;
-  let raw = await deps.blob.get(rawKey);
-  if (!raw) {
+  const generate = async () => {
     let ratio = req.aspect_ratio;
     if (!ratio) {
       const first = await probeImage(inputs[0]!.bytes);
@@ -127,21 +122,13 @@ export const editCombinePipeline: Pipeline = async (deps, { job, signal }) => {
       ...(req.transparent_background ? { transparentBackground: true } : {}),
     };
     const prompt = req.mode === 'edit' ? editPrompt(req.kind, req.prompt, req) : combinePrompt(req.kind, req.prompt, inputs.length, req);
-    const out = await callModel(model, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal });
-    crashPoint('after_provider_call');
-    raw = req.kind === 'graphic' && req.transparent_background ? await knockOutBackground(out.bytes) : out.bytes;
-    await deps.blob.put(rawKey, raw, raw === out.bytes ? out.mime : 'image/png');
-    crashPoint('after_raw_stored');
-  }
+    return callModel(model, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal });
+  };
   const provenance: ProvenanceInput[] = inputs.map((x, i) => ({ bytes: x.bytes, mime: x.mime, title: `input ${i + 1} (${req.inputs[i]!.field})` }));
-  const image = await storeImage(deps.blob, `jobs/${job.id}/image`, raw, { model: model.id, action: req.mode === 'edit' ? 'edited' : 'created', inputs: provenance });
-  crashPoint('after_image_stored');
-  await deps.jobs.complete(job.id, Number(job.hold_micros), (balanceAfter, charged): StoredImageResult => ({
-    kind: 'image',
+  await finishImageJob(deps, job, generate, {
     model: model.id,
-    image,
-    cost_micros: charged,
-    balance_after_micros: balanceAfter,
-  }));
-  crashPoint('after_job_completed');
+    action: req.mode === 'edit' ? 'edited' : 'created',
+    inputs: provenance,
+    knockOut: req.kind === 'graphic' && !!req.transparent_background,
+  });
 };

@@ -1,12 +1,9 @@
 import crypto from 'node:crypto';
 import type { Pipeline } from './context.js';
-import type { StoredImageResult } from '../jobs/types.js';
 import type { AspectRatio, ImageSize } from '../providers/catalogue.js';
 import { dimensionsFor } from '../jobs/sizes.js';
-import { storeImage } from './store-image.js';
-import { crashPoint } from '../util/crash.js';
+import { finishImageJob } from './finish-image-job.js';
 import { generatePrompt, type ContentKind, type DiagramType } from './templates.js';
-import { knockOutBackground } from '../imaging/transparency.js';
 
 export interface ImageRequest {
   prompt: string;
@@ -29,16 +26,14 @@ export function defaultSeed(prompt: string): number {
 }
 
 /**
- * Single image, graphic or diagram (the job operation is the content kind): generate, keep the provider's raw output first (so a crash after the vendor
- * answered never pays the vendor twice), encode and store every format, then settle.
+ * Single image, graphic or diagram (the job operation is the content kind): generate, then the
+ * crash-safe steps in finishImageJob (raw output kept first, every format stored, settled).
  */
 export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
   const req = JSON.parse(job.request_json) as ImageRequest;
   const model = deps.catalogue.resolve(req.model, job.operation);
   const kind: ContentKind = job.operation === 'graphic' || job.operation === 'diagram' ? job.operation : 'image';
-  const rawKey = `jobs/${job.id}/raw/image.png`;
-  let raw = await deps.blob.get(rawKey);
-  if (!raw) {
+  const generate = async () => {
     const { width, height } = dimensionsFor(req.aspect_ratio, req.image_size);
     const references = await Promise.all(
       (req.reference_images ?? []).map(async (r, i) => ({
@@ -46,7 +41,7 @@ export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
         description: r.description,
       })),
     );
-    const out = await model.provider.generate({
+    return model.provider.generate({
       prompt: generatePrompt(kind, req.prompt, req),
       content: {
         kind,
@@ -60,20 +55,6 @@ export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
       references,
       signal,
     });
-    crashPoint('after_provider_call');
-    // A transparent graphic is promised: if the model painted a plain backdrop anyway, cut it out.
-    raw = kind === 'graphic' && req.transparent_background ? await knockOutBackground(out.bytes) : out.bytes;
-    await deps.blob.put(rawKey, raw, raw === out.bytes ? out.mime : 'image/png');
-    crashPoint('after_raw_stored');
-  }
-  const image = await storeImage(deps.blob, `jobs/${job.id}/image`, raw, { model: model.id, action: 'created' });
-  crashPoint('after_image_stored');
-  await deps.jobs.complete(job.id, Number(job.hold_micros), (balanceAfter, charged): StoredImageResult => ({
-    kind: 'image',
-    model: model.id,
-    image,
-    cost_micros: charged,
-    balance_after_micros: balanceAfter,
-  }));
-  crashPoint('after_job_completed');
+  };
+  await finishImageJob(deps, job, generate, { model: model.id, action: 'created', knockOut: kind === 'graphic' && !!req.transparent_background });
 };
