@@ -4,8 +4,6 @@ import type { Config } from './config.js';
 import type { Db } from './store/db.js';
 import { openStore, type Store } from './store/open.js';
 import { EmbeddedQueue } from './queue/embedded.js';
-import { PgBossQueue } from './queue/pgboss.js';
-import { S3BlobStore } from './blob/s3-store.js';
 import type { JobQueue } from './queue/port.js';
 import { FsBlobStore } from './blob/fs-store.js';
 import type { BlobStore } from './blob/port.js';
@@ -66,7 +64,10 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const signer = new UrlSigner(secrets.urlSigningKey);
   const publicBase = { url: config.publicUrl ?? `http://${config.host}:${config.port}` };
   let blob: BlobStore;
+  // Scale-out drivers (AWS SDK, pg-boss) are imported only when configured: together they add
+  // tens of MB of resident memory that a single-machine server never uses.
   if (config.s3.endpoint || config.s3.accessKeyId) {
+    const { S3BlobStore } = await import('./blob/s3-store.js');
     const s3 = new S3BlobStore(config.s3);
     await s3.ensureBucket();
     blob = s3;
@@ -75,7 +76,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   }
   const queue: JobQueue =
     config.queueDriver === 'pgboss'
-      ? await PgBossQueue.start(
+      ? await (await import('./queue/pgboss.js')).PgBossQueue.start(
           { url: config.databaseUrl!, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, retryBaseMs: config.retryBaseMs, poolSize: config.databasePoolSize },
           log.child({ component: 'queue' }),
           opts.listen !== false,
@@ -106,7 +107,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     presenter: new Presenter(blob, config.urlTtlS),
     publicBase,
     worker: null,
-    drivers: { store: store.driver, queue: config.queueDriver, storage: blob instanceof S3BlobStore ? 's3' : 'fs' },
+    drivers: { store: store.driver, queue: config.queueDriver, storage: blob instanceof FsBlobStore ? 'fs' : 's3' },
     close: async () => {
       await queue.stop?.();
       await store.close();

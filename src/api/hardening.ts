@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Services } from '../app.js';
 import type { Config } from '../config.js';
 import { EaselError, authInvalid } from '../errors.js';
@@ -138,6 +138,8 @@ async function installRateLimit(app: FastifyInstance, s: Services): Promise<void
   if (max <= 0) return;
   let redis: Redis | null = null;
   if (s.config.redisUrl) {
+    // ioredis is imported only when a shared rate-limit store is configured.
+    const { Redis } = await import('ioredis');
     redis = new Redis(s.config.redisUrl, {
       lazyConnect: true,
       // Never queue or stall a request behind a lost Redis: fail fast, and the limiter fails open.

@@ -28,11 +28,15 @@ export class SketchProvider implements ImageProvider {
     this.capabilities = { operations: ['generate', 'edit', 'combine'], multiturn: opts.multiturn, maxConcurrency: 8 };
   }
 
+  /** Rendering time per megapixel, averaged over this provider's calls (for `call`'s timing). */
+  private msPerMegapixel = 0;
+
   /**
    * What every call shares: the call log, the simulated outage and the simulated latency. A call
    * takes the configured latency in all, rendering included, as a vendor's answer time includes
-   * its own rendering; so the renderer runs inside that time instead of after it, and a benchmark's
-   * critical path (steps × latency) is what the provider really took.
+   * its own rendering, so a benchmark's critical path (steps × latency) is what the provider took.
+   * The rendering is done at the end of that time, as a vendor's is: a call waiting on the
+   * provider holds no pixels (100 calls in flight must not look like 100 finished renders).
    */
   private async call(input: GenerateInput | EditInput | CombineInput, render: () => Promise<Buffer>): Promise<ProviderOutput> {
     const started = performance.now();
@@ -47,7 +51,13 @@ export class SketchProvider implements ImageProvider {
         throw new JobFailure('upstream_error', 'The model provider answered 503 (simulated outage).', true);
       }
     }
+    const megapixels = (input.width * input.height) / 1e6;
+    const lead = this.opts.latencyMs - this.msPerMegapixel * megapixels;
+    if (lead > 0) await abortableDelay(lead, input.signal);
+    const renderStarted = performance.now();
     const bytes = await render();
+    const perMp = (performance.now() - renderStarted) / Math.max(megapixels, 0.01);
+    this.msPerMegapixel = this.msPerMegapixel === 0 ? perMp : 0.8 * this.msPerMegapixel + 0.2 * perMp;
     const left = this.opts.latencyMs - (performance.now() - started);
     if (left > 0) await abortableDelay(left, input.signal);
     return { bytes, mime: 'image/png' };

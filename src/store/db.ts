@@ -34,6 +34,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** SQLite's page cache per connection, KiB. */
+const SQLITE_CACHE_KIB = 4096;
+
 /** Distinct statements kept prepared; every statement the app runs fits many times over. */
 const STATEMENT_CACHE_SIZE = 500;
 /** Longer SQL (multi-row inserts) is prepared each time rather than kept. */
@@ -78,6 +81,10 @@ export function openSqlite(file: string): Db {
   sqlite.pragma(`synchronous = ${process.env.EASEL_SQLITE_SYNCHRONOUS === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+  // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the reads on the request
+  // path are indexed lookups of a few pages (the OS file cache holds the rest), so 4 MB keeps them
+  // as fast and the server's resident memory ~12 MB smaller (bench row 5).
+  sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   const cfg = { database: withStatementCache(sqlite) };
   const dialect = new ImmediateSqliteDialect(cfg);
   (dialect as unknown as { _ourConfig: typeof cfg })._ourConfig = cfg;
