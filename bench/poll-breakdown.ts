@@ -3,7 +3,7 @@
  * generator) so it does not depend on how much of a core the server gets on a busy machine:
  *   bare        a bare fastify route returning a string (fastify + inject's own cost)
  *   public      Easel's GET /v1/pricing: every global hook (request id, security headers, rate-limit
- *               check, metrics, request context, access log) and a trivial handler
+ *               check, metrics, access log) and a trivial handler
  *   poll        Easel's GET /v1/jobs/{id} on a completed image job
  *   read        JobService.getForAccount alone (the job row)
  *   present     Presenter.job alone (parse the stored result, sign 3 URLs)

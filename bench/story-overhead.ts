@@ -3,8 +3,9 @@
  * simulated provider latency. Portraits run in waves of the provider's concurrency; scenes run one
  * after another (each is a turn of one conversation), so
  *   critical path = ceil(portraits / concurrency) × latency + scenes × latency
- * and wall / critical path is what Easel adds (rendering, encoding three formats, storage,
- * the database, queue pickup, polling). Loopback only.
+ * and wall / critical path is what Easel adds (a simulated call takes exactly the latency, its
+ * rendering included; Easel adds queue pickup, per-step checks and storage, the last image's
+ * encoding and signing, the database, polling). Loopback only.
  *   npm run bench:story        (BENCH_RUNS, default 3; BENCH_LATENCY_MS, default 200)
  */
 import { EaselProcess, api } from '../test/helpers/server.js';

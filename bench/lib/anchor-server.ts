@@ -3,6 +3,7 @@
  * in src/api/server.ts) with none of Easel's work — no logging, hooks, auth, database or signatures.
  *   GET /job      the JSON body in ANCHOR_JSON_FILE, from memory
  *   GET /files/*  files under ANCHOR_STATIC_ROOT, through @fastify/static's sendFile
+ *   GET /floor/jobs/:id  with ANCHOR_FLOOR (JSON, see floor-route.ts): a status poll's unavoidable work
  * Prints {"port": N} on stdout once listening on 127.0.0.1.
  */
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import Fastify from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { installFloorRoute, type FloorConfig } from './floor-route.js';
 
 async function main(): Promise<void> {
   const app = Fastify({ logger: false });
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     await app.register(fastifyStatic, { root, serve: false, etag: true, lastModified: true, cacheControl: false, index: false, dotfiles: 'deny' });
     app.get('/files/*', async (req, reply) => reply.sendFile((req.params as { '*': string })['*'], root));
   }
+  const closeFloor = process.env.ANCHOR_FLOOR ? await installFloorRoute(app, JSON.parse(process.env.ANCHOR_FLOOR) as FloorConfig) : async () => undefined;
+  app.addHook('onClose', closeFloor);
   await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ port: (app.server.address() as { port: number }).port })}\n`);
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
@@ -33,7 +37,7 @@ export interface Anchor {
 }
 
 /** Starts the anchor server as a child process (node + tsx, like the bench itself). */
-export async function startAnchor(opts: { jsonFile?: string; staticRoot?: string; nodeOptions?: string }): Promise<Anchor> {
+export async function startAnchor(opts: { jsonFile?: string; staticRoot?: string; floor?: FloorConfig; nodeOptions?: string }): Promise<Anchor> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, ['--import', 'tsx', self], {
     cwd: path.resolve(path.dirname(self), '..', '..'),
@@ -42,6 +46,7 @@ export async function startAnchor(opts: { jsonFile?: string; staticRoot?: string
       ANCHOR_MAIN: '1',
       ...(opts.jsonFile ? { ANCHOR_JSON_FILE: opts.jsonFile } : {}),
       ...(opts.staticRoot ? { ANCHOR_STATIC_ROOT: opts.staticRoot } : {}),
+      ...(opts.floor ? { ANCHOR_FLOOR: JSON.stringify(opts.floor) } : {}),
       NODE_OPTIONS: opts.nodeOptions ?? '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,6 +62,8 @@ export async function startAnchor(opts: { jsonFile?: string; staticRoot?: string
       const m = /\{"port":(\d+)\}/.exec(buf);
       if (m) {
         clearTimeout(t);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.on('data', () => undefined); // drained, as the bench drains Easel's log
         resolve(Number(m[1]));
       }
     });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Database } from './schema.js';
+import { registerPool } from './compiled-once.js';
 
 // bigint (count(*), money columns) and numeric (sum of bigints) arrive as strings by default.
 // Every such value here is integer micro-EUR or a count, far inside Number's exact range.
@@ -11,5 +12,7 @@ export function openPostgres(url: string, poolSize: number): { db: Kysely<Databa
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel' });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  registerPool(db, pool);
+  return { db, pool };
 }
