@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { BoundedMemo } from '../util/bounded-memo.js';
 
 /**
  * Presigned S3 GET URLs without the AWS SDK's per-call middleware stack: the SDK spends about
@@ -13,6 +14,7 @@ import crypto from 'node:crypto';
  */
 export class S3QueryPresigner {
   private signingKey: { day: string; key: Buffer } | null = null;
+  private readonly urls = new BoundedMemo<string, string>();
   private readonly origin: string;
   private readonly host: string;
   private readonly pathPrefix: string;
@@ -54,6 +56,11 @@ export class S3QueryPresigner {
 
   /** A presigned GET of `key`, signed at `nowMs` (truncated to the second), valid for `expiresInS` seconds. */
   url(key: string, expiresInS: number, nowMs = Date.now()): string {
+    // The same key, lifetime and second give the same URL: a polled job's URLs are signed once a second.
+    return this.urls.get(`${Math.floor(nowMs / 1000)}\n${expiresInS}\n${key}`, () => this.sign(key, expiresInS, nowMs));
+  }
+
+  private sign(key: string, expiresInS: number, nowMs: number): string {
     const amzDate = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
     const day = amzDate.slice(0, 8);
     const scope = `${day}/${this.region}/s3/aws4_request`;

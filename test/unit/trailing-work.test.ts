@@ -37,27 +37,39 @@ describe('mapLimit', () => {
 });
 
 describe('TrailingWork', () => {
-  it('runs tasks at once and settles when all are done', async () => {
+  it('holds deferred tasks until release, then runs them at once; settle waits for all', async () => {
     const log: string[] = [];
     const w = new TrailingWork();
-    w.start(async () => {
+    w.defer(async () => {
       await tick(15);
       log.push('slow');
     });
-    w.start(async () => void log.push('fast'));
+    w.defer(async () => void log.push('fast'));
+    await tick(20);
+    assert.deepEqual(log, [], 'nothing runs before release (the next provider call is not issued yet)');
+    w.release();
     await w.settle();
     assert.deepEqual(log, ['fast', 'slow']);
+  });
+
+  it('settle starts what is still deferred', async () => {
+    const log: string[] = [];
+    const w = new TrailingWork();
+    w.defer(async () => void log.push('last image'));
+    await w.settle();
+    assert.deepEqual(log, ['last image']);
   });
 
   it('keeps the first failure (never an unhandled rejection), starts nothing after it, rethrows it', async () => {
     const w = new TrailingWork();
     let ran = false;
-    w.start(async () => {
+    w.defer(async () => {
       throw new Error('record failed');
     });
+    w.release();
     await tick();
     assert.throws(() => w.check(), /record failed/);
-    w.start(async () => {
+    w.defer(async () => {
       ran = true;
     });
     await assert.rejects(w.settle(), /record failed/);
