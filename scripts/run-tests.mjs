@@ -44,9 +44,11 @@ for (const mode of modes) {
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, EASEL_TEST_MODE: mode } });
   const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
   const count = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary) ?? [])[1] ?? 0);
-  console.log(`${mode}: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped') + count('todo')} skipped`);
+  // A test cancelled because its suite's setup failed did not pass: it counts as failed.
+  const failed = count('fail') + count('cancelled');
+  console.log(`${mode}: ${count('pass')} passed, ${failed} failed (${count('cancelled')} of them cancelled), ${count('skipped') + count('todo')} skipped`);
   totals.pass += count('pass');
-  totals.fail += count('fail');
+  totals.fail += failed;
   totals.skipped += count('skipped') + count('todo');
   if (r.status !== 0) status = r.status ?? 1;
 }

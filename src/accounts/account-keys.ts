@@ -66,8 +66,8 @@ export async function createAccountKey(db: Db, accountId: string, name: string |
       await trx.insertInto('api_keys').values(row).execute();
     });
   } catch (e) {
-    // Names are unique server-wide (the operator CLI addresses keys by name); the message says no more than that.
-    if (isUniqueViolation(e)) throw conflict(`A key named "${row.name}" already exists; pick another name.`, { field: 'name' });
+    // Names are unique within the account (migration 0007): another account's names are never revealed.
+    if (isUniqueViolation(e)) throw conflict(`You already have a key named "${row.name}" (revoked keys keep their names); pick another name.`, { field: 'name' });
     throw e;
   }
   return { ...row, key };

@@ -20,9 +20,11 @@ export async function createKey(
 ): Promise<CreatedKey> {
   const accountName = opts.account ?? opts.name;
   return db.transaction().execute(async (trx) => {
-    const existingKey = await trx.selectFrom('api_keys').select('id').where('name', '=', opts.name).executeTakeFirst();
-    if (existingKey) throw new OperatorError(`a key named "${opts.name}" already exists (names are unique; revoke it or pick another)`);
     let account = await trx.selectFrom('accounts').select('id').where('name', '=', accountName).executeTakeFirst();
+    if (account) {
+      const existingKey = await trx.selectFrom('api_keys').select('id').where('account_id', '=', account.id).where('name', '=', opts.name).executeTakeFirst();
+      if (existingKey) throw new OperatorError(`account "${accountName}" already has a key named "${opts.name}" (names are unique per account; pick another)`);
+    }
     let accountCreated = false;
     if (!account) {
       account = { id: newId() };
@@ -63,11 +65,27 @@ export async function createKey(
   });
 }
 
-export async function grantByKeyName(db: Db, keyName: string, micros: number): Promise<{ accountId: string; available: number }> {
+/**
+ * The one key an operator names. Names are unique per account, so a name alone may match keys of
+ * several accounts: then the operator must say which account (`--account`).
+ */
+async function keyByName(db: Db, name: string, account: string | undefined): Promise<{ id: string; account_id: string; revoked_at: number | string | null }> {
+  let q = db
+    .selectFrom('api_keys')
+    .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+    .select(['api_keys.id as id', 'api_keys.account_id as account_id', 'api_keys.revoked_at as revoked_at', 'accounts.name as account'])
+    .where('api_keys.name', '=', name);
+  if (account !== undefined) q = q.where('accounts.name', '=', account);
+  const rows = await q.orderBy('accounts.name').execute();
+  if (rows.length === 0) throw new OperatorError(account === undefined ? `no key named "${name}"` : `account "${account}" has no key named "${name}"`);
+  if (rows.length > 1) throw new OperatorError(`${rows.length} accounts have a key named "${name}" (${rows.map((r) => r.account).join(', ')}); say which with --account`);
+  return rows[0]!;
+}
+
+export async function grantByKeyName(db: Db, keyName: string, micros: number, account?: string): Promise<{ accountId: string; available: number }> {
   if (!Number.isSafeInteger(micros) || micros <= 0) throw new OperatorError('the amount must be positive');
   return db.transaction().execute(async (trx) => {
-    const k = await trx.selectFrom('api_keys').select('account_id').where('name', '=', keyName).executeTakeFirst();
-    if (!k) throw new OperatorError(`no key named "${keyName}"`);
+    const k = await keyByName(trx, keyName, account);
     await grant(trx, k.account_id, micros, `operator grant via key ${keyName}`);
     const acc = await trx.selectFrom('accounts').select('available_micros').where('id', '=', k.account_id).executeTakeFirstOrThrow();
     return { accountId: k.account_id, available: Number(acc.available_micros) };
@@ -92,15 +110,8 @@ export async function listKeys(db: Db) {
     .execute();
 }
 
-export async function revokeKey(db: Db, name: string): Promise<void> {
-  const res = await db
-    .updateTable('api_keys')
-    .set({ revoked_at: Date.now() })
-    .where('name', '=', name)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) {
-    const exists = await db.selectFrom('api_keys').select('revoked_at').where('name', '=', name).executeTakeFirst();
-    throw new OperatorError(exists ? `key "${name}" is already revoked` : `no key named "${name}"`);
-  }
+export async function revokeKey(db: Db, name: string, account?: string): Promise<void> {
+  const k = await keyByName(db, name, account);
+  const res = await db.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', k.id).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw new OperatorError(`key "${name}" is already revoked`);
 }

@@ -39,7 +39,7 @@ export function registerOperatorCommands(program: Command): void {
   keys
     .command('create')
     .description('create an API key (and its account, if new); prints the key alone on the last line')
-    .requiredOption('--name <name>', 'key name (unique); also the account name unless --account is given')
+    .requiredOption('--name <name>', 'key name (unique within its account); also the account name unless --account is given')
     .option('--account <account>', 'attach the key to this account (created if missing)')
     .option('--credits <eur>', 'grant this many EUR to the account')
     .option('--strictness <mode>', 'default moderation strictness of a new account: normal or liberal')
@@ -80,8 +80,9 @@ export function registerOperatorCommands(program: Command): void {
   keys
     .command('revoke <name>')
     .description('revoke an API key; its next request answers 401')
-    .action(async (name: string) => {
-      await withDb((db) => revokeKey(db, name));
+    .option('--account <account>', 'the account the key belongs to (needed when several accounts have a key of that name)')
+    .action(async (name: string, o: { account?: string }) => {
+      await withDb((db) => revokeKey(db, name, o.account));
       console.log(`revoked key "${name}"`);
     });
 
@@ -91,9 +92,10 @@ export function registerOperatorCommands(program: Command): void {
     .description("grant EUR credits to a key's account (a ledger row)")
     .requiredOption('--key-name <name>', 'the key whose account receives the credits')
     .requiredOption('--eur <amount>', 'amount in EUR, e.g. 10 or 2.50')
-    .action(async (o: { keyName: string; eur: string }) => {
+    .option('--account <account>', 'the account the key belongs to (needed when several accounts have a key of that name)')
+    .action(async (o: { keyName: string; eur: string; account?: string }) => {
       const micros = parseEur(o.eur);
-      const r = await withDb((db) => grantByKeyName(db, o.keyName, micros));
+      const r = await withDb((db) => grantByKeyName(db, o.keyName, micros, o.account));
       console.log(`granted EUR ${microsToEur(micros)}; balance EUR ${microsToEur(r.available)}`);
     });
 }

@@ -11,7 +11,7 @@ export const KeyName = Type.String({
   minLength: 1,
   maxLength: 64,
   pattern: '^[A-Za-z0-9][A-Za-z0-9 ._:@-]*$',
-  description: 'Key name: letters, digits, space and . _ : @ -, starting with a letter or digit. Names are unique across the server (the operator CLI addresses keys by name).',
+  description: 'Key name: letters, digits, space and . _ : @ -, starting with a letter or digit. Names are unique within the account.',
 });
 
 export const ApiKeyView = Type.Object(

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { jobControlMigrations } from './migrations-job-control.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
+import { keyNameMigrations } from './migrations-key-names.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -126,6 +127,7 @@ const migrations: Record<string, Migration> = {
   ...jobControlMigrations,
   ...webhookMigrations,
   ...accountSettingsMigrations,
+  ...keyNameMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

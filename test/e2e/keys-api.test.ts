@@ -98,7 +98,29 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
     assert.deepEqual(bobKeys.map((k: any) => k.name), ['keys-bob'], 'bob sees only his own keys');
   });
 
-  it('refuses bad input in the error shape: 400 for shapes, 409 for a taken name, 401 without a key', async () => {
+  it('names are unique per account: another account\'s key names are free to use, and never revealed by a 409', async () => {
+    const res = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'keys-bob' } });
+    assert.equal(res.status, 201, `bob's key name is not alice's business: ${res.text}`);
+    const aliceNames = (await api(srv.baseUrl, 'GET', '/v1/keys', { key: alice })).body.keys.map((k: any) => k.name);
+    assert.ok(aliceNames.includes('keys-bob'));
+    const bobKeys = (await api(srv.baseUrl, 'GET', '/v1/keys', { key: bob })).body.keys;
+    assert.deepEqual(bobKeys.map((k: any) => k.name), ['keys-bob'], 'bob\'s keys are unchanged');
+
+    // The operator CLI addresses keys by name: an ambiguous name needs --account, and then revokes exactly that key.
+    const ambiguous = await srv.cli(['keys', 'revoke', 'keys-bob']);
+    assert.notEqual(ambiguous.code, 0);
+    assert.match(ambiguous.stderr, /2 accounts have a key named "keys-bob" \(keys-alice, keys-bob\); say which with --account/);
+    const grant = await srv.cli(['credits', 'grant', '--key-name', 'keys-bob', '--account', 'keys-bob', '--eur', '1']);
+    assert.equal(grant.code, 0, grant.stderr);
+    const revoked = await srv.cli(['keys', 'revoke', 'keys-bob', '--account', 'keys-alice']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal((await api(srv.baseUrl, 'GET', '/v1/jobs', { key: bob })).status, 200, 'bob\'s key of that name still works');
+    const balances = async (k: string) => (await api(srv.baseUrl, 'GET', '/v1/account/profile', { key: k })).body.user.balance_eur;
+    assert.equal(await balances(bob), '2.000000', 'the grant went to bob\'s account (1 EUR at creation + 1)');
+    assert.equal(await balances(alice), '1.000000', 'and not to alice\'s');
+  });
+
+  it('refuses bad input in the error shape: 400 for shapes, 409 for a name the account already has, 401 without a key', async () => {
     const cases: [unknown, number][] = [
       [{ name: '' }, 400],
       [{ name: ' leading space' }, 400],
@@ -114,9 +136,12 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
       assert.equal(typeof res.body.message, 'string');
       assert.equal(res.body.request_id, res.headers.get('x-request-id'));
     }
-    const taken = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'keys-bob' } });
+    const mine = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'shared-name' } });
+    assert.equal(mine.status, 201, mine.text);
+    const taken = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'shared-name' } });
     assert.equal(taken.status, 409, taken.text);
     assert.equal(taken.body.error, 'conflict');
+    assert.equal(taken.body.details.field, 'name');
     const notJson = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, rawBody: '{', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);
     const badId = await api(srv.baseUrl, 'DELETE', '/v1/keys/not-a-uuid', { key: alice });

@@ -31,7 +31,7 @@ export const PG_ADMIN_URL = process.env.EASEL_TEST_PG_URL ?? 'postgres://postgre
 export const S3_ENDPOINT = process.env.EASEL_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:18380';
 export const S3_CREDS = { accessKeyId: process.env.EASEL_TEST_S3_KEY ?? 'test:tester', secretAccessKey: process.env.EASEL_TEST_S3_SECRET ?? 'testing' };
 
-async function createDatabase(): Promise<string> {
+export async function createDatabase(): Promise<string> {
   const name = `easel_t_${crypto.randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   await client.connect();

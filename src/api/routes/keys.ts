@@ -36,7 +36,7 @@ export function keyRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         summary: 'Create an API key for your account (Easel)',
         description:
-          'Answers 201 with the secret `key`, shown this once (only its SHA-256 is stored). `name` is optional (a random key-xxxxxxxx otherwise); names are unique across the server: a taken one is 409 conflict. ' +
+          'Answers 201 with the secret `key`, shown this once (only its SHA-256 is stored). `name` is optional (a random key-xxxxxxxx otherwise); names are unique within your account: one you already have (revoked keys included) is 409 conflict. ' +
           'At most 50 active keys per account (409 beyond).',
         tags: ['keys'],
         body: CreateKeyBody,
