@@ -50,7 +50,19 @@ export const AccountWebhook = Type.Object(
     url: Type.Union([Type.String(), Type.Null()], { description: 'Default webhook of jobs created without webhook_url; null = none.' }),
     events: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Event filter of the default webhook; null = every event.' }),
     secret: Type.String({ pattern: '^whsec_', description: 'Standard Webhooks signing secret of every delivery of this account (per-request webhook_url too).' }),
+    previous_secret_expires_at: Type.Union([DateTime, Type.Null()], {
+      description: 'After a rotation: until this time every delivery also carries a signature under the replaced secret (webhook-signature holds both, space-separated). null: only the current secret signs.',
+    }),
     updated_at: DateTime,
+  },
+  { additionalProperties: false },
+);
+
+export const RotateSecretBody = Type.Object(
+  {
+    expire_previous_in_s: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 604_800, description: 'Seconds the replaced secret keeps signing beside the new one (default 86400; 0: stops at once; at most 7 days).' }),
+    ),
   },
   { additionalProperties: false },
 );

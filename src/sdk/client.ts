@@ -204,8 +204,9 @@ export class Easel {
   setWebhook(body: Record<string, unknown>, o?: RequestOptions): Promise<Record<string, unknown>> {
     return this.request('setWebhook', { body }, o);
   }
-  rotateWebhookSecret(o?: RequestOptions): Promise<Record<string, unknown>> {
-    return this.request('rotateWebhookSecret', {}, o);
+  /** A new signing secret; the replaced one keeps signing beside it for `expire_previous_in_s` (default 1 day). */
+  rotateWebhookSecret(body: { expire_previous_in_s?: number } = {}, o?: RequestOptions): Promise<Record<string, unknown>> {
+    return this.request('rotateWebhookSecret', { body }, o);
   }
   listDeliveries(query: { job_id?: string; limit?: number; offset?: number } = {}, o?: RequestOptions): Promise<Record<string, unknown>> {
     return this.request('listDeliveries', { query: { ...query } }, o);

@@ -3,6 +3,7 @@ import { jobControlMigrations } from './migrations-job-control.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
 import { keyNameMigrations } from './migrations-key-names.js';
+import { webhookRotationMigrations } from './migrations-webhook-rotation.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -128,6 +129,7 @@ const migrations: Record<string, Migration> = {
   ...webhookMigrations,
   ...accountSettingsMigrations,
   ...keyNameMigrations,
+  ...webhookRotationMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

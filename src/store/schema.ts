@@ -143,6 +143,9 @@ export interface WebhookEndpointTable {
   url: string | null;
   events_json: string | null;
   secret: string;
+  /** The secret the last rotation replaced; it signs beside `secret` until it expires (migration 0008). */
+  previous_secret?: string | null;
+  previous_secret_expires_at?: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -3,7 +3,7 @@ import type { Db } from '../store/db.js';
 import type { Presenter } from '../jobs/present.js';
 import { guardedRequest, UrlRefused } from '../net/guarded-fetch.js';
 import { newId } from '../util/ids.js';
-import { webhookSettings } from './secret.js';
+import { signingSecrets, webhookSettings } from './secret.js';
 import { signedHeaders } from './sign.js';
 import { eventEnvelope } from './payload.js';
 import { webhookRetryDelayMs } from './backoff.js';
@@ -116,20 +116,20 @@ export class WebhookDispatcher {
     if (!job || !ev) {
       outcome = { statusCode: null, error: 'the job or its event no longer exists', fatal: true };
     } else {
-      const { secret } = await webhookSettings(this.db, d.account_id);
+      const secrets = signingSecrets(await webhookSettings(this.db, d.account_id));
       const body = JSON.stringify(
         await eventEnvelope(this.presenter, job, { job_id: ev.job_id, seq: Number(ev.seq), type: ev.type, data: JSON.parse(ev.data_json), created_at: Number(ev.created_at) }),
       );
-      outcome = await this.send(d.url, id, secret, body);
+      outcome = await this.send(d.url, id, secrets, body);
     }
     await this.settle(d, started, outcome);
   }
 
-  private async send(url: string, id: string, secret: string, body: string): Promise<Outcome> {
+  private async send(url: string, id: string, secrets: string[], body: string): Promise<Outcome> {
     try {
       const res = await guardedRequest(
         url,
-        { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Easel-Webhooks/1', ...signedHeaders(secret, id, body) }, body },
+        { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Easel-Webhooks/1', ...signedHeaders(secrets, id, body) }, body },
         // No redirects: a webhook URL is configured, not discovered; a 3xx counts as a failure.
         { timeoutMs: this.opts.timeoutMs, maxRedirects: 0, allowLoopbackHttp: this.opts.allowLoopbackHttp, maxBytes: 64 * 1024 },
       );

@@ -110,7 +110,7 @@ describe('webhooks', () => {
     }
   });
 
-  it('the account default webhook with an event filter, and a rotated secret signing later deliveries', async () => {
+  it('the account default webhook with an event filter; a rotated secret signs later deliveries, beside the old one for the overlap', async () => {
     const key = await srv.createKey('wh-default', '1');
     const rx = await receiver(() => 200);
     try {
@@ -127,13 +127,36 @@ describe('webhooks', () => {
       assert.equal(p.data.job_id, img.headers.get('x-easel-job-id'));
       assert.equal(p.data.job.result.image_hash, img.body.image_hash);
 
+      assert.equal(put.body.previous_secret_expires_at, null);
+      // A rotation keeps the replaced secret signing beside the new one for a day (default): a receiver
+      // still configured with the old secret goes on verifying until it is switched over.
+      const t0 = Date.now();
       const rotated = await api(srv.baseUrl, 'POST', '/v1/account/webhook/rotate-secret', { key });
-      assert.equal(rotated.status, 200);
+      assert.equal(rotated.status, 200, rotated.text);
       assert.notEqual(rotated.body.secret, oldSecret);
+      const until = Date.parse(rotated.body.previous_secret_expires_at);
+      assert.ok(Math.abs(until - (t0 + 86_400_000)) < 5_000, rotated.body.previous_secret_expires_at);
       await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a second teapot' } });
       await waitFor(async () => rx.got.length === 2, 20_000, 100);
+      assert.equal(rx.got[1]!.headers['webhook-signature']!.split(' ').length, 2, 'two signatures during the overlap');
       assert.equal(verify(rotated.body.secret, rx.got[1]!).type, 'job.completed');
-      assert.throws(() => verify(oldSecret, rx.got[1]!));
+      assert.equal(verify(oldSecret, rx.got[1]!).type, 'job.completed');
+
+      // expire_previous_in_s: 0 ends the overlap at once: only the newest secret signs.
+      const bad = await api(srv.baseUrl, 'POST', '/v1/account/webhook/rotate-secret', { key, body: { expire_previous_in_s: 604_801 } });
+      assert.equal(bad.status, 422, bad.text);
+      assert.equal(bad.body.details.fields[0].path, 'expire_previous_in_s');
+      assert.equal((await api(srv.baseUrl, 'POST', '/v1/account/webhook/rotate-secret', { key, body: { expire_previous_in_s: 'soon' } })).status, 400);
+      assert.equal((await api(srv.baseUrl, 'GET', '/v1/account/webhook', { key })).body.secret, rotated.body.secret, 'a refused rotation changes nothing');
+      const hard = await api(srv.baseUrl, 'POST', '/v1/account/webhook/rotate-secret', { key, body: { expire_previous_in_s: 0 } });
+      assert.equal(hard.status, 200, hard.text);
+      assert.equal(hard.body.previous_secret_expires_at, null);
+      await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a third teapot' } });
+      await waitFor(async () => rx.got.length === 3, 20_000, 100);
+      assert.equal(rx.got[2]!.headers['webhook-signature']!.split(' ').length, 1);
+      assert.equal(verify(hard.body.secret, rx.got[2]!).type, 'job.completed');
+      assert.throws(() => verify(rotated.body.secret, rx.got[2]!));
+      assert.throws(() => verify(oldSecret, rx.got[2]!));
 
       const off = await api(srv.baseUrl, 'PUT', '/v1/account/webhook', { key, body: { url: null } });
       assert.equal(off.body.url, null);

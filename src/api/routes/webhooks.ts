@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
-import { AccountWebhook, AccountWebhookBody, DeliveryIdParams, DeliveryList, DeliveryListQuery, WebhookDelivery } from '../../contract/webhooks.js';
+import { AccountWebhook, AccountWebhookBody, RotateSecretBody, DeliveryIdParams, DeliveryList, DeliveryListQuery, WebhookDelivery } from '../../contract/webhooks.js';
 import { requireAuth } from '../auth.js';
 import { notFound } from '../../errors.js';
 import { isoSeconds } from '../../util/time.js';
-import { newWebhookSecret, webhookSettings } from '../../webhooks/secret.js';
+import { DEFAULT_ROTATION_OVERLAP_S, rotateWebhookSecret, signingSecrets, webhookSettings } from '../../webhooks/secret.js';
 import { listDeliveries, redeliver } from '../../webhooks/deliveries.js';
 import { checkWebhookUrl } from '../create-extras.js';
 
@@ -15,6 +15,7 @@ const view = (w: Settings) => ({
   url: w.url,
   events: w.events_json ? (JSON.parse(w.events_json) as string[]) : null,
   secret: w.secret,
+  previous_secret_expires_at: signingSecrets(w).length > 1 ? isoSeconds(Number(w.previous_secret_expires_at)) : null,
   updated_at: isoSeconds(Number(w.updated_at)),
 });
 
@@ -67,15 +68,24 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     {
       schema: {
         summary: 'Replace your webhook signing secret (Easel)',
-        description: 'Every attempt from now on, retries of earlier deliveries included, is signed with the new secret.',
+        description:
+          'Every attempt from now on, retries of earlier deliveries included, is signed with the new secret, and for expire_previous_in_s seconds ' +
+          '(default 86400, 0 to stop at once) also with the replaced one: webhook-signature carries both, so a receiver still configured with the old ' +
+          'secret keeps verifying while it is switched over. The body is optional.',
         tags: ['webhooks'],
-        response: { 200: AccountWebhook, ...errorResponses(401) },
+        body: RotateSecretBody,
+        response: { 200: AccountWebhook, ...errorResponses(400, 401, 422) },
+      },
+      // The body is optional: a bare POST rotates with the default overlap.
+      preValidation: (req, _reply, done) => {
+        req.body ??= {};
+        done();
       },
     },
     async (req) => {
       const auth = requireAuth(req);
-      await webhookSettings(s.db, auth.accountId);
-      await s.db.updateTable('webhook_endpoints').set({ secret: newWebhookSecret(), updated_at: Date.now() }).where('account_id', '=', auth.accountId).execute();
+      const body = req.body as Static<typeof RotateSecretBody>;
+      await rotateWebhookSecret(s.db, auth.accountId, body.expire_previous_in_s ?? DEFAULT_ROTATION_OVERLAP_S);
       return view(await webhookSettings(s.db, auth.accountId));
     },
   );
