@@ -16,7 +16,8 @@ export interface ProvenanceInput {
 let signer: C2paSigner | null = null;
 const WARM_UP_DELAY_MS = 3000;
 
-const VERSION = ((): string => {
+/** Easel's version, named in every manifest's claim generator and software agent. */
+export const VERSION = ((): string => {
   try {
     return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
   } catch {

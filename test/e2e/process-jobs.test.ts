@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import sharp from 'sharp';
 import { EaselProcess, MODE, api, download } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
@@ -9,6 +10,7 @@ import { circleOnPlain, quadrants, serveImages } from '../helpers/images.js';
 import { readDigitalSourceType } from '../../src/imaging/provenance.js';
 import { TRAINED_ALGORITHMIC_MEDIA } from '../../src/imaging/xmp.js';
 import { COMPOSITE_WITH_TRAINED } from '../../src/imaging/provenance-carry.js';
+import { actionsOf, readC2pa, serverTrustAnchor } from '../helpers/c2pa.js';
 
 describe(`processing jobs: history, ledger, provenance (${MODE})`, () => {
   let srv: EaselProcess;
@@ -111,6 +113,49 @@ describe(`processing jobs: history, ledger, provenance (${MODE})`, () => {
       const xmp = (await sharp(bytes).metadata()).xmp!.toString('utf8');
       assert.match(xmp, /AISystemUsed="easel-sketch"/, `${op} keeps the model`);
       assert.match(xmp, new RegExp(`process ${op}`), `${op} records the processing step`);
+    }
+  });
+
+  it('re-signs Content Credentials: the step as a C2PA action, the input as parent ingredient with its own manifest kept', async () => {
+    const ca = serverTrustAnchor(srv.dataDir);
+    const signed: [string, Record<string, unknown>, string, string][] = [
+      ['crop', { input_image_url: generated.png, x: 10, y: 10, width: 200, height: 100 }, 'c2pa.cropped', 'png'],
+      ['resize', { input_image_url: generated.jpeg, width: 300 }, 'c2pa.resized', 'jpeg'],
+      ['rotate', { input_image_url: generated.png, angle: 90 }, 'c2pa.orientation', 'png'],
+      ['flip', { input_image_url: generated.webp, direction: 'vertical' }, 'c2pa.orientation', 'webp'],
+      ['adjust', { input_image_url: generated.png, brightness: 0.2 }, 'c2pa.color_adjustments', 'png'],
+      ['convert', { input_image_url: generated.png, format: 'webp' }, 'c2pa.transcoded', 'webp'],
+      ['overlay', { input_image_url: generated.png, overlay_image_url: host.url('circle.png'), x: 5, y: 5 }, 'c2pa.placed', 'png'],
+    ];
+    for (const [op, body, action, format] of signed) {
+      const res = await call(op, body);
+      assert.equal(res.status, 200, `${op}: ${res.text}`);
+      const bytes = (await download(res.body.image_url)).bytes;
+      const c = await readC2pa(bytes, format, ca);
+      assert.equal(c.state, 'Trusted', `${op}: ${c.failures.join(', ')}`);
+      const actions = actionsOf(c.manifest);
+      assert.deepEqual(actions.map((x) => x.action), ['c2pa.opened', action], op);
+      assert.equal(actions[1].digitalSourceType, undefined, `${op}: the step itself generated nothing`);
+      assert.equal(actions[1].parameters['org.easel.operation'], op);
+      const [parent, ...others] = c.manifest.ingredients;
+      assert.equal(parent.relationship, 'parentOf');
+      assert.equal(parent.title, 'input_image_url');
+      assert.ok(parent.active_manifest, `${op}: the generated input's own manifest stays in the chain`);
+      if (op === 'overlay') assert.deepEqual(others.map((i: any) => [i.relationship, i.title]), [['componentOf', 'overlay_image_url']]);
+      assert.equal(res.body.hash, crypto.createHash('sha256').update(bytes).digest('hex'), `${op}: the hash is of the signed bytes`);
+    }
+    // Not re-signed: optimize (a manifest would break target_bytes), metadata-strip (least metadata asked for),
+    // AVIF, and an input without provenance. All but the last still carry the XMP marking (previous test).
+    const unsigned: [string, Record<string, unknown>, string][] = [
+      ['optimize', { input_image_url: generated.webp, target_bytes: 30_000 }, 'webp'],
+      ['metadata-strip', { input_image_url: generated.jpeg, keep_icc: false }, 'jpeg'],
+      ['crop', { input_image_url: host.url('quad.png'), x: 0, y: 0, width: 50, height: 50 }, 'png'],
+    ];
+    for (const [op, body, format] of unsigned) {
+      const res = await call(op, body);
+      assert.equal(res.status, 200, `${op}: ${res.text}`);
+      const bytes = (await download(res.body.image_url)).bytes;
+      await assert.rejects(readC2pa(bytes, format, ca), `${op}: no manifest`);
     }
   });
 

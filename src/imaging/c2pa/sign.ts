@@ -15,10 +15,13 @@ export interface C2paClaim {
   generator: string;
   generatorVersion: string;
   model: string;
-  action: 'created' | 'edited';
+  /** created / edited by a model, or processed by Easel's own (non-generative) image operations. */
+  action: 'created' | 'edited' | 'processed';
   createdAt: Date;
-  /** Input images of an edit (the first is the parent) or a combine; they become ingredients. */
+  /** Input images of an edit or a processing step (the first is the parent) or a combine; they become ingredients. */
   ingredients?: { bytes: Buffer; mime: string; title: string }[];
+  /** For `processed`: the C2PA action that names the step (`c2pa.cropped`, …) and Easel's operation. */
+  processing?: { action: string; operation: string; description: string };
 }
 
 /**
@@ -26,7 +29,10 @@ export interface C2paClaim {
  * The manifest's `c2pa.actions.v2` assertion says what happened:
  *   created → `c2pa.created`, digitalSourceType trainedAlgorithmicMedia;
  *   edited  → `c2pa.opened` of the parent ingredient, then `c2pa.edited` with the same source type
- *             (C2PA requires an inception action first; an edit's inception is opening its input).
+ *             (C2PA requires an inception action first; an edit's inception is opening its input);
+ *   processed → `c2pa.opened` of the parent, then the step's own action (`c2pa.cropped`, `c2pa.resized`,
+ *             …) with no digitalSourceType: the step generated nothing. The parent's own manifest
+ *             stays in the chain, so an AI-made input still says so.
  * Each action names Easel as the software agent and carries the model in its parameters.
  */
 export class C2paSigner {
@@ -61,7 +67,20 @@ export class C2paSigner {
     const description = `AI-generated image, ${claim.action} by ${claim.generator} using model ${claim.model}.`;
     const ingredients = claim.ingredients ?? [];
     const edited = claim.action === 'edited' && ingredients.length > 0;
-    const actions: Record<string, unknown>[] = edited
+    const processed = claim.action === 'processed' && ingredients.length > 0 && claim.processing !== undefined;
+    if (claim.action === 'processed' && !processed) throw new Error('a processed image is signed with its input as ingredient and the step that made it');
+    const actions: Record<string, unknown>[] = processed
+      ? [
+          { action: 'c2pa.opened', when, softwareAgent: agent, parameters: { ingredientIds: ['ingredient-0'] } },
+          {
+            action: claim.processing!.action,
+            when,
+            softwareAgent: agent,
+            description: claim.processing!.description,
+            parameters: { 'org.easel.operation': claim.processing!.operation, ...(ingredients.length > 1 ? { ingredientIds: ingredients.slice(1).map((_, i) => `ingredient-${i + 1}`) } : {}) },
+          },
+        ]
+      : edited
       ? [
           { action: 'c2pa.opened', when, softwareAgent: agent, parameters: { ingredientIds: ['ingredient-0'] } },
           { action: 'c2pa.edited', when, softwareAgent: agent, digitalSourceType: TRAINED_ALGORITHMIC_MEDIA, description, parameters },
@@ -77,7 +96,7 @@ export class C2paSigner {
     const builder = WasmBuilder.fromJson(JSON.stringify(manifest), this.context);
     try {
       for (const [i, ing] of ingredients.entries()) {
-        const def = { title: ing.title, format: ing.mime, relationship: edited && i === 0 ? 'parentOf' : 'componentOf', instance_id: `ingredient-${i}`, label: `ingredient-${i}` };
+        const def = { title: ing.title, format: ing.mime, relationship: (edited || processed) && i === 0 ? 'parentOf' : 'componentOf', instance_id: `ingredient-${i}`, label: `ingredient-${i}` };
         try {
           // From the bytes: c2pa-rs hashes the input and, if it carries Content Credentials, keeps its manifest (the chain of custody).
           await builder.addIngredientFromBlob(JSON.stringify(def), ing.mime, new BufferBlob(ing.bytes));

@@ -7,6 +7,7 @@ import { readProvenanceFacts } from '../../imaging/provenance-carry.js';
 import { PROCESS_OPS, operationOf, type OpContext, type ProcessFn, type ProcessOp, type ProcessRequest, type StoredProcessResult } from './types.js';
 import { decodeInput, sameFormatAs } from './decode.js';
 import { encodeImage } from './encode.js';
+import { signProcessed } from './sign-output.js';
 import { crop, flip, resize, rotate, trim } from './geometry.js';
 import { adjust } from './tone.js';
 import { overlay } from './overlay.js';
@@ -47,12 +48,13 @@ export const processPipeline: Pipeline = async (deps, { job, signal }) => {
     input,
     sameFormat: sameFormatAs(input.format),
     provenance: await readProvenanceFacts(inputBytes),
+    ingredients: [],
     pixels: () => sharp(input.data, { raw: { width: input.width, height: input.height, channels: input.channels } }),
     encode: (img, format, options, policy) => encodeImage(img, format, options, { provenance: ctx.provenance, operation: req.op, keepIcc: policy?.keepIcc }),
   };
   let out;
   try {
-    out = await fn(ctx);
+    out = await signProcessed(req.op, ctx, await fn(ctx), `Processed by Easel: ${req.op}.`);
   } catch (e) {
     if (e instanceof JobFailure || signal.aborted) throw e;
     // The operation is deterministic: a libvips failure would fail every retry the same way.

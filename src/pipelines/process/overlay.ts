@@ -4,6 +4,7 @@ import { combineProvenance, readProvenanceFacts } from '../../imaging/provenance
 import type { ProcessFn } from './types.js';
 import { decodeInput } from './decode.js';
 import { invalid } from './failures.js';
+import { MIME_OF } from '../../imaging/sniff.js';
 
 interface OverlayParams { overlay_image_url: string; x: number; y: number; opacity?: number | null }
 
@@ -35,6 +36,7 @@ export const overlay: ProcessFn = async (ctx) => {
     .raw()
     .toBuffer();
   ctx.provenance = combineProvenance(ctx.provenance, await readProvenanceFacts(bytes));
+  ctx.ingredients.push({ bytes, mime: MIME_OF[ov.format] ?? 'image/png', title: 'overlay_image_url' });
   const img = ctx.pixels().composite([{ input: piece, raw: { width: right - left, height: bottom - top, channels: 4 }, left, top }]);
   return ctx.encode(img, ctx.sameFormat);
 };

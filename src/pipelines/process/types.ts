@@ -60,6 +60,8 @@ export interface OpContext {
   sameFormat: OutFormat;
   /** Provenance to carry into the output (an op may change it: overlay). */
   provenance: ProvenanceFacts | null;
+  /** Images an op used besides the input (overlay's), for the output's C2PA ingredients. */
+  ingredients: { bytes: Buffer; mime: string; title: string }[];
   /** A fresh pipeline over the decoded input pixels. */
   pixels(): Sharp;
   /** Encodes under the metadata policy (see encode.ts). */

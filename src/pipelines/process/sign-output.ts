@@ -1,0 +1,49 @@
+import { VERSION, c2paSigner } from '../../imaging/signing.js';
+import { C2PA_MIME } from '../../imaging/c2pa/sign.js';
+import type { OutputFormat } from '../../imaging/encode.js';
+import type { Encoded, OpContext, ProcessOp } from './types.js';
+import { MIME_OF } from '../../imaging/sniff.js';
+
+/** The C2PA action each operation is (C2PA 2.1 action vocabulary). */
+const ACTION: Record<ProcessOp, string> = {
+  crop: 'c2pa.cropped',
+  trim: 'c2pa.cropped',
+  resize: 'c2pa.resized',
+  rotate: 'c2pa.orientation',
+  flip: 'c2pa.orientation',
+  adjust: 'c2pa.color_adjustments',
+  overlay: 'c2pa.placed',
+  convert: 'c2pa.transcoded',
+  'remove-background': 'c2pa.edited',
+  optimize: 'c2pa.transcoded',
+  'metadata-strip': 'c2pa.edited.metadata',
+};
+
+/**
+ * Operations whose output is not re-signed. optimize: a caller's target size (target_bytes) would be
+ * broken by the manifest (its signature alone reserves 12 KB). metadata-strip: the caller asked for the
+ * least metadata; the provenance XMP is all it keeps. Both still carry that XMP marking.
+ */
+const UNSIGNED: ReadonlySet<ProcessOp> = new Set(['optimize', 'metadata-strip']);
+
+/**
+ * Content Credentials for a processed image whose input carried AI provenance: a manifest that opens
+ * the input as its parent ingredient (so the input's own manifest, saying how it was made, stays in
+ * the chain) and records this step as a non-generative action. An input without provenance gets none
+ * added, as with the XMP marking. AVIF is not signed (the C2PA library here writes PNG, JPEG, WebP).
+ */
+export async function signProcessed(op: ProcessOp, ctx: OpContext, out: Encoded, description: string): Promise<Encoded> {
+  const signer = c2paSigner();
+  if (!signer || !ctx.provenance || UNSIGNED.has(op) || !(out.format in C2PA_MIME)) return out;
+  const format = out.format as OutputFormat;
+  const bytes = await signer.sign(out.bytes, format, {
+    generator: 'Easel',
+    generatorVersion: VERSION,
+    model: ctx.provenance.aiSystemUsed ?? 'none',
+    action: 'processed',
+    createdAt: new Date(),
+    ingredients: [{ bytes: ctx.inputBytes, mime: MIME_OF[ctx.input.format] ?? 'image/png', title: 'input_image_url' }, ...ctx.ingredients],
+    processing: { action: ACTION[op], operation: op, description },
+  });
+  return { ...out, bytes };
+}
