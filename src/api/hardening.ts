@@ -207,7 +207,6 @@ export async function installHardening(app: FastifyInstance, s: Services): Promi
     done();
   });
 
-
   await installRateLimit(app, s);
 
   registerStoreCollectors(s.db, s.queue);

@@ -26,8 +26,9 @@ const HISTORY_TURNS = 8;
  *      location it shows. Scene n needs scene n-1's image, so scenes cannot overlap; the critical
  *      path is portrait waves + scenes × provider latency.
  * Encoding and recording an image only needs its raw output, so it trails behind (TrailingWork):
- * it starts once the next provider call is in flight, and never delays that call. Every image is charged as it is recorded, so
- * `complete` captures nothing more and releases only what was never used.
+ * it starts once the next provider call is in flight, and never delays that call. Every image is
+ * charged as it is recorded, so `complete` captures nothing more and releases only what was never
+ * used.
  */
 export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
   const req = JSON.parse(job.request_json) as StoryRequest;
