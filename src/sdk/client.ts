@@ -10,6 +10,7 @@ import type {
   GenerateGraphicRequest, GenerateImageRequest, GenerationResponse, Job, JobList, JobResult, Ledger, LedgerQuery, ListJobsQuery,
   MetadataStripRequest, ModelList, OptimizeRequest, OverlayRequest, Pricing, ProcessResponse, Profile, RemoveBackgroundRequest,
   ResizeRequest, RotateRequest, StoryAccepted, StoryRequest, StoryResult, TrimRequest, UploadResponse,
+  AccountWebhook, DeliveryList, Quote, RotateSecretRequest, SetWebhookRequest, WebhookDelivery,
 } from './types.js';
 
 export const SDK_VERSION = '0.1.0';
@@ -187,7 +188,7 @@ export class Easel {
     return this.request('refreshUrls', { params: { id } }, o);
   }
   /** Price, balance and every check of a create, without creating anything. */
-  quote(body: { operation: string; request: object }, o?: RequestOptions): Promise<Record<string, unknown>> {
+  quote(body: { operation: string; request: object }, o?: RequestOptions): Promise<Quote> {
     return this.request('quote', { body }, o);
   }
   /** Account defaults: `retention_days` (null = the server's), and what applies now. */
@@ -197,21 +198,21 @@ export class Easel {
   setSettings(body: { retention_days: number | null }, o?: RequestOptions): Promise<{ retention_days: number | null; effective_retention_days: number }> {
     return this.request('setSettings', { body }, o);
   }
-  getWebhook(o?: RequestOptions): Promise<Record<string, unknown>> {
+  getWebhook(o?: RequestOptions): Promise<AccountWebhook> {
     return this.request('getWebhook', {}, o);
   }
   /** The account's default webhook (`url`, `events`); per-request `webhook_url` overrides it. */
-  setWebhook(body: Record<string, unknown>, o?: RequestOptions): Promise<Record<string, unknown>> {
+  setWebhook(body: SetWebhookRequest, o?: RequestOptions): Promise<AccountWebhook> {
     return this.request('setWebhook', { body }, o);
   }
   /** A new signing secret; the replaced one keeps signing beside it for `expire_previous_in_s` (default 1 day). */
-  rotateWebhookSecret(body: { expire_previous_in_s?: number } = {}, o?: RequestOptions): Promise<Record<string, unknown>> {
+  rotateWebhookSecret(body: RotateSecretRequest = {}, o?: RequestOptions): Promise<AccountWebhook> {
     return this.request('rotateWebhookSecret', { body }, o);
   }
-  listDeliveries(query: { job_id?: string; limit?: number; offset?: number } = {}, o?: RequestOptions): Promise<Record<string, unknown>> {
+  listDeliveries(query: { job_id?: string; limit?: number; offset?: number } = {}, o?: RequestOptions): Promise<DeliveryList> {
     return this.request('listDeliveries', { query: { ...query } }, o);
   }
-  redeliver(id: string, o?: RequestOptions): Promise<Record<string, unknown>> {
+  redeliver(id: string, o?: RequestOptions): Promise<WebhookDelivery> {
     return this.request('redeliver', { params: { id } }, o);
   }
   /**

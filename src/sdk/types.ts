@@ -15,6 +15,8 @@ import type { GenerateDiagramBody, GenerateGraphicBody, combineJsonBody, editJso
 import type { ApiKeyList as ApiKeyListSchema, ApiKeyView, CreateKeyBody, CreatedApiKey as CreatedApiKeySchema } from '../contract/keys.js';
 import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema } from '../contract/account.js';
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
+import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
+import type { Quote as QuoteSchema } from '../api/routes/quote.js';
 
 export type AspectRatio = Static<typeof AspectRatioSchema>;
 export type ImageSize = Static<typeof ImageSizeSchema>;
@@ -91,3 +93,14 @@ export type ApiKey = Static<typeof ApiKeyView>;
 export type ApiKeyList = Omit<Static<typeof ApiKeyListSchema>, 'keys'> & { keys: ApiKey[] };
 export type CreateKeyRequest = Static<typeof CreateKeyBody>;
 export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;
+
+/** `POST /v1/quote` → 200: what a create would cost, and whether the balance covers it now. */
+export type Quote = Static<typeof QuoteSchema>;
+
+/** The account's default webhook and signing secret (`GET`/`PUT /v1/account/webhook`, rotate-secret). */
+export type AccountWebhook = Static<typeof AccountWebhookSchema>;
+export type SetWebhookRequest = Static<typeof AccountWebhookBody>;
+export type RotateSecretRequest = Static<typeof RotateSecretBody>;
+/** One delivery and every attempt (`GET /v1/webhooks/deliveries`, redeliver). */
+export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
+export type DeliveryList = Static<typeof DeliveryListSchema>;

@@ -28,7 +28,7 @@ const QuoteBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Quote = Type.Object(
+export const Quote = Type.Object(
   {
     operation: Type.String(),
     model: Type.Union([Type.String(), Type.Null()]),
