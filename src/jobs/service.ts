@@ -55,6 +55,8 @@ export type SubmittedJob = JobRow & { replayed?: true };
  */
 export class JobService {
   readonly events = new JobEvents();
+  /** Every status poll reads through here: built once (src/store/compiled-once.ts). */
+  private readonly jobOfAccount: (id: string, accountId: string) => Promise<JobRow[]>;
   /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
   retentionS = 30 * 86_400;
 
@@ -173,9 +175,6 @@ export class JobService {
   }
 
   /** The account filter is part of the query itself: another account's job is indistinguishable from none. */
-  /** Every status poll reads through here: built once (src/store/compiled-once.ts). */
-  private readonly jobOfAccount;
-
   async getForAccount(id: string, accountId: string): Promise<JobRow | undefined> {
     return (await this.jobOfAccount(id, accountId))[0];
   }
@@ -184,7 +183,6 @@ export class JobService {
     return listJobs(this.db, accountId, limit, offset, filters);
   }
 
-  /** When a job ending now may have its files deleted. */
   /** The request's retention_days, else the account's default, else null (the server default at settle time). */
   private async retentionFor(input: SubmitInput): Promise<number | null> {
     if (input.options?.retentionDays) return input.options.retentionDays * 86_400;
@@ -192,6 +190,7 @@ export class JobService {
     return acct?.retention_days ? Number(acct.retention_days) * 86_400 : null;
   }
 
+  /** When a job ending now may have its files deleted. */
   expiresAt(job: Pick<JobRow, 'retention_s'>, now = Date.now()): number {
     return now + Number(job.retention_s ?? this.retentionS) * 1000;
   }

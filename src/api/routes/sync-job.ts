@@ -25,7 +25,7 @@ export async function submitAndWait(
   let job;
   try {
     // The job carries the request id: API and worker log lines join on it, and a quote is recognised by it.
-    job = await s.jobs.submit({ ...input, requestId: input.requestId ?? req.id });
+    job = await s.jobs.submit({ ...input, requestId: req.id });
   } catch (e) {
     await onRefused?.().catch(() => undefined);
     throw e;

@@ -66,27 +66,18 @@ export class C2paSigner {
     const parameters = { 'org.easel.model': claim.model };
     const description = `AI-generated image, ${claim.action} by ${claim.generator} using model ${claim.model}.`;
     const ingredients = claim.ingredients ?? [];
-    const edited = claim.action === 'edited' && ingredients.length > 0;
-    const processed = claim.action === 'processed' && ingredients.length > 0 && claim.processing !== undefined;
-    if (claim.action === 'processed' && !processed) throw new Error('a processed image is signed with its input as ingredient and the step that made it');
-    const actions: Record<string, unknown>[] = processed
-      ? [
-          { action: 'c2pa.opened', when, softwareAgent: agent, parameters: { ingredientIds: ['ingredient-0'] } },
-          {
-            action: claim.processing!.action,
-            when,
-            softwareAgent: agent,
-            description: claim.processing!.description,
-            parameters: { 'org.easel.operation': claim.processing!.operation, ...(ingredients.length > 1 ? { ingredientIds: ingredients.slice(1).map((_, i) => `ingredient-${i + 1}`) } : {}) },
-          },
-        ]
-      : edited
-      ? [
-          { action: 'c2pa.opened', when, softwareAgent: agent, parameters: { ingredientIds: ['ingredient-0'] } },
-          { action: 'c2pa.edited', when, softwareAgent: agent, digitalSourceType: TRAINED_ALGORITHMIC_MEDIA, description, parameters },
-        ]
-      : [{ action: 'c2pa.created', when, softwareAgent: agent, digitalSourceType: TRAINED_ALGORITHMIC_MEDIA, description, parameters }];
-    if (claim.action === 'edited' && !edited) actions.push({ action: 'c2pa.edited', when, softwareAgent: agent, digitalSourceType: TRAINED_ALGORITHMIC_MEDIA, description, parameters });
+    const parent = (claim.action === 'edited' || claim.action === 'processed') && ingredients.length > 0;
+    if (claim.action === 'processed' && (!parent || !claim.processing)) throw new Error('a processed image is signed with its input as ingredient and the step that made it');
+    const step = (action: string, rest: Record<string, unknown>) => ({ action, when, softwareAgent: agent, ...rest });
+    const generative = { digitalSourceType: TRAINED_ALGORITHMIC_MEDIA, description, parameters };
+    // The inception action first: opening the parent, else creating the image.
+    const actions: Record<string, unknown>[] = [parent ? step('c2pa.opened', { parameters: { ingredientIds: ['ingredient-0'] } }) : step('c2pa.created', generative)];
+    if (claim.action === 'edited') actions.push(step('c2pa.edited', generative));
+    if (claim.action === 'processed') {
+      const p = claim.processing!;
+      const others = ingredients.slice(1).map((_, i) => `ingredient-${i + 1}`);
+      actions.push(step(p.action, { description: p.description, parameters: { 'org.easel.operation': p.operation, ...(others.length > 0 ? { ingredientIds: others } : {}) } }));
+    }
     const manifest = {
       claim_generator_info: [agent],
       title: `${claim.generator} ${claim.action} image`,
@@ -96,7 +87,7 @@ export class C2paSigner {
     const builder = WasmBuilder.fromJson(JSON.stringify(manifest), this.context);
     try {
       for (const [i, ing] of ingredients.entries()) {
-        const def = { title: ing.title, format: ing.mime, relationship: (edited || processed) && i === 0 ? 'parentOf' : 'componentOf', instance_id: `ingredient-${i}`, label: `ingredient-${i}` };
+        const def = { title: ing.title, format: ing.mime, relationship: parent && i === 0 ? 'parentOf' : 'componentOf', instance_id: `ingredient-${i}`, label: `ingredient-${i}` };
         try {
           // From the bytes: c2pa-rs hashes the input and, if it carries Content Credentials, keeps its manifest (the chain of custody).
           await builder.addIngredientFromBlob(JSON.stringify(def), ing.mime, new BufferBlob(ing.bytes));

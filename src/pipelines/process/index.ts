@@ -54,12 +54,14 @@ export const processPipeline: Pipeline = async (deps, { job, signal }) => {
   };
   let out;
   try {
-    out = await signProcessed(req.op, ctx, await fn(ctx), `Processed by Easel: ${req.op}.`);
+    out = await fn(ctx);
   } catch (e) {
     if (e instanceof JobFailure || signal.aborted) throw e;
     // The operation is deterministic: a libvips failure would fail every retry the same way.
     throw new JobFailure('internal_error', `The image could not be processed (${String((e as Error).message ?? e).slice(0, 200)}).`, false);
   }
+  // Outside the operation's error mapping: a signing failure is not a property of the image.
+  out = await signProcessed(req.op, ctx, out, `Processed by Easel: ${req.op}.`);
   const key = `jobs/${job.id}/process/output.${EXT_OF[out.format]}`;
   const mime = MIME_OF[out.format]!;
   await deps.blob.put(key, out.bytes, mime);

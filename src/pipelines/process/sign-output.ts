@@ -4,8 +4,13 @@ import type { OutputFormat } from '../../imaging/encode.js';
 import type { Encoded, OpContext, ProcessOp } from './types.js';
 import { MIME_OF } from '../../imaging/sniff.js';
 
-/** The C2PA action each operation is (C2PA 2.1 action vocabulary). */
-const ACTION: Record<ProcessOp, string> = {
+/**
+ * The C2PA action each re-signed operation is (C2PA 2.1 action vocabulary). Two are absent on
+ * purpose, and their outputs keep the XMP marking only. optimize: a caller's target size
+ * (target_bytes) would be broken by the manifest (its signature alone reserves 12 KB).
+ * metadata-strip: the caller asked for the least metadata; the provenance XMP is all it keeps.
+ */
+const ACTION: Partial<Record<ProcessOp, string>> = {
   crop: 'c2pa.cropped',
   trim: 'c2pa.cropped',
   resize: 'c2pa.resized',
@@ -15,16 +20,7 @@ const ACTION: Record<ProcessOp, string> = {
   overlay: 'c2pa.placed',
   convert: 'c2pa.transcoded',
   'remove-background': 'c2pa.edited',
-  optimize: 'c2pa.transcoded',
-  'metadata-strip': 'c2pa.edited.metadata',
 };
-
-/**
- * Operations whose output is not re-signed. optimize: a caller's target size (target_bytes) would be
- * broken by the manifest (its signature alone reserves 12 KB). metadata-strip: the caller asked for the
- * least metadata; the provenance XMP is all it keeps. Both still carry that XMP marking.
- */
-const UNSIGNED: ReadonlySet<ProcessOp> = new Set(['optimize', 'metadata-strip']);
 
 /**
  * Content Credentials for a processed image whose input carried AI provenance: a manifest that opens
@@ -34,7 +30,8 @@ const UNSIGNED: ReadonlySet<ProcessOp> = new Set(['optimize', 'metadata-strip'])
  */
 export async function signProcessed(op: ProcessOp, ctx: OpContext, out: Encoded, description: string): Promise<Encoded> {
   const signer = c2paSigner();
-  if (!signer || !ctx.provenance || UNSIGNED.has(op) || !(out.format in C2PA_MIME)) return out;
+  const action = ACTION[op];
+  if (!signer || !ctx.provenance || !action || !(out.format in C2PA_MIME)) return out;
   const format = out.format as OutputFormat;
   const bytes = await signer.sign(out.bytes, format, {
     generator: 'Easel',
@@ -43,7 +40,7 @@ export async function signProcessed(op: ProcessOp, ctx: OpContext, out: Encoded,
     action: 'processed',
     createdAt: new Date(),
     ingredients: [{ bytes: ctx.inputBytes, mime: MIME_OF[ctx.input.format] ?? 'image/png', title: 'input_image_url' }, ...ctx.ingredients],
-    processing: { action: ACTION[op], operation: op, description },
+    processing: { action, operation: op, description },
   });
   return { ...out, bytes };
 }
