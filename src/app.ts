@@ -21,7 +21,7 @@ import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { RetentionSweeper } from './jobs/retention.js';
 import { configureCrashPoints } from './util/crash.js';
 import { InputResolver } from './pipelines/inputs.js';
-import { instrumentCatalogue } from './observability/metrics.js';
+import { instrumentCatalogue, staleWrites } from './observability/metrics.js';
 import { installC2paSigning } from './imaging/signing.js';
 
 /** The object graph, built once. HTTP routes and workers receive what they need from here. */
@@ -54,7 +54,7 @@ export function createLogger(config: Config): Logger {
 }
 
 export async function createServices(config: Config, log: Logger = createLogger(config), opts: { listen?: boolean } = {}): Promise<Services> {
-  configureCrashPoints(config.crashAt);
+  configureCrashPoints(config.crashAt, config.crashSignal);
   // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
   const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
   if (c2pa.credentials.source === 'generated') log.info({ ca: `${config.dataDir}/c2pa/ca.pem` }, 'generated the C2PA signing CA and certificate');
@@ -91,8 +91,16 @@ export async function createServices(config: Config, log: Logger = createLogger(
     : new Catalogue(builtinModels(config, factory), { image: 'easel-sketch', graphic: 'easel-sketch', diagram: 'easel-sketch', edit: 'easel-sketch', combine: 'easel-sketch', story: 'easel-sketch' });
   // Every provider call is timed and counted per model (GET /metrics), whichever pipeline makes it.
   instrumentCatalogue(catalogue);
-  const jobs = new JobService(db, queue, config.maxConcurrentJobs);
-  jobs.retentionS = config.retentionS;
+  const staleLog = log.child({ component: 'jobs' });
+  const jobs = new JobService(db, queue, {
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    retentionS: config.retentionS,
+    // A fenced transition refused: the writer had lost its claim. Logged and counted, nothing written.
+    onStale: (transition, fence) => {
+      staleWrites.inc({ transition });
+      staleLog.warn({ job_id: fence.jobId, transition }, 'stale writer refused: its claim no longer owns the job');
+    },
+  });
   const services: Services = {
     config,
     log,

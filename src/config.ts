@@ -47,6 +47,8 @@ export interface Config {
   signingSecret: string | null;
   /** Test-only fault injection, e.g. "after_blob_write:2" (see src/util/crash.ts). */
   crashAt: string | null;
+  /** SIGKILL (default) or SIGSTOP: what a crash point does (tests pause a worker past its lease with SIGSTOP). */
+  crashSignal: string | null;
   /** Append one line per provider call (provider-call accounting in crash tests). */
   providerCallLog: string | null;
   /** Requests per minute per API key (0 = no limit); shared through Redis when redisUrl is set. */
@@ -155,6 +157,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     defaultStrictness: strict,
     signingSecret: process.env.EASEL_SIGNING_SECRET || null,
     crashAt: process.env.EASEL_CRASH_AT || null,
+    crashSignal: process.env.EASEL_CRASH_SIGNAL || null,
     providerCallLog: process.env.EASEL_PROVIDER_CALL_LOG || null,
     rateLimitPerMin: int('EASEL_RATE_LIMIT_PER_MIN', 600, 0, 10_000_000),
     redisUrl: process.env.EASEL_REDIS_URL || null,

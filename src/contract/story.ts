@@ -6,7 +6,7 @@ import { DateTime, Eur, Uuid } from './common.js';
 
 /**
  * The story contract (POST /v1/generate/story). Limits the schema can state (counts, lengths) are
- * 422 validation_failed; cross-references between names are checked in src/stories/validate.ts.
+ * 422 validation_failed; cross-references between names are checked in src/story/validate.ts.
  */
 
 export const STORY_LIMITS = { characters: 10, states: 5, locations: 20, scenes: 50, sceneCharacters: 10 } as const;

@@ -3,8 +3,8 @@ import type { JobRow } from './row.js';
 import type { StoredImage, StoredImageResult, StoredResult } from './types.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
-import { presentStoryProgress, presentStoryResult, type StepRow } from './present-story.js';
-import type { StoredStoryResult } from '../stories/stored.js';
+import { presentStoryProgress, presentStoryResult, type StepRow } from '../story/present.js';
+import type { StoredStoryResult } from '../story/stored.js';
 import { presentProcessResult } from './present-process.js';
 import type { StoredProcessResult } from '../pipelines/process/types.js';
 

@@ -4,7 +4,7 @@ import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
 import { JobEvents } from './events.js';
 import { EaselError } from '../errors.js';
-import { hold, capture, release, balanceOf } from '../billing/ledger.js';
+import { hold, balanceOf } from '../billing/ledger.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
@@ -15,17 +15,20 @@ import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempoten
 import { attachJobWebhook, type RequestedWebhook } from '../webhooks/outbox.js';
 import { interceptQuote } from '../quote/intercept.js';
 import { checkMaxCost, type JobOptions } from './options.js';
-import { settleCanceled, notCancelable } from './cancel.js';
+import { STALE, type Fence, type Stale, type TransitionContext } from './transitions/context.js';
+import { start, type StartOutcome } from './transitions/start.js';
+import { checkpoint } from './transitions/checkpoint.js';
+import { recordStep, type StepRecord } from './transitions/record-step.js';
+import { recordFailedScene } from './transitions/record-failed-scene.js';
+import { complete, type ResultBuilder } from './transitions/complete.js';
+import { abandon, fail } from './transitions/fail.js';
+import { retryLater } from './transitions/retry-later.js';
+import { releaseClaim } from './transitions/release.js';
+import { cancel } from './transitions/cancel.js';
+import { retryScene } from './transitions/retry-scene.js';
+import { sceneRetryPrice } from '../story/scenes.js';
+import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
-
-/**
- * Takes the job row's lock for the rest of the transaction (PostgreSQL: a row lock, so two workers
- * settling one job serialise; SQLite: the transaction already holds the database write lock).
- * Written as a no-op UPDATE because that is the one portable way to lock a row.
- */
-export async function lockJob(trx: Db, id: string): Promise<void> {
-  await trx.updateTable('jobs').set({ updated_at: sql`updated_at` }).where('id', '=', id).execute();
-}
 
 export interface SubmitInput {
   accountId: string;
@@ -43,28 +46,46 @@ export interface SubmitInput {
   idempotency?: IdempotencyClaim | null;
   /** webhook_url / webhook_events of the create request; null/absent = the account default, if any. */
   webhook?: RequestedWebhook | null;
+  /** The work list the create route planned (a story's StoryPlan): stored with the job and read, never planned again. */
+  plan?: unknown;
+}
+
+export interface JobServiceOptions {
+  /** Pending + running jobs per account (EASEL_MAX_CONCURRENT_JOBS). */
+  maxConcurrentJobs: number;
+  /** How long a job's files are kept after it ends, unless its request or account chose (EASEL_RETENTION_DAYS). */
+  retentionS: number;
+  /** A writer that lost its job tried a transition: nothing was written (logged and counted by the caller). */
+  onStale?: (transition: string, fence: Fence) => void;
 }
 
 /** A submitted job; `replayed` when an Idempotency-Key named an existing job instead of creating one. */
 export type SubmittedJob = JobRow & { replayed?: true };
 
 /**
- * The job state machine. Every transition is one transaction that also writes the ledger rows
- * the transition justifies and settles the queue task, so a crash leaves either the old state
- * with its money or the new state with its money, never a mix.
+ * The job state machine's front door. Every transition is one small function in
+ * src/jobs/transitions/, named for its verb, run here as one transaction that also writes the
+ * ledger rows the transition justifies and settles the queue task, so a crash leaves either the
+ * old state with its money or the new state with its money, never a mix. The transitions a worker
+ * makes take the fence of its claim and write nothing once another claim owns the job.
  */
 export class JobService {
   readonly events = new JobEvents();
   /** Every status poll reads through here: built once (src/store/compiled-once.ts). */
   private readonly jobOfAccount: (id: string, accountId: string) => Promise<JobRow[]>;
   /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
-  retentionS = 30 * 86_400;
+  readonly retentionS: number;
+  private readonly maxConcurrentJobs: number;
+  private readonly onStale: (transition: string, fence: Fence) => void;
 
   constructor(
     private readonly db: Db,
     private readonly queue: JobQueue,
-    private readonly maxConcurrentJobs: number,
+    opts: JobServiceOptions,
   ) {
+    this.maxConcurrentJobs = opts.maxConcurrentJobs;
+    this.retentionS = opts.retentionS;
+    this.onStale = opts.onStale ?? (() => undefined);
     this.jobOfAccount = compiledOnce(db, 2, (id, accountId) => db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId));
   }
 
@@ -107,6 +128,8 @@ export class JobService {
       result_expires_at: null,
       result_expired_at: null,
       retry_scene: null,
+      lease_token: null,
+      plan_json: input.plan === undefined ? null : JSON.stringify(input.plan),
     };
     try {
       await this.insertJob(input, row);
@@ -165,9 +188,99 @@ export class JobService {
     });
   }
 
-  /** Drops the queue task of a job that is already terminal (a crash after settling left it behind). */
-  async discardTask(id: string): Promise<void> {
-    await this.db.transaction().execute((trx) => this.queue.complete(trx, id));
+
+  /**
+   * The transition runner: one transaction per transition, then in-process listeners are told.
+   * A transition refused because its writer lost the job is logged and counted, and `LeaseLost` is
+   * thrown so the stale run unwinds without writing anything more.
+   */
+  private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db) => Promise<T | Stale>): Promise<T> {
+    const out = await this.db.transaction().execute(run);
+    if (out === STALE) {
+      this.onStale(name, fence ?? { jobId, token: '' });
+      throw new LeaseLost(name, jobId);
+    }
+    this.events.changed(jobId);
+    return out;
+  }
+
+  private get ctx(): TransitionContext {
+    return { queue: this.queue, expiresAt: (job, now) => this.expiresAt(job, now) };
+  }
+
+  /** The claim takes the job (src/jobs/transitions/start.ts); `stale` when the queue no longer gives it this claim. */
+  async start(fence: Fence): Promise<StartOutcome> {
+    const out = await this.db.transaction().execute((trx) => start(trx, this.ctx, fence));
+    if (out.outcome === STALE) this.onStale('start', fence);
+    else this.events.changed(fence.jobId);
+    return out;
+  }
+
+  /**
+   * Between steps: go on, stop for a cancel, or stop because the claim no longer owns the job
+   * (counted as a stale write: the run was about to spend or store something for a job it lost).
+   */
+  async checkpoint(fence: Fence): Promise<'go' | 'cancel' | 'lost'> {
+    const at = await checkpoint(this.db, fence);
+    if (at === 'lost') this.onStale('checkpoint', fence);
+    return at;
+  }
+
+  /**
+   * Before a run writes files for its job: throws LeaseLost when its claim no longer owns the job,
+   * so a worker that paused past its lease stores nothing when it wakes. (Recorded files live
+   * under per-run keys besides, so even a write that slips between this check and the put can
+   * never replace what another run recorded.)
+   */
+  async assertOwned(fence: Fence): Promise<void> {
+    if ((await this.checkpoint(fence)) === 'lost') throw new LeaseLost('store', fence.jobId);
+  }
+
+  /** One finished step, captured in its transaction (false: an earlier run recorded it first). */
+  async recordStep(fence: Fence, step: StepRecord): Promise<boolean> {
+    return (await this.transition('record_step', fence.jobId, fence, (trx) => recordStep(trx, fence, step))) === 'recorded';
+  }
+
+  /** A scene that failed for good, kept for the per-scene view and a later retry; nothing charged. */
+  async recordFailedScene(fence: Fence, scene: { step: string; ordinal: number; index: number }, error: { code: string; message: string }): Promise<void> {
+    await this.transition('record_failed_scene', fence.jobId, fence, (trx) => recordFailedScene(trx, fence, scene, error));
+  }
+
+  /** Completes the job (or settles it canceled, if a client asked meanwhile). True when it completed. */
+  async complete(fence: Fence, finalCaptureMicros: number, buildResult: ResultBuilder): Promise<boolean> {
+    return (await this.transition('complete', fence.jobId, fence, (trx) => complete(trx, this.ctx, fence, finalCaptureMicros, buildResult))) === 'completed';
+  }
+
+  /** The worker fails its job: finished work stays charged, the rest is released. */
+  async fail(fence: Fence, code: string, message: string): Promise<void> {
+    await this.transition('fail', fence.jobId, fence, (trx) => fail(trx, this.ctx, fence, { code, message }));
+  }
+
+  /** A retryable failure: the job keeps running for clients and its task comes back at `runAt`. */
+  async retryLater(fence: Fence, runAt: number, error: string): Promise<void> {
+    await this.transition('retry_later', fence.jobId, fence, (trx) => retryLater(trx, this.ctx, fence, runAt, error));
+  }
+
+  /** Graceful shutdown: the claim gives its job back for another worker, the attempt not counted. */
+  async release(fence: Fence): Promise<void> {
+    await this.transition('release', fence.jobId, fence, (trx) => releaseClaim(trx, this.ctx, fence));
+  }
+
+  /** The queue engine gave up on a job whose workers kept dying: fail it with a clear error. */
+  async abandon(jobId: string, code: string, message: string): Promise<void> {
+    await this.transition('abandon', jobId, null, (trx) => abandon(trx, this.ctx, jobId, { code, message }));
+  }
+
+  /** A client's cancel (src/jobs/transitions/cancel.ts). Returns the row as it now is. */
+  async cancel(id: string, accountId: string): Promise<JobRow | undefined> {
+    return this.transition('cancel', id, null, (trx) => cancel(trx, this.ctx, id, accountId));
+  }
+
+  /** A client's scene retry: the job runs again for that scene; idle workers are told at once. */
+  async retryScene(id: string, accountId: string, index: number): Promise<JobRow | undefined> {
+    const row = await this.transition('retry_scene', id, null, (trx) => retryScene(trx, this.ctx, { id, accountId, index }, sceneRetryPrice));
+    this.queue.poke();
+    return row;
   }
 
   async get(id: string): Promise<JobRow | undefined> {
@@ -195,100 +308,6 @@ export class JobService {
     return now + Number(job.retention_s ?? this.retentionS) * 1000;
   }
 
-  /**
-   * Cancels a job of this account. Pending: canceled at once (hold released, task removed).
-   * Processing: the request is recorded and the worker ends the job at its next step (a story
-   * finishes the scene in flight; a single image is discarded uncharged when its call returns).
-   * Terminal: 409 conflict (the spec's code for a state conflict). Returns the row as it now is.
-   */
-  async cancel(id: string, accountId: string): Promise<JobRow | undefined> {
-    const row = await this.db.transaction().execute(async (trx) => {
-      await lockJob(trx, id);
-      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
-      if (!job) return undefined;
-      if (TERMINAL.has(job.status)) throw notCancelable(job);
-      if (job.status === 'pending') await settleCanceled(trx, this.queue, job, this.expiresAt(job));
-      else if (job.cancel_requested_at == null) await trx.updateTable('jobs').set({ cancel_requested_at: Date.now(), updated_at: Date.now() }).where('id', '=', id).execute();
-      return trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    });
-    if (row) this.events.changed(id);
-    return row;
-  }
-
-  /** Whether a client asked to cancel this job (checked by pipelines between steps). */
-  async cancelRequested(id: string): Promise<boolean> {
-    const r = await this.db.selectFrom('jobs').select(['cancel_requested_at', 'status']).where('id', '=', id).executeTakeFirst();
-    return !r || r.cancel_requested_at != null || TERMINAL.has(r.status);
-  }
-
-  /** false: the job is terminal (canceled while its task was being claimed) and must not run. */
-  async markStarted(id: string): Promise<boolean> {
-    const now = Date.now();
-    const started = await this.db.transaction().execute(async (trx) => {
-      await lockJob(trx, id);
-      const job = await trx.selectFrom('jobs').select(['id', 'account_id', 'status', 'attempts']).where('id', '=', id).executeTakeFirst();
-      if (!job || TERMINAL.has(job.status)) return false;
-      await trx
-        .updateTable('jobs')
-        .set({ status: 'processing', started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
-        .where('id', '=', id)
-        .execute();
-      // A retried attempt is not a new start: clients see job.started once.
-      if (job.status === 'pending') await appendJobEvent(trx, job, 'job.started', { attempt: Number(job.attempts) + 1 });
-      return true;
-    });
-    this.events.changed(id);
-    return started;
-  }
-
-  /**
-   * Records one finished unit of work (a portrait, a scene) and captures its price in the same
-   * transaction, so a stored step is charged exactly once. Returns false if the step was already
-   * recorded (a resumed run raced an earlier one) — nothing is charged twice.
-   */
-  async recordStep(
-    jobId: string,
-    step: { step: string; ordinal: number; output: unknown; costMicros: number; countsAsScene: boolean },
-  ): Promise<boolean> {
-    const recorded = await this.db.transaction().execute(async (trx) => {
-      await lockJob(trx, jobId);
-      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-      if (!job || TERMINAL.has(job.status)) return false;
-      const existing = await trx.selectFrom('job_steps').select('status').where('job_id', '=', jobId).where('step', '=', step.step).executeTakeFirst();
-      if (existing?.status === 'completed') return false;
-      // A failed attempt of this scene (recorded for the client) gives way to its success.
-      if (existing) await trx.deleteFrom('job_steps').where('job_id', '=', jobId).where('step', '=', step.step).execute();
-      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
-      const take = Math.min(step.costMicros, remaining);
-      await trx
-        .insertInto('job_steps')
-        .values({ job_id: jobId, step: step.step, ordinal: step.ordinal, status: 'completed', output_json: JSON.stringify(step.output), cost_micros: take, created_at: Date.now() })
-        .execute();
-      await capture(trx, job.account_id, jobId, take, `step ${step.step}`);
-      await trx
-        .updateTable('jobs')
-        .set({
-          charged_micros: Number(job.charged_micros) + take,
-          scenes_completed: step.countsAsScene ? sql`scenes_completed + 1` : sql`scenes_completed`,
-          updated_at: Date.now(),
-        })
-        .where('id', '=', jobId)
-        .execute();
-      if (step.countsAsScene) {
-        await appendJobEvent(trx, job, 'scene.completed', {
-          step: step.step,
-          scene: step.ordinal,
-          scenes_completed: Number(job.scenes_completed) + 1,
-          scenes_total: Number(job.scenes_total),
-          cost_eur: microsToEur(take),
-        });
-      }
-      return true;
-    });
-    if (recorded) this.events.changed(jobId);
-    return recorded;
-  }
-
   /** The finished (recorded and charged) steps of a job. */
   async steps(jobId: string) {
     return this.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).where('status', '=', 'completed').orderBy('ordinal').execute();
@@ -297,100 +316,6 @@ export class JobService {
   /** Every step row, failed scenes included (for the per-scene view). */
   async allSteps(jobId: string) {
     return this.db.selectFrom('job_steps').selectAll().where('job_id', '=', jobId).orderBy('ordinal').execute();
-  }
-
-  /**
-   * Completes a job: captures `finalCaptureMicros` (on top of anything captured step by step),
-   * releases what is left of the hold, stores the result, and removes the queue task.
-   * `buildResult` receives the balance after settlement so the stored result can quote it.
-   */
-  async complete(
-    id: string,
-    finalCaptureMicros: number,
-    buildResult: (balanceAfterMicros: number, totalChargedMicros: number) => unknown,
-  ): Promise<boolean> {
-    const done = await this.db.transaction().execute(async (trx) => {
-      await lockJob(trx, id);
-      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!job || TERMINAL.has(job.status)) {
-        await this.queue.complete(trx, id);
-        return false;
-      }
-      // Canceled while running: the result is discarded and its final price not charged.
-      if (job.cancel_requested_at != null) {
-        await settleCanceled(trx, this.queue, job, this.expiresAt(job));
-        return false;
-      }
-      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
-      const take = Math.min(finalCaptureMicros, remaining);
-      await capture(trx, job.account_id, id, take, 'job completed');
-      await release(trx, job.account_id, id, remaining - take, 'unused hold returned');
-      const bal = await balanceOf(trx, job.account_id);
-      const charged = Number(job.charged_micros) + take;
-      const now = Date.now();
-      await trx
-        .updateTable('jobs')
-        .set({
-          status: 'completed',
-          result_json: JSON.stringify(buildResult(bal.available, charged)),
-          charged_micros: charged,
-          refunded_micros: Number(job.refunded_micros) + (remaining - take),
-          scenes_completed: job.scenes_total,
-          error_code: null,
-          error_message: null,
-          retry_scene: null,
-          completed_at: now,
-          updated_at: now,
-          result_expires_at: this.expiresAt(job, now),
-        })
-        .where('id', '=', id)
-        .execute();
-      await appendJobEvent(trx, job, 'job.completed', { charged_eur: microsToEur(charged), refunded_eur: microsToEur(Number(job.refunded_micros) + (remaining - take)) });
-      await this.queue.complete(trx, id);
-      return true;
-    });
-    this.events.changed(id);
-    return done;
-  }
-
-  /** Fails a job: what was captured stays captured (finished work), everything else is released. */
-  async fail(id: string, code: string, message: string): Promise<boolean> {
-    const done = await this.db.transaction().execute(async (trx) => {
-      await lockJob(trx, id);
-      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!job || TERMINAL.has(job.status)) {
-        await this.queue.complete(trx, id);
-        return false;
-      }
-      // A failure after a cancel request (the pipeline stopped for it, or failed meanwhile) ends canceled.
-      if (job.cancel_requested_at != null) {
-        await settleCanceled(trx, this.queue, job, this.expiresAt(job));
-        return true;
-      }
-      const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
-      await release(trx, job.account_id, id, remaining, `job failed: ${code}`);
-      const now = Date.now();
-      await trx
-        .updateTable('jobs')
-        .set({
-          status: 'failed',
-          error_code: code,
-          error_message: message.slice(0, 2000),
-          refunded_micros: Number(job.refunded_micros) + remaining,
-          started_at: sql`coalesce(started_at, ${now})`,
-          retry_scene: null,
-          completed_at: now,
-          updated_at: now,
-          result_expires_at: this.expiresAt(job, now),
-        })
-        .where('id', '=', id)
-        .execute();
-      await appendJobEvent(trx, job, 'job.failed', { code, message: message.slice(0, 2000), refunded_eur: microsToEur(Number(job.refunded_micros) + remaining) });
-      await this.queue.complete(trx, id);
-      return true;
-    });
-    this.events.changed(id);
-    return done;
   }
 
   /**

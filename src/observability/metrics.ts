@@ -69,6 +69,18 @@ export const rateLimited = new Counter({
 });
 
 /** Route label: the template, never the raw URL (ids and junk would explode the series count). */
+/**
+ * Transitions refused because their writer no longer held the job (it paused past its lease and
+ * another worker took the job): nothing was written. A steady rate says leases are too short for
+ * the pauses this deployment sees (GC, a stopped VM, an overloaded host).
+ */
+export const staleWrites = new Counter({
+  name: 'easel_job_stale_writes_total',
+  help: 'Job transitions refused because the worker making them had lost its claim (fenced; nothing written), by transition.',
+  labelNames: ['transition'] as const,
+  registers: [registry],
+});
+
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
   const labels = { method, route: route ?? 'unmatched', status: String(status) };
   httpRequests.inc(labels);

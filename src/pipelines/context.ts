@@ -5,6 +5,7 @@ import type { JobRow } from '../jobs/row.js';
 import type { Moderator } from '../moderation/moderator.js';
 import type { Db } from '../store/db.js';
 import type { InputResolver } from './inputs.js';
+import type { Fence } from '../jobs/transitions/context.js';
 
 /** What every pipeline may use; built once in app.ts. */
 export interface PipelineDeps {
@@ -17,9 +18,15 @@ export interface PipelineDeps {
 }
 
 export interface PipelineRun {
+  /** The job as its start left it (status processing; `attempts` counts this run). */
   job: JobRow;
+  /** The claim this run holds: every transition it makes (jobs.recordStep, jobs.complete, …) passes it. */
+  fence: Fence;
   signal: AbortSignal;
 }
 
-/** A pipeline runs one job to completion (calling jobs.complete) or throws a JobFailure. */
+/**
+ * A pipeline runs one job to completion (calling jobs.complete with its fence) or throws a
+ * JobFailure; a LeaseLost from a transition means another worker owns the job now.
+ */
 export type Pipeline = (deps: PipelineDeps, run: PipelineRun) => Promise<void>;

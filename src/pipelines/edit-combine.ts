@@ -101,7 +101,8 @@ async function callModel(model: ModelEntry, req: EditCombineRequest, inputs: Loa
  * name the inputs as ingredients: an edit is `c2pa.opened` (its input, parentOf) then
  * `c2pa.edited`; a combine is `c2pa.created` from its inputs (componentOf).
  */
-export const editCombinePipeline: Pipeline = async (deps, { job, signal }) => {
+export const editCombinePipeline: Pipeline = async (deps, run) => {
+  const { job, signal } = run;
   const req = JSON.parse(job.request_json) as EditCombineRequest;
   const model = deps.catalogue.resolve(req.model, job.operation);
   const inputs = await loadInputs(deps, job.id, req.inputs, req.strictness, signal);
@@ -125,7 +126,7 @@ export const editCombinePipeline: Pipeline = async (deps, { job, signal }) => {
     return callModel(model, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal });
   };
   const provenance: ProvenanceInput[] = inputs.map((x, i) => ({ bytes: x.bytes, mime: x.mime, title: `input ${i + 1} (${req.inputs[i]!.field})` }));
-  await finishImageJob(deps, job, generate, {
+  await finishImageJob(deps, run, generate, {
     model: model.id,
     action: req.mode === 'edit' ? 'edited' : 'created',
     inputs: provenance,

@@ -29,7 +29,8 @@ export function defaultSeed(prompt: string): number {
  * Single image, graphic or diagram (the job operation is the content kind): generate, then the
  * crash-safe steps in finishImageJob (raw output kept first, every format stored, settled).
  */
-export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
+export const imagePipeline: Pipeline = async (deps, run) => {
+  const { job, signal } = run;
   const req = JSON.parse(job.request_json) as ImageRequest;
   const model = deps.catalogue.resolve(req.model, job.operation);
   const kind: ContentKind = job.operation === 'graphic' || job.operation === 'diagram' ? job.operation : 'image';
@@ -56,5 +57,5 @@ export const imagePipeline: Pipeline = async (deps, { job, signal }) => {
       signal,
     });
   };
-  await finishImageJob(deps, job, generate, { model: model.id, action: 'created', knockOut: kind === 'graphic' && !!req.transparent_background });
+  await finishImageJob(deps, run, generate, { model: model.id, action: 'created', knockOut: kind === 'graphic' && !!req.transparent_background });
 };

@@ -1,7 +1,7 @@
 import type { Pipeline } from './context.js';
 import { imagePipeline } from './image.js';
 import { editCombinePipeline } from './edit-combine.js';
-import { storyPipeline } from './story.js';
+import { storyPipeline } from '../story/pipeline.js';
 import { PROCESS_PIPELINES } from './process/index.js';
 
 /** Which pipeline runs which job operation. */

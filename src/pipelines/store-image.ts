@@ -9,8 +9,9 @@ const EXT: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp
  * Encodes a provider's output into every delivery format with provenance metadata (IPTC XMP and
  * a signed C2PA manifest, whose ingredients are `provenance.inputs` for edits and combines;
  * hashes are of the final signed bytes) and stores
- * each under `<prefix>.<ext>`. Keys are deterministic, so a retried step overwrites instead of
- * leaving orphans.
+ * each under `<prefix>.<ext>`. Callers put the run (the job's attempt) in the prefix, so a run
+ * that lost its claim never replaces files another run recorded; a crashed run's files stay in
+ * the job's folder until its retention ends.
  */
 export async function storeImage(
   blob: BlobStore,

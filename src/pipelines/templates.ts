@@ -2,7 +2,7 @@
  * Every prompt template Easel wraps around a client's prompt, in one place so they can be read
  * and tuned together. The client's text goes in unchanged; `raw_prompt: true` on a request skips
  * the wrapping and sends the prompt exactly as written (story scenes have their own
- * `raw_prompts`, see src/stories/).
+ * `raw_prompts`, see src/story/).
  *
  * Templates steer vendor models towards what the endpoint is for: photographs and art for
  * images, flat clean-edged artwork for graphics, legible structured drawings for diagrams. The

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobQueue, QueueStats, QueueTask } from './port.js';
@@ -42,11 +43,13 @@ export class EmbeddedQueue implements JobQueue {
     return () => this.events.off('poke', listener);
   }
 
-  async claim(owner: string, leaseMs: number): Promise<QueueTask | null> {
+  /** `owner` is not stored: the lease is held by the claim's token, so two claims by one process are told apart. */
+  async claim(_owner: string, leaseMs: number): Promise<QueueTask | null> {
     const now = Date.now();
+    const token = randomUUID();
     const row = await this.db
       .updateTable('queue_tasks')
-      .set({ lease_owner: owner, lease_expires_at: now + leaseMs, attempts: sql`attempts + 1` })
+      .set({ lease_owner: token, lease_expires_at: now + leaseMs, attempts: sql`attempts + 1` })
       .where(
         'job_id',
         '=',
@@ -61,15 +64,20 @@ export class EmbeddedQueue implements JobQueue {
       )
       .returning(['job_id', 'queue', 'attempts'])
       .executeTakeFirst();
-    return row ? { jobId: row.job_id, queue: row.queue, attempts: Number(row.attempts) } : null;
+    return row ? { jobId: row.job_id, queue: row.queue, attempts: Number(row.attempts), token } : null;
   }
 
-  async heartbeat(jobId: string, owner: string, leaseMs: number): Promise<boolean> {
+  async holds(trx: Db, jobId: string, token: string): Promise<boolean> {
+    const row = await trx.selectFrom('queue_tasks').select('job_id').where('job_id', '=', jobId).where('lease_owner', '=', token).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async heartbeat(jobId: string, token: string, leaseMs: number): Promise<boolean> {
     const res = await this.db
       .updateTable('queue_tasks')
       .set({ lease_expires_at: Date.now() + leaseMs })
       .where('job_id', '=', jobId)
-      .where('lease_owner', '=', owner)
+      .where('lease_owner', '=', token)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -82,21 +90,21 @@ export class EmbeddedQueue implements JobQueue {
     await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).execute();
   }
 
-  async retryLater(jobId: string, owner: string, runAt: number, error: string): Promise<void> {
-    await this.db
+  async retryLater(trx: Db, jobId: string, token: string, runAt: number, error: string): Promise<void> {
+    await trx
       .updateTable('queue_tasks')
       .set({ lease_owner: null, lease_expires_at: null, run_at: runAt, last_error: error.slice(0, 2000) })
       .where('job_id', '=', jobId)
-      .where('lease_owner', '=', owner)
+      .where('lease_owner', '=', token)
       .execute();
   }
 
-  async release(jobId: string, owner: string): Promise<void> {
-    await this.db
+  async release(trx: Db, jobId: string, token: string): Promise<void> {
+    await trx
       .updateTable('queue_tasks')
       .set({ lease_owner: null, lease_expires_at: null, attempts: sql`case when attempts > 0 then attempts - 1 else 0 end` })
       .where('job_id', '=', jobId)
-      .where('lease_owner', '=', owner)
+      .where('lease_owner', '=', token)
       .execute();
   }
 

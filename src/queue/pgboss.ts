@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
@@ -39,6 +40,11 @@ function inTransaction(trx: Db) {
  *  - a heartbeat: pg-boss 10 has none, so a long story would have to choose between a huge
  *    expiry (slow crash recovery) or being expired while alive. The heartbeat re-arms the expiry
  *    of a task we still hold by moving its `started_on`, so the expiry acts as a lease.
+ *  - a claim token: pg-boss knows only that a task is active, not which fetch made it so. Each
+ *    claim writes a fresh token into the task's `output` (pg-boss overwrites it when the task
+ *    completes, fails or expires), and the heartbeat, `holds` and `release` act only where it is
+ *    still there — so a worker that paused past its expiry cannot re-arm or give back the task
+ *    another worker has claimed since. Settling is fenced by the jobs row (src/jobs/transitions).
  */
 export class PgBossQueue implements JobQueue {
   private readonly events = new EventEmitter();
@@ -120,13 +126,27 @@ export class PgBossQueue implements JobQueue {
       retryCount: number;
     }[];
     if (!job) return null;
-    return { jobId: job.data.jobId, queue: QUEUE, attempts: Number(job.retryCount) + 1 };
+    const token = randomUUID();
+    const marked = (await this.boss.getDb().executeSql(
+      `UPDATE pgboss.job SET output = jsonb_build_object('easel_lease', $3::text) WHERE name = $1 AND id = $2 AND state = 'active'`,
+      [QUEUE, job.id, token],
+    )) as unknown as { rowCount?: number };
+    // Expired and taken by another worker in the instant between the fetch and the mark: not ours.
+    if (marked.rowCount !== 1) return null;
+    return { jobId: job.data.jobId, queue: QUEUE, attempts: Number(job.retryCount) + 1, token };
   }
 
-  async heartbeat(jobId: string): Promise<boolean> {
+  async holds(trx: Db, jobId: string, token: string): Promise<boolean> {
+    const r = await trx.executeQuery(
+      CompiledQuery.raw(`SELECT 1 FROM pgboss.job WHERE name = $1 AND id = $2 AND state = 'active' AND output->>'easel_lease' = $3`, [QUEUE, jobId, token]),
+    );
+    return r.rows.length === 1;
+  }
+
+  async heartbeat(jobId: string, token: string): Promise<boolean> {
     const r = (await this.boss.getDb().executeSql(
-      `UPDATE pgboss.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active'`,
-      [QUEUE, jobId],
+      `UPDATE pgboss.job SET started_on = now() WHERE name = $1 AND id = $2 AND state = 'active' AND output->>'easel_lease' = $3`,
+      [QUEUE, jobId, token],
     )) as unknown as { rowCount?: number };
     return r.rowCount === 1;
   }
@@ -140,22 +160,27 @@ export class PgBossQueue implements JobQueue {
     await this.boss.deleteJob(QUEUE, jobId, { db: inTransaction(trx) } as never);
   }
 
-  async retryLater(jobId: string, _owner: string, runAt: number, error: string): Promise<void> {
-    await this.boss.fail(QUEUE, jobId, { error: error.slice(0, 2000) });
+  async retryLater(trx: Db, jobId: string, _token: string, runAt: number, error: string): Promise<void> {
+    // The caller's transaction is fenced by the job row; pg-boss then counts the retry and applies its backoff.
+    await this.boss.fail(QUEUE, jobId, { error: error.slice(0, 2000) }, { db: inTransaction(trx) } as never);
     // pg-boss picks its own backoff; a vendor's Retry-After may ask for longer.
-    await this.boss.getDb().executeSql(
-      `UPDATE pgboss.job SET start_after = greatest(start_after, to_timestamp($3::double precision / 1000)) WHERE name = $1 AND id = $2 AND state = 'retry'`,
-      [QUEUE, jobId, runAt],
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `UPDATE pgboss.job SET start_after = greatest(start_after, to_timestamp($3::double precision / 1000)) WHERE name = $1 AND id = $2 AND state = 'retry'`,
+        [QUEUE, jobId, runAt],
+      ),
     );
   }
 
-  async release(jobId: string): Promise<void> {
+  async release(trx: Db, jobId: string, token: string): Promise<void> {
     // Handing work back at shutdown is not a failed attempt: make it claimable again at once.
-    await this.boss.getDb().executeSql(
-      `UPDATE pgboss.job SET state = 'retry', start_after = now() WHERE name = $1 AND id = $2 AND state = 'active'`,
-      [QUEUE, jobId],
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `UPDATE pgboss.job SET state = 'retry', start_after = now() WHERE name = $1 AND id = $2 AND state = 'active' AND output->>'easel_lease' = $3`,
+        [QUEUE, jobId, token],
+      ),
     );
-    await this.boss.getDb().executeSql(`select pg_notify('${CHANNEL}', $1)`, [jobId]);
+    await trx.executeQuery(CompiledQuery.raw(`select pg_notify('${CHANNEL}', $1)`, [jobId]));
   }
 
   async stats(): Promise<QueueStats> {

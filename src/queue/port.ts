@@ -5,6 +5,11 @@ export interface QueueTask {
   queue: string;
   /** Attempts so far, this one included. */
   attempts: number;
+  /**
+   * The fencing token of this claim, unique per claim: the queue's lease and the job row (once the
+   * start transition takes it) name it, and every later write by this worker is checked against it.
+   */
+  token: string;
 }
 
 export interface QueueStats {
@@ -14,9 +19,12 @@ export interface QueueStats {
 }
 
 /**
- * The queue decides who runs what next; the jobs table stays the source of truth.
- * The embedded adapter keeps tasks in the same SQLite database; a distributed engine
- * (pg-boss on PostgreSQL) implements the same port in scale-out mode.
+ * The queue decides who runs what next; the jobs table stays the source of truth and the fence
+ * (src/jobs/transitions). The embedded adapter keeps tasks in the same SQLite database; a
+ * distributed engine (pg-boss on PostgreSQL) implements the same port in scale-out mode. Every
+ * method that settles a task takes the caller's transaction, so a job's change and its task's
+ * change commit together; the ones that act for a claim take its token and act only while that
+ * claim still holds the task.
  */
 export interface JobQueue {
   /** Adds a task inside the caller's transaction: the job row and its task commit together. */
@@ -24,16 +32,20 @@ export interface JobQueue {
   /** Tells idle workers in this process to look now (call after the enqueueing transaction commits). */
   poke(): void;
   onPoke(listener: () => void): () => void;
+  /** Takes the next ready task with a fresh token; `owner` names the worker in logs and the embedded table. */
   claim(owner: string, leaseMs: number): Promise<QueueTask | null>;
-  /** Extends the lease; false means the lease was lost (expired and taken by another worker). */
-  heartbeat(jobId: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Whether the claim with this token still holds the task (nobody claimed it since), inside the caller's transaction. */
+  holds(trx: Db, jobId: string, token: string): Promise<boolean>;
+  /** Extends the claim's lease; false means it was lost (expired and claimed again, or settled). */
+  heartbeat(jobId: string, token: string, leaseMs: number): Promise<boolean>;
   /** Removes the task inside the transaction that settles the job. */
   complete(trx: Db, jobId: string): Promise<void>;
   /** Removes the task whatever its state (a pending job canceled, a task about to be re-enqueued), inside the caller's transaction. */
   remove(trx: Db, jobId: string): Promise<void>;
-  retryLater(jobId: string, owner: string, runAt: number, error: string): Promise<void>;
-  /** Gives a leased task back at once (graceful shutdown), without counting the attempt against it. */
-  release(jobId: string, owner: string): Promise<void>;
+  /** The claim's attempt failed retryably: the task runs again at `runAt` (or later, by the engine's backoff). */
+  retryLater(trx: Db, jobId: string, token: string, runAt: number, error: string): Promise<void>;
+  /** Gives the claim's task back at once (graceful shutdown), without counting the attempt against it. */
+  release(trx: Db, jobId: string, token: string): Promise<void>;
   stats(): Promise<QueueStats>;
   /** Jobs the engine gave up on while they were never settled (the worker fails them with a clear error). */
   abandoned?(db: Db): Promise<string[]>;

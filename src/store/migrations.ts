@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { jobControlMigrations } from './migrations-job-control.js';
+import { jobLeaseMigrations } from './migrations-job-lease.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
 import { keyNameMigrations } from './migrations-key-names.js';
@@ -130,6 +131,7 @@ const migrations: Record<string, Migration> = {
   ...accountSettingsMigrations,
   ...keyNameMigrations,
   ...webhookRotationMigrations,
+  ...jobLeaseMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

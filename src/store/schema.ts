@@ -66,6 +66,14 @@ export interface JobTable {
   result_expired_at: number | null;
   /** A scene retry in flight: the story pipeline runs only this scene. */
   retry_scene: number | null;
+  /**
+   * The fencing token of the queue claim that owns this job (migration 0009): set by the start
+   * transition, cleared when the job settles or is given back. Every transition a worker makes
+   * writes only where this still equals the token its claim was given.
+   */
+  lease_token: string | null;
+  /** A story's work list (src/story/plan.ts), computed once at submit and read from here after (migration 0009). */
+  plan_json: string | null;
 }
 
 /** One metadata pair of a job, for GET /v1/jobs?metadata[key]=value. */

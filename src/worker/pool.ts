@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { JobQueue, QueueTask } from '../queue/port.js';
 import type { JobService } from '../jobs/service.js';
+import type { Fence } from '../jobs/transitions/context.js';
 import type { PipelineDeps } from '../pipelines/context.js';
 import { PIPELINES } from '../pipelines/registry.js';
 import { EaselError, JobFailure } from '../errors.js';
-import { TERMINAL } from '../jobs/types.js';
+import { LeaseLost } from '../jobs/lease-lost.js';
 import { backoffMs } from './backoff.js';
 import { newId } from '../util/ids.js';
 
@@ -18,8 +19,10 @@ export interface PoolOptions {
 }
 
 /**
- * In-process workers: each slot claims a task, keeps its lease alive with a heartbeat while the
- * pipeline runs, and settles the outcome. Enqueues in this process wake idle slots at once.
+ * In-process workers: each slot claims a task, takes the job with the claim's token (the start
+ * transition), keeps the lease alive with a heartbeat while the pipeline runs, and settles the
+ * outcome through fenced transitions. A slot whose claim was lost stops and writes nothing more.
+ * Enqueues in this process wake idle slots at once.
  */
 export class WorkerPool {
   readonly owner = `w-${process.pid}-${newId().slice(-8)}`;
@@ -49,7 +52,7 @@ export class WorkerPool {
       try {
         for (const id of await this.queue.abandoned!(this.deps.db)) {
           this.log.warn({ job_id: id }, 'job abandoned by the queue after repeated worker losses');
-          await this.jobs.fail(id, 'timeout', 'The job was interrupted too many times (its workers stopped) and was given up.');
+          await this.jobs.abandon(id, 'timeout', 'The job was interrupted too many times (its workers stopped) and was given up.');
         }
       } catch (e) {
         this.log.warn({ err: e }, 'reconcile failed');
@@ -92,28 +95,31 @@ export class WorkerPool {
         await this.idle();
         continue;
       }
-      await this.runTask(task);
+      try {
+        await this.runTask(task);
+      } catch (e) {
+        // A settle that failed (the database went away) leaves the task to its lease: it comes back.
+        if (!(e instanceof LeaseLost)) this.log.error({ err: e, job_id: task.jobId }, 'settling the job failed; its lease will expire and it runs again');
+      }
     }
   }
 
   private async runTask(task: QueueTask): Promise<void> {
+    const fence: Fence = { jobId: task.jobId, token: task.token };
     let log = this.log.child({ job_id: task.jobId, attempt: task.attempts });
-    const job = await this.jobs.get(task.jobId);
+    const started = await this.jobs.start(fence);
+    // ended: settled already (an earlier attempt crashed after settling), its task dropped;
+    // canceled: a cancel asked while it was between workers, settled now; stale: claimed again meanwhile.
+    if (started.outcome !== 'started') {
+      if (started.outcome === 'stale') log.warn('the claim was lost before the job started; another worker has it');
+      return;
+    }
+    const job = started.job;
     // reqId (fastify's own log key) of the request that submitted the job: API and worker lines join on it.
-    if (job?.request_id) log = log.child({ reqId: job.request_id });
-    if (!job || TERMINAL.has(job.status)) {
-      // Settled already (a previous attempt crashed after settling): just drop the task.
-      await this.jobs.discardTask(task.jobId);
-      return;
-    }
-    // Canceled while running and then lost its worker: settle the cancel instead of running again.
-    if (job.cancel_requested_at != null) {
-      await this.jobs.fail(job.id, 'canceled', 'Canceled by request.');
-      return;
-    }
+    if (job.request_id) log = log.child({ reqId: job.request_id });
     const pipeline = PIPELINES[job.operation];
     if (!pipeline) {
-      await this.jobs.fail(job.id, 'internal_error', `no pipeline for operation ${job.operation}`);
+      await this.jobs.fail(fence, 'internal_error', `no pipeline for operation ${job.operation}`);
       return;
     }
     const ac = new AbortController();
@@ -121,7 +127,7 @@ export class WorkerPool {
     let leaseLost = false;
     const hb = setInterval(() => {
       this.queue
-        .heartbeat(job.id, this.owner, this.opts.leaseMs)
+        .heartbeat(job.id, fence.token, this.opts.leaseMs)
         .then((ok) => {
           if (!ok) {
             leaseLost = true;
@@ -130,24 +136,21 @@ export class WorkerPool {
         })
         .catch((e) => log.warn({ err: e }, 'heartbeat failed'));
     }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
-    const started = Date.now();
+    const began = Date.now();
     try {
-      if (!(await this.jobs.markStarted(job.id))) {
-        // Canceled between the claim and the start: nothing to run.
-        await this.jobs.discardTask(job.id);
-        return;
-      }
       log.info({ operation: job.operation }, 'job started');
-      await pipeline(this.deps, { job: { ...job, status: 'processing' }, signal: ac.signal });
-      log.info({ ms: Date.now() - started }, 'job finished');
+      await pipeline(this.deps, { job, fence, signal: ac.signal });
+      log.info({ ms: Date.now() - began }, 'job finished');
     } catch (e) {
-      if (leaseLost) {
-        log.warn('lease lost; another worker owns the job now');
+      if (leaseLost || e instanceof LeaseLost) {
+        log.warn('lease lost; another worker owns the job now, and this run wrote nothing more');
       } else if (this.stopping && ac.signal.aborted) {
-        await this.queue.release(job.id, this.owner);
+        await this.jobs.release(fence).catch((err: unknown) => {
+          if (!(err instanceof LeaseLost)) throw err;
+        });
         log.info('job released for another worker at shutdown');
       } else {
-        await this.handleFailure(task, e, log);
+        await this.handleFailure(task, fence, e, log);
       }
     } finally {
       clearInterval(hb);
@@ -155,7 +158,7 @@ export class WorkerPool {
     }
   }
 
-  private async handleFailure(task: QueueTask, e: unknown, log: Logger): Promise<void> {
+  private async handleFailure(task: QueueTask, fence: Fence, e: unknown, log: Logger): Promise<void> {
     const failure =
       e instanceof JobFailure
         ? e
@@ -166,11 +169,11 @@ export class WorkerPool {
     if (failure.retryable && task.attempts < this.opts.maxAttempts) {
       const delay = backoffMs(task.attempts, failure.retryAfterMs, this.opts.retryBaseMs);
       log.warn({ code: failure.code, delay_ms: delay }, 'job step failed; retrying');
-      await this.queue.retryLater(task.jobId, this.owner, Date.now() + delay, `${failure.code}: ${failure.message}`);
+      await this.jobs.retryLater(fence, Date.now() + delay, `${failure.code}: ${failure.message}`);
       return;
     }
     log.warn({ code: failure.code }, 'job failed');
-    await this.jobs.fail(task.jobId, failure.code, failure.message);
+    await this.jobs.fail(fence, failure.code, failure.message);
   }
 
   private readonly companions: { stop(): Promise<void> }[] = [];

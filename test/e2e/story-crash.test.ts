@@ -7,8 +7,8 @@ import sharp from 'sharp';
 import { EaselProcess, api, download, waitFor } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
 import { captures, storedRawSteps, TERMINAL } from '../helpers/story.js';
-import { normalizeStory } from '../../src/stories/request.js';
-import { planStory } from '../../src/stories/plan.js';
+import { normalizeStory } from '../../src/story/request.js';
+import { planStory } from '../../src/story/plan.js';
 import { figureSignature, hasFigure } from '../../src/providers/sketch/signature.js';
 
 /** 3 portraits (Mira, Mira (storm), Tal) then 4 scenes: 7 images at EUR 0.02. Scene prompts go out as written. */

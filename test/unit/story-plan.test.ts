@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeStory } from '../../src/stories/request.js';
-import { planStory, portraitRatio } from '../../src/stories/plan.js';
-import { referenceUrls, validateStory } from '../../src/stories/validate.js';
-import { submitTexts } from '../../src/stories/moderation.js';
+import { normalizeStory } from '../../src/story/request.js';
+import { planStory, portraitRatio } from '../../src/story/plan.js';
+import { referenceUrls, validateStory } from '../../src/story/validate.js';
+import { submitTexts } from '../../src/story/moderation.js';
 import type { ModelEntry } from '../../src/providers/catalogue.js';
 
 const model = { id: 'm', maxCharacters: 3, aspectRatios: ['1:1', '16:9', '3:4'], imageSizes: ['1K'] } as unknown as ModelEntry;

@@ -4,7 +4,6 @@ import type { Services } from '../../app.js';
 import { JobIdParams, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { EaselError, notFound } from '../../errors.js';
-import { retryScene } from '../../jobs/scenes.js';
 import { EtaEstimator } from '../../jobs/eta.js';
 import { jobControlView } from '../../jobs/present-control.js';
 import { isoSeconds } from '../../util/time.js';
@@ -58,15 +57,8 @@ export function jobControlRoutes(app: FastifyInstance, s: Services): void {
     async (req, reply) => {
       const auth = requireAuth(req);
       const { id, n } = req.params as Static<typeof SceneParams>;
-      const before = await s.jobs.getForAccount(id, auth.accountId);
-      if (!before) throw notFound(`No job ${id}.`);
-      if (before.result_expires_at != null && Number(before.result_expires_at) <= Date.now()) {
-        throw new EaselError(409, 'result_expired', `Job ${id}'s files have expired; the story cannot be continued.`, { job_id: id });
-      }
-      const job = await retryScene(s.db, s.queue, id, auth.accountId, n);
+      const job = await s.jobs.retryScene(id, auth.accountId, n);
       if (!job) throw notFound(`No job ${id}.`);
-      s.queue.poke();
-      s.jobs.events.changed(id);
       req.log.info({ job_id: id, scene: n }, 'scene retry accepted');
       return reply.code(202).send(await s.presenter.job(job));
     },

@@ -6,11 +6,11 @@ import { CreateHeaders } from '../../contract/create-headers.js';
 import { StoryAccepted, StoryBody, StoryResult } from '../../contract/story.js';
 import { requireAuth } from '../auth.js';
 import { validationFailed } from '../../errors.js';
-import { normalizeStory, type StoryBodyIn } from '../../stories/request.js';
-import { referenceUrls, validateStory } from '../../stories/validate.js';
+import { normalizeStory, type StoryBodyIn } from '../../story/request.js';
+import { referenceUrls, validateStory } from '../../story/validate.js';
 import { checkInputUrls } from '../input-url.js';
-import { planStory, portraitRatio } from '../../stories/plan.js';
-import { submitTexts } from '../../stories/moderation.js';
+import { planStory, portraitRatio } from '../../story/plan.js';
+import { submitTexts } from '../../story/moderation.js';
 import { checkPrompt } from './moderate.js';
 import { createExtras } from '../create-extras.js';
 import { preferWait } from '../prefer.js';
@@ -62,6 +62,8 @@ export function storyRoutes(app: FastifyInstance, s: Services): void {
         request: story,
         holdMicros: model.priceMicros * plan.billableSteps,
         scenesTotal: plan.scenes.length,
+        // Planned once, here: the pipeline, the per-scene view and a scene retry read it from the job.
+        plan,
         options: jobOptionsOf(body),
         idempotency: extras.idempotency,
         webhook: extras.webhook,

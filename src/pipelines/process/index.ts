@@ -33,7 +33,7 @@ const OPS: Record<ProcessOp, ProcessFn> = {
  * run the operation, store the one output and complete with nothing captured (the hold is 0).
  * The output key is deterministic, so a retried attempt overwrites rather than leaving orphans.
  */
-export const processPipeline: Pipeline = async (deps, { job, signal }) => {
+export const processPipeline: Pipeline = async (deps, { job, fence, signal }) => {
   const req = JSON.parse(job.request_json) as ProcessRequest;
   const fn = OPS[req.op];
   if (!fn) throw new JobFailure('internal_error', `unknown processing operation ${String(req.op)}`, false);
@@ -62,10 +62,12 @@ export const processPipeline: Pipeline = async (deps, { job, signal }) => {
   }
   // Outside the operation's error mapping: a signing failure is not a property of the image.
   out = await signProcessed(req.op, ctx, out, `Processed by Easel: ${req.op}.`);
-  const key = `jobs/${job.id}/process/output.${EXT_OF[out.format]}`;
+  // Per run: a run that lost its claim can never replace the file another run recorded.
+  const key = `jobs/${job.id}/process/run-${Number(job.attempts)}/output.${EXT_OF[out.format]}`;
   const mime = MIME_OF[out.format]!;
+  await deps.jobs.assertOwned(fence);
   await deps.blob.put(key, out.bytes, mime);
-  await deps.jobs.complete(job.id, 0, (): StoredProcessResult => ({
+  await deps.jobs.complete(fence, 0, (): StoredProcessResult => ({
     kind: 'process',
     operation: req.op,
     key,

@@ -1,17 +1,17 @@
-import type { Pipeline } from './context.js';
+import type { Pipeline } from '../pipelines/context.js';
 import type { InputImage } from '../providers/port.js';
-import type { StoryRequest } from '../stories/request.js';
-import { planStory, portraitRatio, type RefSlot, type StoryPlan } from '../stories/plan.js';
-import { portraitText, sceneText } from '../stories/moderation.js';
-import { storyKeys, storyStep, type PortraitOutput, type SceneOutput, type StoredStoryResult } from '../stories/stored.js';
-import { finishImage, generateRaw, type ImageStep, type StoryContext } from './story-step.js';
-import { TrailingWork } from './trailing-work.js';
-import { fetchClientReferences } from './story-refs.js';
-import { defaultSeed } from './image.js';
+import type { StoryRequest } from './request.js';
+import { portraitRatio, type RefSlot, type StoryPlan } from './plan.js';
+import { storedPlan } from './stored-plan.js';
+import { portraitText, sceneText } from './moderation.js';
+import { storyKeys, storyStep, type PortraitOutput, type SceneOutput, type StoredStoryResult } from './stored.js';
+import { finishImage, generateRaw, type ImageStep, type StoryContext } from './step.js';
+import { TrailingWork } from '../pipelines/trailing-work.js';
+import { fetchClientReferences } from './references.js';
+import { defaultSeed } from '../pipelines/image.js';
 import { JobFailure } from '../errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import { crashPoint } from '../util/crash.js';
-import { recordFailedScene } from '../jobs/scenes.js';
 
 /** Earlier scenes sent with each scene. Providers trim further (Gemini keeps 6 by default); this bounds memory. */
 const HISTORY_TURNS = 8;
@@ -30,12 +30,13 @@ const HISTORY_TURNS = 8;
  * charged as it is recorded, so `complete` captures nothing more and releases only what was never
  * used.
  */
-export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
+export const storyPipeline: Pipeline = async (deps, { job, fence, signal }) => {
   const req = JSON.parse(job.request_json) as StoryRequest;
   const model = deps.catalogue.resolve(req.model, 'story', { multiturn: true });
-  const plan = planStory(req, portraitRatio(model.aspectRatios, req.aspect_ratio));
-  // attempts counts the runs started before this one (the worker marks this run started after reading the row).
-  const ctx: StoryContext = { deps, jobId: job.id, model, strictness: req.strictness, unitPriceMicros: req.unit_price_micros, signal, firstRun: Number(job.attempts) === 0 };
+  // Planned once, when the story was submitted; read from the job from then on.
+  const plan = storedPlan(job, portraitRatio(model.aspectRatios, req.aspect_ratio));
+  // attempts counts the runs started so far, this one included.
+  const ctx: StoryContext = { deps, jobId: job.id, fence, attempt: Number(job.attempts), model, strictness: req.strictness, unitPriceMicros: req.unit_price_micros, signal, firstRun: Number(job.attempts) <= 1 };
   const done = new Map((await deps.jobs.steps(job.id)).map((r) => [r.step, JSON.parse(r.output_json) as PortraitOutput | SceneOutput]));
   const stored = async (step: string, fallback: PortraitOutput | SceneOutput): Promise<Buffer> =>
     (await deps.blob.get(storyKeys.raw(job.id, step))) ?? (await deps.blob.get(fallback.image.formats.png.key)) ?? missing(step);
@@ -122,7 +123,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
         };
         raw = await generateRaw(ctx, spec).catch(async (e: unknown) => {
           // A scene that will never succeed is recorded as failed (the per-scene view, scene retry).
-          if (e instanceof JobFailure && !e.retryable && e.code !== 'canceled') await recordFailedScene(deps.db, job.id, scene.index, { code: e.code, message: e.message });
+          if (e instanceof JobFailure && !e.retryable && e.code !== 'canceled') await deps.jobs.recordFailedScene(fence, { step, ordinal, index: scene.index }, { code: e.code, message: e.message });
           throw e;
         });
         await trailing.settle();
@@ -145,7 +146,7 @@ export const storyPipeline: Pipeline = async (deps, { job, signal }) => {
   }
 
   // 4. Settle: every step was captured as it was recorded.
-  await deps.jobs.complete(job.id, 0, (balanceAfter, charged): StoredStoryResult => ({
+  await deps.jobs.complete(fence, 0, (balanceAfter, charged): StoredStoryResult => ({
     kind: 'story',
     model: model.id,
     scenes: plan.scenes.map((s) => ({ prompt: s.prompt, image: scenes.get(s.index)!.image })),

@@ -43,6 +43,7 @@ export const storyStep = {
 
 export const storyKeys = {
   raw: (jobId: string, step: string) => `jobs/${jobId}/story/raw/${step}`,
-  image: (jobId: string, step: string) => `jobs/${jobId}/story/${step}`,
+  // Per run (the job's attempt): a run that lost its claim can never replace the files another run recorded.
+  image: (jobId: string, step: string, attempt: number) => `jobs/${jobId}/story/run-${attempt}/${step}`,
   clientRef: (jobId: string, what: string) => `jobs/${jobId}/story/client/${what}`,
 };

@@ -1,10 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { JobStepTable } from '../store/schema.js';
-import type { JobRow } from './row.js';
-import type { FormatView, Presenter } from './present.js';
-import type { StoryRequest } from '../stories/request.js';
-import type { SceneOutput, StoredStoryResult } from '../stories/stored.js';
-import { planStory } from '../stories/plan.js';
+import type { JobRow } from '../jobs/row.js';
+import type { FormatView, Presenter } from '../jobs/present.js';
+import type { SceneOutput, StoredStoryResult } from './stored.js';
+import { storedPlan } from './stored-plan.js';
 import { microsToEur } from '../util/money.js';
 import type { FailedSceneOutput } from './scenes.js';
 
@@ -54,8 +53,7 @@ export interface SceneProgress {
  * come), skipped (a failed story never reached them) or canceled.
  */
 export async function presentStoryProgress(p: Presenter, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
-  const req = JSON.parse(job.request_json) as StoryRequest;
-  const plan = planStory(req, req.aspect_ratio);
+  const plan = storedPlan(job);
   const finished = new Map<number, { out: SceneOutput; cost: number }>();
   const failed = new Map<number, { code: string; message: string }>();
   let portraitsDone = 0;

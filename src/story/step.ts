@@ -1,13 +1,14 @@
-import type { PipelineDeps } from './context.js';
+import type { PipelineDeps } from '../pipelines/context.js';
 import type { ModelEntry } from '../providers/catalogue.js';
 import type { ProviderOutput } from '../providers/port.js';
 import type { StoredImage } from '../jobs/types.js';
 import type { Strictness } from '../moderation/moderator.js';
 import { JobFailure } from '../errors.js';
-import { TERMINAL } from '../jobs/types.js';
-import { storeImage } from './store-image.js';
+import { LeaseLost } from '../jobs/lease-lost.js';
+import type { Fence } from '../jobs/transitions/context.js';
+import { storeImage } from '../pipelines/store-image.js';
 import { crashPoint } from '../util/crash.js';
-import { storyKeys } from '../stories/stored.js';
+import { storyKeys } from './stored.js';
 
 export interface StoryContext {
   deps: PipelineDeps;
@@ -15,6 +16,10 @@ export interface StoryContext {
   model: ModelEntry;
   strictness: Strictness;
   unitPriceMicros: number;
+  /** The claim this run holds: every write passes it, and the checks between steps ask whether it still owns the job. */
+  fence: Fence;
+  /** This run's attempt number: the folder its recorded files are written to. */
+  attempt: number;
   signal: AbortSignal;
   /** No run of this job started before this one, so no raw output can be stored yet. */
   firstRun: boolean;
@@ -46,11 +51,13 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
   const rawKey = storyKeys.raw(jobId, s.step);
   // Both reads are round trips in scale-out (S3, PostgreSQL) before every step: made together, and
   // the storage one only when an earlier run may have left the output.
-  const [stored, cancel] = await Promise.all([ctx.firstRun ? null : deps.blob.get(rawKey), deps.jobs.cancelRequested(jobId)]);
+  const [stored, next] = await Promise.all([ctx.firstRun ? null : deps.blob.get(rawKey), deps.jobs.checkpoint(ctx.fence)]);
+  // Another worker owns the job now (this one paused past its lease): spend nothing more on it.
+  if (next === 'lost') throw new LeaseLost('checkpoint', jobId);
   if (stored) return stored;
   if (ctx.signal.aborted) throw new JobFailure('timeout', 'The run was interrupted before its next step.', true);
   // A cancel request stops the story between steps: the step in flight was finished, this one never starts.
-  if (cancel) throw new JobFailure('canceled', 'Canceled by request.', false);
+  if (next === 'cancel') throw new JobFailure('canceled', 'Canceled by request.', false);
   // Again right before the call: rules (the operator blocklist) may have changed while the job waited.
   const verdict = deps.moderator.checkText(s.moderationText, ctx.strictness);
   if (!verdict.allowed) {
@@ -65,6 +72,7 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
     throw e;
   }
   crashPoint('story_after_provider_call');
+  await deps.jobs.assertOwned(ctx.fence);
   await deps.blob.put(rawKey, out.bytes, out.mime);
   crashPoint(`story_${s.kind}_raw_stored`);
   return out.bytes;
@@ -72,18 +80,17 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
 
 export async function finishImage<T>(ctx: StoryContext, s: ImageStep<T>, raw: Buffer): Promise<T> {
   const { deps, jobId } = ctx;
-  const image = await storeImage(deps.blob, storyKeys.image(jobId, s.step), raw, { model: ctx.model.id, action: 'created' });
+  await deps.jobs.assertOwned(ctx.fence);
+  const image = await storeImage(deps.blob, storyKeys.image(jobId, s.step, ctx.attempt), raw, { model: ctx.model.id, action: 'created' });
   crashPoint(`story_${s.kind}_image_stored`);
   const output = s.output(image);
-  const recorded = await deps.jobs.recordStep(jobId, { step: s.step, ordinal: s.ordinal, output, costMicros: ctx.unitPriceMicros, countsAsScene: s.kind === 'scene' });
+  const recorded = await deps.jobs.recordStep(ctx.fence, { step: s.step, ordinal: s.ordinal, output, costMicros: ctx.unitPriceMicros, countsAsScene: s.kind === 'scene' });
   crashPoint(`story_${s.kind}_recorded`);
   return recorded ? output : alreadyRecorded<T>(ctx, s.step);
 }
 
-/** Another run recorded this step first (or the job ended meanwhile): its record is the truth. */
+/** An earlier run of this job recorded this step first: its record is the truth. */
 async function alreadyRecorded<T>(ctx: StoryContext, step: string): Promise<T> {
-  const job = await ctx.deps.jobs.get(ctx.jobId);
-  if (!job || TERMINAL.has(job.status)) throw new JobFailure(job?.error_code ?? 'canceled', `The job ended (${job?.status ?? 'gone'}) while a step was running.`, false);
   const row = (await ctx.deps.jobs.steps(ctx.jobId)).find((r) => r.step === step);
   if (!row) throw new JobFailure('internal_error', `step ${step} was neither recorded nor recordable`, true);
   return JSON.parse(row.output_json) as T;

@@ -1,6 +1,6 @@
-import type { PipelineDeps } from './context.js';
-import type { StoryPlan } from '../stories/plan.js';
-import { storyKeys } from '../stories/stored.js';
+import type { PipelineDeps } from '../pipelines/context.js';
+import type { StoryPlan } from './plan.js';
+import { storyKeys } from './stored.js';
 import { mapLimit } from '../util/map-limit.js';
 
 /** Client reference downloads in parallel. */
