@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { JobQueue, QueueTask } from '../queue/port.js';
 import type { JobService } from '../jobs/service.js';
 import type { Fence } from '../jobs/transitions/context.js';
-import type { PipelineDeps } from '../pipelines/context.js';
+import type { Pipeline, PipelineDeps } from '../pipelines/context.js';
 import { PIPELINES } from '../pipelines/registry.js';
 import { EaselError, JobFailure } from '../errors.js';
 import { LeaseLost } from '../jobs/lease-lost.js';
@@ -38,6 +38,8 @@ export class WorkerPool {
     private readonly deps: PipelineDeps,
     private readonly log: Logger,
     private readonly opts: PoolOptions,
+    /** Which pipeline runs which operation (the registry; tests run their own). */
+    private readonly pipelines: Record<string, Pipeline> = PIPELINES,
   ) {}
 
   start(): void {
@@ -117,7 +119,7 @@ export class WorkerPool {
     const job = started.job;
     // reqId (fastify's own log key) of the request that submitted the job: API and worker lines join on it.
     if (job.request_id) log = log.child({ reqId: job.request_id });
-    const pipeline = PIPELINES[job.operation];
+    const pipeline = this.pipelines[job.operation];
     if (!pipeline) {
       await this.jobs.fail(fence, 'internal_error', `no pipeline for operation ${job.operation}`);
       return;
