@@ -42,7 +42,10 @@ setC2paSigner(new C2paSigner({ chain: [g.leafDer, g.caDer], key: g.leafKey, trus
 
 const photoLike = (side: number) =>
   // Gaussian noise compresses like a photograph does (badly): the PNG is megabytes, as a vendor's would be.
-  import('sharp').then(({ default: sharp }) => sharp({ create: { width: side, height: side, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer());
+  // sharp's types require `background`; with `noise` given sharp ignores it.
+  import('sharp').then(({ default: sharp }) =>
+    sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toBuffer(),
+  );
 
 for (const [label, side] of [['sketch', 1024], ['sketch', 2048], ['photo-like', 1024]] as const) {
   const raw = label === 'sketch' ? await renderSketch({ prompt: 'a lighthouse on a cliff at dusk', seed: 1, width: side, height: side }) : await photoLike(side);

@@ -142,6 +142,7 @@ const nullBlob: BlobStore = {
   get: async () => null,
   exists: async () => false,
   delete: async () => undefined,
+  deletePrefix: async () => undefined,
   signedUrl: async (key) => key,
   health: async () => ({ ok: true }),
 };

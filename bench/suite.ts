@@ -489,7 +489,7 @@ async function seed(srv: EaselProcess, stored: number, running: number): Promise
       await db.transaction().execute((trx) => trx.insertInto('jobs').values(rows).execute());
       done += n;
     }
-    const jobs = new JobService(db, queue, 100_000);
+    const jobs = new JobService(db, queue, { maxConcurrentJobs: 100_000, retentionS: 30 * 86_400 });
     for (let i = 0; i < running; i++) {
       await jobs.submit({ accountId: k.account_id, keyId: k.id, operation: 'image', model: 'easel-sketch', request: { ...request, prompt: `running ${i}` }, holdMicros: 20_000, scenesTotal: 1 });
     }

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldError } from '../contract/common.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
@@ -23,10 +24,6 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
 
 const LIMIT_KEYWORDS = new Set(['maxItems', 'minItems', 'maxLength', 'minLength', 'maximum', 'minimum', 'exclusiveMaximum', 'exclusiveMinimum', 'maxProperties']);
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
 
 /** `/reference_images/2/url` → `reference_images[2].url`, the form a person reads. */
 export function toFieldPath(part: string, instancePath: string, missing?: string): string {

@@ -22,6 +22,29 @@ export const Usage = Type.Object(
   { additionalProperties: false, description: 'Easel: usage by operation and by UTC month, from the account\'s jobs.' },
 );
 
+/** `GET /v1/account/profile`. */
+export const Profile = Type.Object(
+  {
+    user: Type.Object(
+      {
+        id: Uuid,
+        name: Type.Union([Type.String(), Type.Null()]),
+        email: Type.Union([Type.String(), Type.Null()]),
+        created_at: DateTime,
+        balance_eur: Eur,
+        held_eur: Eur,
+        credits_expire_at: Type.Union([DateTime, Type.Null()]),
+        credit_limit_cents: Type.Integer(),
+        strictness: Type.Enum(['normal', 'liberal'], { description: 'Easel: the account default moderation strictness.' }),
+        status: Type.Enum(['active', 'suspended'], { description: 'Easel.' }),
+        usage: Usage,
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const LedgerEntry = Type.Object(
   {
     id: Uuid,

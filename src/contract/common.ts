@@ -15,6 +15,12 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'The one error shape of every non-2xx response.' },
 );
 
+/** One entry of `details.fields` in a 400/422 validation error: where, and what is wrong there. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')]));
 

@@ -1,8 +1,8 @@
-import { webhookFields } from '../webhooks/events.js';
+import { webhookFields } from './webhook-events.js';
 import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { AspectRatio, ImageSize, ReferenceImage, Strictness } from './generation.js';
-import { DIAGRAM_TYPES } from '../pipelines/templates.js';
+import { DIAGRAM_TYPES } from './content-kinds.js';
 
 /**
  * Request bodies of the graphic and diagram generators and of edit and combine. They share the

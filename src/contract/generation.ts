@@ -1,7 +1,7 @@
-import { webhookFields } from '../webhooks/events.js';
+import { webhookFields } from './webhook-events.js';
 import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
-import { ASPECT_RATIOS, IMAGE_SIZES } from '../providers/catalogue.js';
+import { ASPECT_RATIOS, IMAGE_SIZES } from './dimensions.js';
 import { DateTime, Eur, Uuid } from './common.js';
 
 const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);

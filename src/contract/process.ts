@@ -1,4 +1,4 @@
-import { webhookFields } from '../webhooks/events.js';
+import { webhookFields } from './webhook-events.js';
 import { Type, type Static, type TSchema } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { DateTime, Uuid } from './common.js';

@@ -1,4 +1,4 @@
-import { webhookFields } from '../webhooks/events.js';
+import { webhookFields } from './webhook-events.js';
 import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { AspectRatio, FormatFile, ImageSize, Strictness } from './generation.js';

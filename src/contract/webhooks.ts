@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Uuid } from './common.js';
-import { WebhookEvents, WebhookUrl } from '../webhooks/events.js';
+import { WebhookEvents, WebhookUrl } from './webhook-events.js';
 
 export const DeliveryId = Type.String({ pattern: '^msg_[0-9a-f]{32}$', description: 'Delivery id: the webhook-id header of every attempt.' });
 export const DeliveryIdParams = Type.Object({ id: DeliveryId }, { additionalProperties: false });

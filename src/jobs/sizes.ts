@@ -1,4 +1,4 @@
-import type { AspectRatio, ImageSize } from '../providers/catalogue.js';
+import type { AspectRatio, ImageSize } from '../contract/dimensions.js';
 
 const LONG_SIDE: Record<ImageSize, number> = { '1K': 1024, '2K': 2048, '4K': 4096 };
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { normalizeForModeration } from './moderator.js';
+import { normalizeForModeration } from './normalize.js';
 
 /**
  * The operator's own blocked terms (EASEL_MODERATION_BLOCKLIST): a text file, one term or phrase

@@ -1,14 +1,28 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Services } from '../app.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { JobQueue } from '../queue/port.js';
+import type { Db } from '../store/db.js';
 import { registerStoreCollectors, renderMetrics } from './metrics.js';
+
+/**
+ * What the listener needs from the process's services. Named here (the app's Services has these
+ * members) so that observability/ does not depend on src/app.ts, which wires everything.
+ */
+export interface MetricsListenerDeps {
+  db: Db;
+  queue: JobQueue;
+  config: Pick<Config, 'metricsToken' | 'host'>;
+  log: Pick<Logger, 'info'>;
+}
 
 /**
  * `easel worker` has no HTTP API; with EASEL_METRICS_PORT set it serves GET /metrics (and nothing
  * else) so its provider metrics can be scraped. Same token rule as the API's /metrics.
  */
-export async function startMetricsListener(s: Services, port: number): Promise<http.Server> {
+export async function startMetricsListener(s: MetricsListenerDeps, port: number): Promise<http.Server> {
   registerStoreCollectors(s.db, s.queue);
   const token = s.config.metricsToken;
   const expected = token ? crypto.createHash('sha256').update(`Bearer ${token}`).digest() : null;

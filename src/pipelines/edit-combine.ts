@@ -1,10 +1,12 @@
 import type { Pipeline, PipelineDeps } from './context.js';
-import { ASPECT_RATIOS, type AspectRatio, type ImageSize, type ModelEntry } from '../providers/catalogue.js';
+import type { ModelEntry } from '../providers/catalogue.js';
+import { ASPECT_RATIOS, type AspectRatio, type ImageSize } from '../contract/dimensions.js';
 import type { ContentSpec, GenerateInput } from '../providers/port.js';
 import { dimensionsFor } from '../jobs/sizes.js';
 import { defaultSeed } from './image.js';
 import { finishImageJob } from './finish-image-job.js';
-import { combinePrompt, editPrompt, type ContentKind, type DiagramType } from './templates.js';
+import { combinePrompt, editPrompt } from './templates.js';
+import type { ContentKind, DiagramType } from '../contract/content-kinds.js';
 import type { ProvenanceInput } from '../imaging/signing.js';
 import { probeImage } from '../net/image-probe.js';
 import { JobFailure } from '../errors.js';

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import type { Pipeline } from './context.js';
-import type { AspectRatio, ImageSize } from '../providers/catalogue.js';
+import type { AspectRatio, ImageSize } from '../contract/dimensions.js';
 import { dimensionsFor } from '../jobs/sizes.js';
 import { finishImageJob } from './finish-image-job.js';
-import { generatePrompt, type ContentKind, type DiagramType } from './templates.js';
+import { generatePrompt } from './templates.js';
+import type { ContentKind, DiagramType } from '../contract/content-kinds.js';
 
 export interface ImageRequest {
   prompt: string;

@@ -10,11 +10,7 @@
  * diagram type, transparency), so it is unaffected by the wording here.
  */
 
-export const CONTENT_KINDS = ['image', 'graphic', 'diagram'] as const;
-export type ContentKind = (typeof CONTENT_KINDS)[number];
-
-export const DIAGRAM_TYPES = ['flowchart', 'sequence', 'architecture', 'mindmap', 'er', 'class', 'timeline', 'org-chart'] as const;
-export type DiagramType = (typeof DIAGRAM_TYPES)[number];
+import type { ContentKind, DiagramType } from '../contract/content-kinds.js';
 
 /** How each diagram type should be drawn, in words a model follows. */
 const DIAGRAM_STYLE: Record<DiagramType, string> = {

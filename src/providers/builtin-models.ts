@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
-import { ASPECT_RATIOS, type ModelEntry } from './catalogue.js';
+import type { ModelEntry } from './catalogue.js';
+import { ASPECT_RATIOS } from '../contract/dimensions.js';
 import type { ProviderFactory } from './factory.js';
 import { eurToMicros } from '../util/money.js';
 

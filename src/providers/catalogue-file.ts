@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { Ajv } from 'ajv';
 import { Type, type Static } from 'typebox';
 import YAML from 'yaml';
-import { ASPECT_RATIOS, IMAGE_SIZES, type ModelEntry } from './catalogue.js';
+import type { ModelEntry } from './catalogue.js';
+import { ASPECT_RATIOS, IMAGE_SIZES } from '../contract/dimensions.js';
 import type { ProviderFactory } from './factory.js';
 import { eurToMicros } from '../util/money.js';
 

@@ -1,11 +1,7 @@
 import { EaselError } from '../errors.js';
 import { eurToMicros } from '../util/money.js';
 import type { ImageProvider, Operation } from './port.js';
-
-export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
-export const IMAGE_SIZES = ['1K', '2K', '4K'] as const;
-export type AspectRatio = (typeof ASPECT_RATIOS)[number];
-export type ImageSize = (typeof IMAGE_SIZES)[number];
+import type { ImageSize } from '../contract/dimensions.js';
 
 export interface ModelEntry {
   id: string;

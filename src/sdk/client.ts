@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ENDPOINTS, endpointPath, type EndpointName } from './endpoints.js';
 import { EaselAbortError, EaselApiError, EaselConnectionError, EaselError, EaselTimeoutError } from './errors.js';
 import { sleep, waitForJob, type WaitOptions } from './wait.js';
-import { MIME_OF, sniffImageFormat } from '../imaging/sniff.js';
+import { MIME_OF, sniffImageFormat } from '../contract/image-formats.js';
 import { downloadAll, type DownloadedFile, type DownloadOptions } from './download.js';
 import type {
   ApiKey, ApiKeyList, CreateKeyRequest, CreatedApiKey, AdjustRequest, CombineRequest, ConvertRequest, CropRequest, EditKind, EditRequest, FlipRequest, GenerateDiagramRequest,

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Easel } from './client.js';
 import { EaselError } from './errors.js';
-import { mapLimit } from '../util/map-limit.js';
-import { EXT_OF } from '../imaging/sniff.js';
+import { mapLimit } from './map-limit.js';
+import { EXT_OF } from '../contract/image-formats.js';
 import { isGenerationResult, isProcessResult, isStoryResult, type FormatFile, type ImageFormat, type Job, type JobResult } from './types.js';
 
 export interface DownloadOptions {
@@ -28,6 +27,14 @@ export interface DownloadedFile {
   size_bytes: number;
   /** true when an identical file (same SHA-256, or any complete file where none is known) was already there. */
   existed: boolean;
+}
+
+/**
+ * What downloading needs from a client (the Easel class has it). Named here rather than importing
+ * the class, so client.ts → download.ts stays a one-way arrow.
+ */
+export interface ByteDownloader {
+  downloadBytes(url: string, o?: { signal?: AbortSignal }): Promise<{ bytes: Buffer; contentType: string | null }>;
 }
 
 interface Planned {
@@ -105,7 +112,7 @@ function plan(result: JobResult | Job, opts: DownloadOptions): Planned[] {
  * a file already there with that hash is kept, so calling this again after an interruption only
  * fetches what is missing. Character references are saved with the extension of their content type.
  */
-export async function downloadAll(client: Easel, result: JobResult | Job, dir: string, opts: DownloadOptions = {}): Promise<DownloadedFile[]> {
+export async function downloadAll(client: ByteDownloader, result: JobResult | Job, dir: string, opts: DownloadOptions = {}): Promise<DownloadedFile[]> {
   const items = plan(result, opts);
   await fs.promises.mkdir(dir, { recursive: true });
   return mapLimit(items, opts.concurrency ?? 4, async (it): Promise<DownloadedFile> => {

@@ -1,22 +1,22 @@
 /**
  * The SDK's wire types. Where the server has a TypeBox schema in src/contract/ the type is derived
  * from it (`Static<typeof X>`), so a contract change is a compile error here; the rest is written by
- * hand from ../shared/spec/API.md until its route lands with a schema. Imports are type-only: the
- * compiled SDK does not load any server code.
+ * hand from ../shared/spec/API.md until its route lands with a schema. Everything comes from
+ * src/contract/, type-only but for the DIAGRAM_TYPES list: the compiled SDK loads no server code
+ * (test/unit/import-graph.test.ts bundles it to check).
  */
 import type { Static } from 'typebox';
 import type { GenerateImageBody, GenerationResponse as GenerationResponseSchema, AspectRatio as AspectRatioSchema, ImageSize as ImageSizeSchema, Strictness as StrictnessSchema, ReferenceImage as ReferenceImageSchema, FormatFile as FormatFileSchema } from '../contract/generation.js';
 import type { Job as JobSchema, JobList as JobListSchema, JobListQuery as JobListQuerySchema, JobStatus as JobStatusSchema } from '../contract/jobs.js';
 import type { ModelList as ModelListSchema, PricingList as PricingListSchema, Model as ModelSchema } from '../contract/models.js';
 import type { StoryAccepted as StoryAcceptedSchema, StoryBody, StoryResult as StoryResultSchema, StorySceneProgress } from '../contract/story.js';
-import type { Profile as ProfileSchema } from '../api/routes/account.js';
 import type * as P from '../contract/process.js';
 import type { GenerateDiagramBody, GenerateGraphicBody, combineJsonBody, editJsonBody } from '../contract/content.js';
 import type { ApiKeyList as ApiKeyListSchema, ApiKeyView, CreateKeyBody, CreatedApiKey as CreatedApiKeySchema } from '../contract/keys.js';
-import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema } from '../contract/account.js';
+import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema, Profile as ProfileSchema } from '../contract/account.js';
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
 import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
-import type { Quote as QuoteSchema } from '../api/routes/quote.js';
+import type { Quote as QuoteSchema } from '../contract/quote.js';
 
 export type AspectRatio = Static<typeof AspectRatioSchema>;
 export type ImageSize = Static<typeof ImageSizeSchema>;
@@ -30,7 +30,7 @@ export type GenerateGraphicRequest = Static<typeof GenerateGraphicBody>;
 export type GenerateDiagramRequest = Static<typeof GenerateDiagramBody>;
 export type DiagramType = NonNullable<GenerateDiagramRequest['type']>;
 /** The diagram types the server knows (the list its schema is built from; a plain constant module). */
-export { DIAGRAM_TYPES } from '../pipelines/templates.js';
+export { DIAGRAM_TYPES } from '../contract/content-kinds.js';
 export type GenerationResponse = Static<typeof GenerationResponseSchema>;
 
 export type StoryRequest = Static<typeof StoryBody>;

@@ -1,4 +1,3 @@
-import type { Easel } from './client.js';
 import { EaselAbortError, EaselApiError, EaselConnectionError, EaselError, EaselJobFailedError, EaselTimeoutError } from './errors.js';
 import { SseParser } from './sse.js';
 import { TERMINAL_STATUSES, type Job } from './types.js';
@@ -19,6 +18,18 @@ export interface WaitOptions {
   sseIdleTimeoutMs?: number;
   /** Event stream: consecutive connections without an event before falling back to polling. Default 5. */
   sseMaxReconnects?: number;
+}
+
+/**
+ * What waiting needs from a client (the Easel class has these members). Named here rather than
+ * importing the class, so client.ts → wait.ts stays a one-way arrow.
+ */
+export interface JobWatchClient {
+  getJob(id: string, o?: { signal?: AbortSignal }): Promise<Job>;
+  /** The job's event stream, or null when the server has none. */
+  openEventStream(id: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response | null>;
+  /** Whether the server has event streams: learned on the first wait, undefined until then. */
+  sseAvailable: boolean | undefined;
 }
 
 const isTerminal = (s: unknown) => TERMINAL_STATUSES.includes(s as Job['status']);
@@ -73,7 +84,7 @@ function finish(job: Job): Job {
   throw new EaselJobFailedError(job);
 }
 
-export async function waitForJob(client: Easel, id: string, opts: WaitOptions = {}): Promise<Job> {
+export async function waitForJob(client: JobWatchClient, id: string, opts: WaitOptions = {}): Promise<Job> {
   const timeout = opts.timeoutMs !== undefined ? AbortSignal.timeout(opts.timeoutMs) : undefined;
   const signals = [opts.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length ? AbortSignal.any(signals) : new AbortController().signal;
@@ -94,7 +105,7 @@ export async function waitForJob(client: Easel, id: string, opts: WaitOptions = 
   }
 }
 
-async function byPolling(client: Easel, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job> {
+async function byPolling(client: JobWatchClient, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job> {
   const first = opts.pollIntervalMs ?? 1000;
   const cap = Math.max(first, opts.maxPollIntervalMs ?? 5000);
   let interval = first;
@@ -115,7 +126,7 @@ async function byPolling(client: Easel, id: string, opts: WaitOptions, signal: A
  * job is read once more (fresh signed URLs, the full result). A dropped stream is reopened with
  * `Last-Event-ID` after the server's `retry:` delay. Returns null when the server has no stream.
  */
-async function overEvents(client: Easel, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job | null> {
+async function overEvents(client: JobWatchClient, id: string, opts: WaitOptions, signal: AbortSignal, report: (j: Job) => boolean): Promise<Job | null> {
   const parser = new SseParser();
   const idleMs = opts.sseIdleTimeoutMs ?? 60_000;
   const maxReconnects = opts.sseMaxReconnects ?? 5;

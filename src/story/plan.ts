@@ -1,4 +1,4 @@
-import type { AspectRatio, ImageSize } from '../providers/catalogue.js';
+import type { AspectRatio, ImageSize } from '../contract/dimensions.js';
 import { dimensionsFor } from '../jobs/sizes.js';
 import type { StoryRequest } from './request.js';
 import { nameKey } from './validate.js';

@@ -1,6 +1,6 @@
 import type { Static } from 'typebox';
 import type { StoryBody } from '../contract/story.js';
-import type { AspectRatio, ImageSize } from '../providers/catalogue.js';
+import type { AspectRatio, ImageSize } from '../contract/dimensions.js';
 import type { Strictness } from '../moderation/moderator.js';
 
 export type StoryBodyIn = Static<typeof StoryBody>;

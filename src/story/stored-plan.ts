@@ -1,4 +1,4 @@
-import type { AspectRatio } from '../providers/catalogue.js';
+import type { AspectRatio } from '../contract/dimensions.js';
 import type { JobRow } from '../jobs/row.js';
 import type { StoryRequest } from './request.js';
 import { planStory, type StoryPlan } from './plan.js';

@@ -1,4 +1,4 @@
-import type { FieldError } from '../api/validation.js';
+import type { FieldError } from '../contract/common.js';
 import type { ModelEntry } from '../providers/catalogue.js';
 import type { StoryRequest } from './request.js';
 

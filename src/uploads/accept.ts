@@ -2,7 +2,7 @@ import sharp, { type Metadata } from 'sharp';
 import type { BlobStore } from '../blob/port.js';
 import type { Moderator, Strictness } from '../moderation/moderator.js';
 import { EaselError } from '../errors.js';
-import { EXT_OF, MIME_OF, sniffImageFormat } from '../imaging/sniff.js';
+import { EXT_OF, MIME_OF, sniffImageFormat } from '../contract/image-formats.js';
 import { MAX_PIXELS } from '../imaging/limits.js';
 import { newId } from '../util/ids.js';
 

@@ -1,23 +1,6 @@
 /**
- * Runs `fn` over `items` with at most `limit` in flight, results in input order. After the first
- * failure nothing new starts, but the calls already running are awaited before the error is
- * rethrown: a retry must never start while an earlier attempt is still producing (and storing) work.
+ * The one mapLimit lives in the SDK (src/sdk/map-limit.ts): the published SDK may import only
+ * src/sdk and src/contract, while the server may use the SDK's plain helpers. Re-exported here so
+ * server code (story pipelines, tests) keeps its import path.
  */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed: { error: unknown } | null = null;
-  const lane = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i]!);
-      } catch (e) {
-        failed ??= { error: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  if (failed) throw (failed as { error: unknown }).error;
-  return results;
-}
+export { mapLimit } from '../sdk/map-limit.js';

@@ -6,7 +6,7 @@ import type { Pipeline, PipelineDeps } from '../pipelines/context.js';
 import { PIPELINES } from '../pipelines/registry.js';
 import { EaselError, JobFailure } from '../errors.js';
 import { LeaseLost } from '../jobs/lease-lost.js';
-import { backoffMs } from './backoff.js';
+import { backoffMs } from '../util/backoff.js';
 import { newId } from '../util/ids.js';
 
 export interface PoolOptions {

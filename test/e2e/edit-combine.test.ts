@@ -84,7 +84,7 @@ describe('POST /v1/edit/* and /v1/combine/* (offline renderer)', () => {
     const png = (await download(res.body.formats.png.url)).bytes;
     const meta = await sharp(png).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 1024, 768], '640x480 in → 4:3 out');
-    const [ri, , bi] = await meanRgb(files.scene);
+    const [ri, , bi] = await meanRgb(files.scene!);
     const [ro, , bo] = await meanRgb(png);
     assert.ok(ro - bo > ri - bi + 10, `warmer: red-blue ${(ri - bi).toFixed(1)} → ${(ro - bo).toFixed(1)}`);
     const job = (await api(srv.baseUrl, 'GET', `/v1/jobs/${res.body.id}`, { key })).body;

@@ -260,7 +260,7 @@ describe(`POST /v1/process/* operations (${MODE})`, () => {
     const png = await ok('remove-background', input('circle.png'));
     assert.equal(png.body.content_type, 'image/png');
     assert.equal(png.meta.hasAlpha, true);
-    for (const [x, y] of [[2, 2], [237, 2], [2, 237], [237, 237], [30, 120]]) assert.equal((await pixel(png.bytes, x, y))[3], 0, `background at ${x},${y}`);
+    for (const [x, y] of [[2, 2], [237, 2], [2, 237], [237, 237], [30, 120]] as const) assert.equal((await pixel(png.bytes, x, y))[3], 0, `background at ${x},${y}`);
     assert.ok(near(await pixel(png.bytes, 120, 120), [192, 57, 43, 255], 4), 'the subject stays opaque and unchanged');
     assert.equal((await pixel(png.bytes, 120, 60))[3], 255, 'inside the circle near its edge');
     const webp = await ok('remove-background', input('circle.webp'));

@@ -9,7 +9,8 @@ import { auditLedger } from '../helpers/ledger.js';
 import { captures, storedRawSteps, TERMINAL } from '../helpers/story.js';
 import { normalizeStory } from '../../src/story/request.js';
 import { planStory } from '../../src/story/plan.js';
-import { figureSignature, hasFigure } from '../../src/providers/sketch/signature.js';
+import { figureSignature } from '../../src/providers/sketch/signature.js';
+import { hasFigure } from '../../src/providers/sketch/detect.js';
 
 /** 3 portraits (Mira, Mira (storm), Tal) then 4 scenes: 7 images at EUR 0.02. Scene prompts go out as written. */
 const STORY = {

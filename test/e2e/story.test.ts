@@ -6,7 +6,8 @@ import { EaselProcess, api, download } from '../helpers/server.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
 import { auditLedger } from '../helpers/ledger.js';
 import { pollStory } from '../helpers/story.js';
-import { figureSignature, hasFigure } from '../../src/providers/sketch/signature.js';
+import { figureSignature } from '../../src/providers/sketch/signature.js';
+import { hasFigure } from '../../src/providers/sketch/detect.js';
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 

@@ -13,7 +13,7 @@ async function upload(
 ): Promise<ApiResponse> {
   const form = new FormData();
   for (const [k, v] of Object.entries(opts.extra ?? {})) form.append(k, v);
-  form.append(opts.field ?? 'image', new Blob([bytes], { type: opts.type ?? 'image/png' }), opts.filename ?? 'image.png');
+  form.append(opts.field ?? 'image', new Blob([new Uint8Array(bytes)], { type: opts.type ?? 'image/png' }), opts.filename ?? 'image.png');
   const res = await fetch(`${base}/v1/upload`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : text, text };

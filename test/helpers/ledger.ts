@@ -46,7 +46,9 @@ export async function auditLedger(target: { dataDir: string; databaseUrl?: strin
   } else {
     const db = new SQLite(path.join(target.dataDir, 'easel.sqlite'), { readonly: true, fileMustExist: true });
     query = async (q, arg) => db.prepare(q.replace('$1', '?')).all(arg) as Record<string, unknown>[];
-    close = async () => db.close();
+    close = async () => {
+      db.close();
+    };
   }
   try {
     const [acc] = await query(ACCOUNT, accountName);

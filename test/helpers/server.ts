@@ -210,8 +210,9 @@ export async function api<T = any>(
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  let body: string | Buffer | undefined;
-  if (opts.rawBody !== undefined) body = opts.rawBody;
+  // fetch's BodyInit wants an ArrayBuffer-backed view; a Buffer may sit on a shared pool, so copy it.
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  if (opts.rawBody !== undefined) body = typeof opts.rawBody === 'string' ? opts.rawBody : new Uint8Array(opts.rawBody);
   else if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';

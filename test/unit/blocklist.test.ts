@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OperatorBlocklist, parse } from '../../src/moderation/blocklist.js';
-import { RuleModerator, normalizeForModeration } from '../../src/moderation/moderator.js';
+import { RuleModerator } from '../../src/moderation/moderator.js';
+import { normalizeForModeration } from '../../src/moderation/normalize.js';
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bl-')), 'blocklist.txt');
 

@@ -6,7 +6,8 @@ import { encodeAll, type EncodedImage, type OutputFormat, type ProvenanceInfo } 
 import { sha256Hex } from '../../src/imaging/hash.js';
 import { readDigitalSourceType } from '../../src/imaging/provenance.js';
 import { renderSketch } from '../../src/providers/sketch/render.js';
-import { figureSignature, hasFigure } from '../../src/providers/sketch/signature.js';
+import { figureSignature } from '../../src/providers/sketch/signature.js';
+import { hasFigure } from '../../src/providers/sketch/detect.js';
 
 const AI = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
 const PROV: ProvenanceInfo = { generator: 'Easel', model: 'easel-sketch', action: 'created', createdAt: new Date('2025-03-04T05:06:07.000Z') };

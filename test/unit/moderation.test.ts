@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleModerator, normalizeForModeration } from '../../src/moderation/moderator.js';
+import { RuleModerator } from '../../src/moderation/moderator.js';
+import { normalizeForModeration } from '../../src/moderation/normalize.js';
 
 const m = new RuleModerator();
 

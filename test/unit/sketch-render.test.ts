@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { renderSketch, type SketchFigure, type SketchRenderInput } from '../../src/providers/sketch/render.js';
-import { figureSignature, hasFigure, signatureCoverage, type FigureSignature } from '../../src/providers/sketch/signature.js';
+import { figureSignature, type FigureSignature } from '../../src/providers/sketch/signature.js';
+import { hasFigure, signatureCoverage } from '../../src/providers/sketch/detect.js';
 import { SIGNATURE_PALETTE, distance } from '../../src/providers/sketch/palette.js';
 
 const fig = (key: string): SketchFigure => ({ key, appearance: `${key}, as described` });

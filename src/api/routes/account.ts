@@ -1,34 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
 import type { Services } from '../../app.js';
-import { DateTime, Eur, Uuid, errorResponses } from '../../contract/common.js';
+import { errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { microsToEur } from '../../util/money.js';
 import { isoSeconds } from '../../util/time.js';
-import { LedgerPage, LedgerQuery, Usage } from '../../contract/account.js';
+import { LedgerPage, LedgerQuery, Profile } from '../../contract/account.js';
 import { accountUsage, ledgerPage } from '../../accounts/usage.js';
-
-export const Profile = Type.Object(
-  {
-    user: Type.Object(
-      {
-        id: Uuid,
-        name: Type.Union([Type.String(), Type.Null()]),
-        email: Type.Union([Type.String(), Type.Null()]),
-        created_at: DateTime,
-        balance_eur: Eur,
-        held_eur: Eur,
-        credits_expire_at: Type.Union([DateTime, Type.Null()]),
-        credit_limit_cents: Type.Integer(),
-        strictness: Type.Enum(['normal', 'liberal'], { description: 'Easel: the account default moderation strictness.' }),
-        status: Type.Enum(['active', 'suspended'], { description: 'Easel.' }),
-        usage: Usage,
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-);
 
 export function accountRoutes(app: FastifyInstance, s: Services): void {
   app.get(

@@ -6,7 +6,7 @@ import { requireAuth } from '../auth.js';
 import { badRequest, notFound } from '../../errors.js';
 import { listJobEvents } from '../../jobs/event-log.js';
 import { TERMINAL } from '../../jobs/types.js';
-import { TERMINAL_EVENTS } from '../../webhooks/events.js';
+import { TERMINAL_EVENTS } from '../../contract/webhook-events.js';
 import { eventEnvelope } from '../../webhooks/payload.js';
 
 /** Comment lines keep proxies and clients from timing the stream out while a job is quiet. */

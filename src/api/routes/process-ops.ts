@@ -1,5 +1,5 @@
 import type { TSchema } from 'typebox';
-import type { FieldError } from '../validation.js';
+import type { FieldError } from '../../contract/common.js';
 import type { ProcessOp } from '../../pipelines/process/types.js';
 import {
   AdjustBody,

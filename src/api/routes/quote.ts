@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
-import { Eur, errorResponses } from '../../contract/common.js';
+import { errorResponses } from '../../contract/common.js';
+import { Quote } from '../../contract/quote.js';
 import { requireAuth } from '../auth.js';
 import { EaselError } from '../../errors.js';
 import { balanceOf } from '../../billing/ledger.js';
@@ -24,18 +25,6 @@ const QuoteBody = Type.Object(
   {
     operation: Type.Enum(Object.keys(ROUTES), { description: 'The job operation to price (as in a job\'s `operation`).' }),
     request: Type.Object({}, { additionalProperties: true, description: 'The JSON body the create endpoint would receive (multipart inputs: give them as URLs).' }),
-  },
-  { additionalProperties: false },
-);
-
-export const Quote = Type.Object(
-  {
-    operation: Type.String(),
-    model: Type.Union([Type.String(), Type.Null()]),
-    price_eur: Eur,
-    balance_eur: Eur,
-    affordable: Type.Boolean({ description: 'Whether your spendable balance covers price_eur right now (else the create answers 402).' }),
-    scenes_total: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Argument, Option, type Command } from 'commander';
 import { DIAGRAM_TYPES, type DownloadedFile, type EditKind, type GenerationResponse, type ImageFormat } from '../../sdk/index.js';
-import { ASPECT_RATIOS, IMAGE_SIZES } from '../../providers/catalogue.js';
+import { ASPECT_RATIOS, IMAGE_SIZES } from '../../contract/dimensions.js';
 import { clientOptions, CliError, eur, intArg, makeCtx, run, stamp, type ClientFlags, type Ctx } from './context.js';
 import { resolveImage, resolveReferences } from './inputs.js';
 

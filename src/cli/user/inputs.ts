@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Easel, ReferenceImage } from '../../sdk/index.js';
-import { sniffImageFormat } from '../../imaging/sniff.js';
+import { sniffImageFormat } from '../../contract/image-formats.js';
 import { CliError } from './context.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);

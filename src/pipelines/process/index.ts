@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { Pipeline } from '../context.js';
 import { JobFailure } from '../../errors.js';
 import { sha256Hex } from '../../imaging/hash.js';
-import { EXT_OF, MIME_OF } from '../../imaging/sniff.js';
+import { EXT_OF, MIME_OF } from '../../contract/image-formats.js';
 import { readProvenanceFacts } from '../../imaging/provenance-carry.js';
 import { PROCESS_OPS, operationOf, type OpContext, type ProcessFn, type ProcessOp, type ProcessRequest, type StoredProcessResult } from './types.js';
 import { decodeInput, sameFormatAs } from './decode.js';

@@ -4,7 +4,7 @@ import { combineProvenance, readProvenanceFacts } from '../../imaging/provenance
 import type { ProcessFn } from './types.js';
 import { decodeInput } from './decode.js';
 import { invalid } from './failures.js';
-import { MIME_OF } from '../../imaging/sniff.js';
+import { MIME_OF } from '../../contract/image-formats.js';
 
 interface OverlayParams { overlay_image_url: string; x: number; y: number; opacity?: number | null }
 

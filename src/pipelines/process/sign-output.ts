@@ -2,7 +2,7 @@ import { VERSION, c2paSigner } from '../../imaging/signing.js';
 import { C2PA_MIME } from '../../imaging/c2pa/sign.js';
 import type { OutputFormat } from '../../imaging/encode.js';
 import type { Encoded, OpContext, ProcessOp } from './types.js';
-import { MIME_OF } from '../../imaging/sniff.js';
+import { MIME_OF } from '../../contract/image-formats.js';
 
 /**
  * The C2PA action each re-signed operation is (C2PA 2.1 action vocabulary). Two are absent on

@@ -18,7 +18,7 @@
  * The checkpoint is `vendorModel` via override_settings.sd_model_checkpoint (the server switches to
  * it for this request); an empty vendorModel uses whatever checkpoint the server has loaded.
  * Reference images and history are not used; figures are added to the prompt as text. Deadline
- * (poll.ts's Deadline): once a concurrency slot is free, the call and vendorFetch's retries must
+ * (vendor/deadline.ts): once a concurrency slot is free, the call and vendorFetch's retries must
  * finish within cfg.timeoutMs, else a retryable `timeout`.
  */
 import { JobFailure } from '../../errors.js';
@@ -27,8 +27,10 @@ import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed } from '../vendor/failure.js';
 import { Limiter } from '../vendor/limiter.js';
-import { callJson, Deadline } from '../poll.js';
-import { checkBase64Image, inputAsPng } from './image.js';
+import { callJson } from '../vendor/call-json.js';
+import { Deadline } from '../vendor/deadline.js';
+import { checkBase64Image } from './image.js';
+import { inputAsPng } from '../vendor/image-bytes.js';
 
 export const A1111_VENDOR = 'AUTOMATIC1111';
 export const A1111_DEFAULT_BASE_URL = 'http://127.0.0.1:7860';

@@ -26,9 +26,10 @@
  * Limits: reference images and history are not used (SD checkpoints take text only in these
  * graphs); figures are added to the prompt as their appearance text. No multi-turn, no combine.
  *
- * Deadline (poll.ts's Deadline / pollUntil / callJson): once a concurrency slot is free, the whole
- * generation (upload, submit, queue wait, run, download) must finish within cfg.timeoutMs, else a
- * retryable `timeout`; the prompt is then removed from ComfyUI's queue if it is still waiting there.
+ * Deadline (vendor/deadline.ts, with vendor/poll-until.ts and vendor/call-json.ts): once a
+ * concurrency slot is free, the whole generation (upload, submit, queue wait, run, download) must
+ * finish within cfg.timeoutMs, else a retryable `timeout`; the prompt is then removed from
+ * ComfyUI's queue if it is still waiting there.
  */
 import crypto from 'node:crypto';
 import { JobFailure } from '../../errors.js';
@@ -38,8 +39,10 @@ import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed } from '../vendor/failure.js';
 import { vendorFetch, type VendorCall, type VendorResponse } from '../vendor/http.js';
 import { Limiter } from '../vendor/limiter.js';
-import { callJson, Deadline, pollUntil, type PollSchedule } from '../poll.js';
-import { checkImage, inputAsPng } from './image.js';
+import { callJson } from '../vendor/call-json.js';
+import { Deadline } from '../vendor/deadline.js';
+import { pollUntil, type PollSchedule } from '../vendor/poll-until.js';
+import { inputAsPng, validateVendorImage } from '../vendor/image-bytes.js';
 import {
   DEFAULT_SAMPLER,
   fillWorkflowTemplate,
@@ -186,7 +189,7 @@ export class ComfyUIProvider implements ImageProvider {
         });
         const query = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
         const res = await deadline.race(this.call({ method: 'GET', url: `/view?${query}`, signal: deadline.signal }));
-        const { bytes, mime } = await checkImage(COMFYUI_VENDOR, res.body);
+        const { bytes, mime } = await validateVendorImage(COMFYUI_VENDOR, res.body);
         return { bytes, mime };
       } catch (e) {
         // Out of time, canceled, or about to be retried (which submits a new prompt) while this one

@@ -24,22 +24,15 @@
  * (Replicate suggests its files API above a few MB; not used here). No multi-turn.
  */
 import { JobFailure } from '../../errors.js';
-import {
-  callJson,
-  dataUri,
-  DEFAULT_POLL_SCHEDULE,
-  fetchResultImage,
-  hasReferences,
-  isLoopbackBase,
-  nearestAspectRatio,
-  parseVendorModel,
-  pollUntil,
-  requestImages,
-  runGeneration,
-  vendorOwnsUrl,
-  type Deadline,
-  type PollSchedule,
-} from '../poll.js';
+import { callJson } from '../vendor/call-json.js';
+import type { Deadline } from '../vendor/deadline.js';
+import { parseVendorModel } from '../vendor/model-spec.js';
+import { DEFAULT_POLL_SCHEDULE, pollUntil, type PollSchedule } from '../vendor/poll-until.js';
+import { dataUri, hasReferences, requestImages } from '../vendor/request-images.js';
+import { fetchResultImage } from '../vendor/result-image.js';
+import { runGeneration } from '../vendor/run-generation.js';
+import { nearestAspectRatio } from '../vendor/size-fit.js';
+import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
 import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SIGNATURE_PALETTE, type Rgb } from './palette.js';
 
-export { signatureCoverage, hasFigure } from './detect.js';
-
 /** The flat colours a figure is painted in, top to bottom: head, body, legs. */
 export interface FigureSignature {
   colors: [number, number, number][];

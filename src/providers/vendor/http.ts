@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { JobFailure } from '../../errors.js';
-import { backoffMs } from '../../worker/backoff.js';
+import { backoffMs } from '../../util/backoff.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { VendorConfig } from './config.js';
 import { malformed, parseRetryAfter, vendorHttpFailure } from './failure.js';

@@ -7,21 +7,22 @@ import { malformed } from './failure.js';
 const RESULT_MIME: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 
 /**
- * Checks that bytes a vendor sent as "the image" really are one: sharp must read the header as
- * PNG, JPEG or WebP and decode every pixel (a truncated file fails). The MIME type comes from the
- * bytes, never from what the vendor claimed. Anything else → `malformed` (non-retryable upstream_error).
+ * Checks that bytes a vendor or image server sent as "the image" really are one: sharp must read
+ * the header as PNG, JPEG or WebP, with a size, and decode every pixel (a truncated file fails).
+ * The MIME type comes from the bytes, never from what the sender claimed. Anything else →
+ * `malformed` (non-retryable upstream_error). The one such check: every adapter uses it.
  */
 export async function validateVendorImage(vendor: string, bytes: Buffer): Promise<ProviderOutput> {
   if (bytes.length === 0) throw malformed(vendor, 'an empty image');
-  let format: string | undefined;
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
-    format = (await sharp(bytes).metadata()).format;
-    if (format && RESULT_MIME[format]) await sharp(bytes, { failOn: 'truncated' }).stats();
+    meta = await sharp(bytes).metadata();
+    if (meta.format && RESULT_MIME[meta.format]) await sharp(bytes, { failOn: 'truncated' }).stats();
   } catch {
     throw malformed(vendor, 'an image that does not decode');
   }
-  const mime = format ? RESULT_MIME[format] : undefined;
-  if (!mime) throw malformed(vendor, `an image in an unsupported format (${format ?? 'unknown'})`);
+  const mime = meta.format ? RESULT_MIME[meta.format] : undefined;
+  if (!mime || !meta.width || !meta.height) throw malformed(vendor, `an image in an unsupported format (${meta.format ?? 'unknown'})`);
   return { bytes, mime };
 }
 
@@ -63,5 +64,19 @@ export async function toVendorInput(image: InputImage): Promise<VendorInputImage
     return { bytes, mime: 'image/png', ext: 'png' };
   } catch {
     throw new JobFailure('internal_error', 'An input image could not be decoded for the model vendor.', false);
+  }
+}
+
+/**
+ * An input image as PNG, for the self-hosted image servers (A1111's init_images, ComfyUI's
+ * LoadImage read PNG best). Easel's own inputs failing to decode is our bug, not the server's.
+ */
+export async function inputAsPng(bytes: Buffer): Promise<Buffer> {
+  try {
+    const meta = await sharp(bytes).metadata();
+    if (meta.format === 'png') return bytes;
+    return await sharp(bytes).autoOrient().png().toBuffer();
+  } catch {
+    throw new JobFailure('internal_error', 'The input image could not be decoded for the image server.', false);
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * The image formats on the wire: what an upload may be (told by its first bytes), and the MIME
+ * type and file extension of each format a result comes in. In contract/ because the server's
+ * upload check and the SDK's uploads and downloads must agree on them.
+ */
+
 /** The upload formats, as their first bytes announce them. */
 export type UploadFormat = 'png' | 'jpeg' | 'webp';
 
