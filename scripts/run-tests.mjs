@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { staleBuilds } from './build-freshness.mjs';
 
 function find(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -27,6 +28,13 @@ const files = (argv.length ? argv : find('test')).sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
+}
+// The end-to-end tests run the build: rebuild whatever is older than its sources first, so a
+// single-file run (`node scripts/run-tests.mjs test/e2e/x.test.ts`) never tests a stale build.
+for (const { what, script } of staleBuilds(process.cwd())) {
+  console.log(`== ${what} is older than its sources: npm run ${script}`);
+  const b = spawnSync('npm', ['run', '--silent', script], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
 }
 fs.mkdirSync('test-artifacts', { recursive: true });
 const totals = { pass: 0, fail: 0, skipped: 0 };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
-import { JobEvents } from './events.js';
+import { JobChanges } from './changes.js';
 import { EaselError } from '../errors.js';
 import { hold, balanceOf } from '../billing/ledger.js';
 import { microsToEur } from '../util/money.js';
@@ -70,7 +70,8 @@ export type SubmittedJob = JobRow & { replayed?: true };
  * makes take the fence of its claim and write nothing once another claim owns the job.
  */
 export class JobService {
-  readonly events = new JobEvents();
+  /** In-process wake-ups when a job changes here (waiters and SSE streams also re-read the store). */
+  readonly changes = new JobChanges();
   /** Every status poll reads through here: built once (src/store/compiled-once.ts). */
   private readonly jobOfAccount: (id: string, accountId: string) => Promise<JobRow[]>;
   /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
@@ -200,7 +201,7 @@ export class JobService {
       this.onStale(name, fence ?? { jobId, token: '' });
       throw new LeaseLost(name, jobId);
     }
-    this.events.changed(jobId);
+    this.changes.changed(jobId);
     return out;
   }
 
@@ -212,7 +213,7 @@ export class JobService {
   async start(fence: Fence): Promise<StartOutcome> {
     const out = await this.db.transaction().execute((trx) => start(trx, this.ctx, fence));
     if (out.outcome === STALE) this.onStale('start', fence);
-    else this.events.changed(fence.jobId);
+    else this.changes.changed(fence.jobId);
     return out;
   }
 
@@ -325,7 +326,7 @@ export class JobService {
   async waitForTerminal(id: string, timeoutMs: number): Promise<JobRow | undefined> {
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | null = null;
-    const off = this.events.on(id, () => wake?.());
+    const off = this.changes.on(id, () => wake?.());
     try {
       for (;;) {
         const job = await this.get(id);

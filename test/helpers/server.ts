@@ -11,6 +11,14 @@ const execFileP = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'easel.js');
 
+// The servers these tests start run dist/: refuse a build older than its sources instead of
+// silently testing old code (scripts/run-tests.mjs rebuilds what is stale before it runs).
+{
+  const { staleBuilds } = (await import(path.join(ROOT, 'scripts', 'build-freshness.mjs'))) as { staleBuilds(root: string): { what: string; script: string }[] };
+  const stale = staleBuilds(ROOT);
+  if (stale.length > 0) throw new Error(`${stale.map((s) => s.what).join(' and ')} older than the sources: run ${stale.map((s) => `npm run ${s.script}`).join(' && ')} (or node scripts/run-tests.mjs FILE, which does)`);
+}
+
 export interface ServerOptions {
   env?: Record<string, string>;
   dataDir?: string;

@@ -84,7 +84,7 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         closed = true;
         wake?.();
       });
-      const off = s.jobs.events.on(id, () => wake?.());
+      const off = s.jobs.changes.on(id, () => wake?.());
       const beat = setInterval(() => {
         if (!closed) res.write(': keep-alive\n\n');
       }, HEARTBEAT_MS);
