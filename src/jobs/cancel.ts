@@ -7,6 +7,7 @@ import { appendJobEvent } from './event-log.js';
 import { EaselError } from '../errors.js';
 import { TERMINAL } from './types.js';
 import { isoSeconds } from '../util/time.js';
+import { remainingHold } from './remaining-hold.js';
 
 export const CANCELED_MESSAGE = 'Canceled by request.';
 
@@ -17,7 +18,7 @@ export const CANCELED_MESSAGE = 'Canceled by request.';
  * synchronous request waiting for the job answers 409.
  */
 export async function settleCanceled(trx: Db, queue: JobQueue, job: JobRow, expiresAt: number): Promise<void> {
-  const remaining = Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
+  const remaining = remainingHold(job);
   await release(trx, job.account_id, job.id, remaining, 'job canceled');
   const now = Date.now();
   const refunded = Number(job.refunded_micros) + remaining;

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { JobStepTable } from '../store/schema.js';
 import type { JobRow } from './row.js';
-import type { FormatView, Presenter } from './present.js';
+import type { FormatView, ResultUrls } from './result-urls.js';
 import type { StoryRequest } from '../stories/request.js';
 import type { SceneOutput, StoredStoryResult } from '../stories/stored.js';
 import { planStory } from '../stories/plan.js';
@@ -17,7 +17,7 @@ export type StepRow = Selectable<JobStepTable>;
  * clients that would rather not parse the name. A client's own reference is returned as given,
  * with `expires_at: null` (its lifetime is not ours to know).
  */
-export async function presentStoryResult(p: Presenter, jobId: string, r: StoredStoryResult): Promise<Record<string, unknown>> {
+export async function presentStoryResult(p: ResultUrls, jobId: string, r: StoredStoryResult): Promise<Record<string, unknown>> {
   const now = Date.now();
   const refs = await Promise.all(
     r.refs.map(async (ref) => {
@@ -53,7 +53,7 @@ export interface SceneProgress {
  * failed; for older jobs, the scene that stopped the story), and the rest pending (still to
  * come), skipped (a failed story never reached them) or canceled.
  */
-export async function presentStoryProgress(p: Presenter, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
+export async function presentStoryProgress(p: ResultUrls, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
   const req = JSON.parse(job.request_json) as StoryRequest;
   const plan = planStory(req, req.aspect_ratio);
   const finished = new Map<number, { out: SceneOutput; cost: number }>();

@@ -19,8 +19,6 @@ import { jobOptionsOf } from '../../jobs/options.js';
 export function storyRoutes(app: FastifyInstance, s: Services): void {
   app.addSchema(StoryAccepted);
   app.addSchema(StoryResult);
-  // Story jobs show their finished scenes while they run; the presenter reads them through the job service.
-  s.presenter.storySteps = (id) => s.jobs.allSteps(id);
 
   app.post(
     '/v1/generate/story',
