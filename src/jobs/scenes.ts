@@ -2,7 +2,7 @@ import type { Db } from '../store/db.js';
 import type { JobQueue } from '../queue/port.js';
 import type { JobRow } from './row.js';
 import type { StoryRequest } from '../stories/request.js';
-import { hold, balanceOf } from '../billing/ledger.js';
+import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { appendJobEvent } from './event-log.js';
 import { lockJob } from './service.js';
 import { TERMINAL } from './types.js';
@@ -77,13 +77,7 @@ export async function retryScene(db: Db, queue: JobQueue, jobId: string, account
         max_cost_eur: microsToEur(Number(job.max_cost_micros)),
       });
     }
-    if (!(await hold(trx, accountId, jobId, price))) {
-      const bal = await balanceOf(trx, accountId);
-      throw new EaselError(402, 'credit_insufficient', `Your balance (EUR ${microsToEur(bal.available)}) cannot cover this scene (EUR ${microsToEur(price)}). Add credits and retry.`, {
-        required_eur: microsToEur(price),
-        balance_eur: microsToEur(bal.available),
-      });
-    }
+    await holdOrRefuse(trx, accountId, jobId, price, 'scene');
     const now = Date.now();
     await trx
       .updateTable('jobs')

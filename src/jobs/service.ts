@@ -4,7 +4,8 @@ import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
 import { JobEvents } from './events.js';
 import { EaselError } from '../errors.js';
-import { hold, capture, release, balanceOf } from '../billing/ledger.js';
+import { capture, release, balanceOf } from '../billing/ledger.js';
+import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
@@ -136,15 +137,7 @@ export class JobService {
       await attachJobWebhook(trx, row, input.webhook);
       const pairs = Object.entries(input.options?.metadata ?? {});
       if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: id, account_id: input.accountId, key, value }))).execute();
-      if (!(await hold(trx, input.accountId, id, input.holdMicros))) {
-        const bal = await balanceOf(trx, input.accountId);
-        throw new EaselError(
-          402,
-          'credit_insufficient',
-          `Your balance (EUR ${microsToEur(bal.available)}) cannot cover this request (EUR ${microsToEur(input.holdMicros)}). Add credits and retry.`,
-          { required_eur: microsToEur(input.holdMicros), balance_eur: microsToEur(bal.available) },
-        );
-      }
+      await holdOrRefuse(trx, input.accountId, id, input.holdMicros, 'request');
       const active = await trx
         .selectFrom('jobs')
         .select(sql<number>`count(*)`.as('n'))
