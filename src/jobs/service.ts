@@ -14,7 +14,6 @@ import { appendJobEvent } from './event-log.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
 import { attachJobWebhook, type RequestedWebhook } from '../webhooks/outbox.js';
-import { interceptQuote } from '../quote/intercept.js';
 import { checkMaxCost, type JobOptions } from './options.js';
 import { settleCanceled, notCancelable } from './cancel.js';
 import { listJobs, type JobFilters } from './list.js';
@@ -36,7 +35,7 @@ export interface SubmitInput {
   request: unknown;
   holdMicros: number;
   scenesTotal: number;
-  /** The HTTP request that created the job: the worker logs it, and a quote (src/quote) is recognised by it. */
+  /** The HTTP request that created the job: the worker logs it. */
   requestId?: string | null;
   /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
   options?: JobOptions;
@@ -70,9 +69,8 @@ export class JobService {
   }
 
   async submit(input: SubmitInput): Promise<SubmittedJob> {
+    // POST /v1/quote makes the same check on the same prepared input (src/api/routes/quote.ts).
     checkMaxCost(input.options, input.holdMicros);
-    // POST /v1/quote runs the create route up to here: it learns the price, nothing is written.
-    interceptQuote(input);
     if (input.idempotency) {
       const replay = await this.replayOf(input.accountId, input.idempotency);
       if (replay) return replay;
