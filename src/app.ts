@@ -16,6 +16,8 @@ import { ProviderFactory } from './providers/factory.js';
 import { loadCatalogueFile } from './providers/catalogue-file.js';
 import { JobService } from './jobs/service.js';
 import { Presenter } from './jobs/present.js';
+import { SignedResultUrls } from './jobs/result-urls.js';
+import { EtaEstimator } from './jobs/eta.js';
 import { WorkerPool } from './worker/pool.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { RetentionSweeper } from './jobs/retention.js';
@@ -101,6 +103,12 @@ export async function createServices(config: Config, log: Logger = createLogger(
       staleLog.warn({ job_id: fence.jobId, transition }, 'stale writer refused: its claim no longer owns the job');
     },
   });
+  // The job view is whole in every process: a worker's webhooks carry what GET /v1/jobs/{id} shows.
+  const presenter = new Presenter({
+    urls: new SignedResultUrls(blob, config.urlTtlS),
+    storySteps: (id) => jobs.allSteps(id),
+    eta: new EtaEstimator(db, config.workerConcurrency),
+  });
   const services: Services = {
     config,
     log,
@@ -112,7 +120,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     moderator: new RuleModerator(),
     catalogue,
     jobs,
-    presenter: new Presenter(blob, config.urlTtlS),
+    presenter,
     publicBase,
     worker: null,
     drivers: { store: store.driver, queue: config.queueDriver, storage: blob instanceof FsBlobStore ? 'fs' : 's3' },
@@ -137,7 +145,6 @@ export function startWorkers(s: Services): WorkerPool {
   sweeper.start();
   pool.alongside(sweeper);
   // The webhook outbox is sent by worker processes too; it stops with the pool.
-  s.presenter.storySteps ??= (id) => s.jobs.allSteps(id);
   const webhooks = new WebhookDispatcher(s.db, s.presenter, s.log.child({ component: 'webhooks' }), {
     retryBaseMs: s.config.webhookRetryBaseMs,
     timeoutMs: s.config.webhookTimeoutMs,

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Db } from '../store/db.js';
+import type { KeyLookup } from '../accounts/key-lookup.js';
 import { KEY_RE, hashApiKey, keysMatch } from '../accounts/api-keys.js';
 import { EaselError, authInvalid } from '../errors.js';
-import { compiledOnce } from '../store/compiled-once.js';
 
 /** How stale api_keys.last_used_at may get: one write per key per minute, not one per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -29,15 +28,8 @@ export function requireAuth(req: FastifyRequest): AuthContext {
 }
 
 /** Bearer-key authentication for every route not marked public. */
-export function installAuth(app: FastifyInstance, db: Db): void {
+export function installAuth(app: FastifyInstance, keys: KeyLookup): void {
   app.decorateRequest('auth', null);
-  const keyByHash = compiledOnce(db, 1, (hash) =>
-    db
-      .selectFrom('api_keys')
-      .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'api_keys.last_used_at as last_used_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
-      .where('api_keys.key_hash', '=', hash),
-  );
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.config?.public) return;
     if (!req.routeOptions.url) return; // unknown route: the 404 handler answers
@@ -47,7 +39,7 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     if (!m) throw authInvalid('Malformed Authorization header; expected "Bearer esl_…".');
     const key = m[1]!;
     if (!KEY_RE.test(key)) throw authInvalid('The API key is not valid.');
-    const [row] = await keyByHash(hashApiKey(key));
+    const row = await keys.byHash(hashApiKey(key));
     // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
     if (!row || !keysMatch(row.key_hash, key)) throw authInvalid('The API key is not valid.');
     if (row.revoked_at != null) throw authInvalid('This API key has been revoked.');
@@ -56,7 +48,7 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     // GET /v1/keys shows when a key was last used; written at most once a minute per key, off the request path.
     const now = Date.now();
     if (row.last_used_at == null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
-      void db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.key_id).execute().catch(() => undefined);
+      void keys.touch(row.key_id, now).catch(() => undefined);
     }
   });
 }

@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
+import type { CreateContext } from './prepare/context.js';
 import { validationFailed } from '../errors.js';
-import { idempotencyOf, type IdempotencyClaim } from '../idempotency/request.js';
+import type { IdempotencyClaim } from '../idempotency/request.js';
 import { checkTarget, UrlRefused } from '../net/guarded-fetch.js';
 import type { RequestedWebhook } from '../webhooks/outbox.js';
 
@@ -19,8 +19,8 @@ const FATAL = new Set(['scheme', 'credentials', 'bad_url', 'private_address']);
  * policy as input URLs; loopback http only in test mode). `files`: a multipart body's files,
  * part of the idempotency fingerprint. Call before any upload is stored or anything charged.
  */
-export async function createExtras(s: Services, req: FastifyRequest, body: Record<string, unknown>, files: readonly Buffer[] = []): Promise<CreateExtras> {
-  const idempotency = idempotencyOf(req, body, files);
+export async function createExtras(s: Services, ctx: CreateContext, body: Record<string, unknown>, files: readonly Buffer[] = []): Promise<CreateExtras> {
+  const idempotency = ctx.idempotency(body, files);
   let webhook: RequestedWebhook | null = null;
   if (typeof body.webhook_url === 'string') {
     await checkWebhookUrl(s, body.webhook_url, 'webhook_url');

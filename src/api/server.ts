@@ -8,6 +8,7 @@ import { ErrorBody } from '../contract/common.js';
 import { GenerationResponse } from '../contract/generation.js';
 import { Job } from '../contract/jobs.js';
 import { installAuth } from './auth.js';
+import { keyLookup } from '../accounts/key-lookup.js';
 import { installErrorHandling } from './error-handler.js';
 import { validatorCompiler } from './validation.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -90,7 +91,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installAuth(app, s.db);
+  installAuth(app, keyLookup(s.db));
   await installHardening(app, s);
   metaRoutes(app, s);
   jobRoutes(app, s);

@@ -3,6 +3,7 @@ import type { EtaEstimator } from './eta.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 import { TERMINAL } from './types.js';
+import { remainingHold } from './remaining-hold.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
 
@@ -10,12 +11,13 @@ const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
  * Easel's job fields from issue 7 part A, added to every job view: the money block, metadata,
  * a pending cancel, queue position and ETA while the job waits or runs, and the retention state.
  */
-export async function jobControlView(job: JobRow, eta: EtaEstimator): Promise<Record<string, unknown>> {
-  const hold = Number(job.hold_micros);
-  const charged = Number(job.charged_micros);
-  const refunded = Number(job.refunded_micros);
+export async function jobControlView(job: JobRow, eta: Pick<EtaEstimator, 'estimate'>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
-    cost: { held_eur: microsToEur(TERMINAL.has(job.status) ? 0 : Math.max(0, hold - charged - refunded)), charged_eur: microsToEur(charged), refunded_eur: microsToEur(refunded) },
+    cost: {
+      held_eur: microsToEur(TERMINAL.has(job.status) ? 0 : Math.max(0, remainingHold(job))),
+      charged_eur: microsToEur(Number(job.charged_micros)),
+      refunded_eur: microsToEur(Number(job.refunded_micros)),
+    },
   };
   if (job.max_cost_micros != null) out.max_cost_eur = microsToEur(Number(job.max_cost_micros));
   if (job.metadata_json) out.metadata = JSON.parse(job.metadata_json) as Record<string, string>;

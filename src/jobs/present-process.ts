@@ -1,11 +1,11 @@
-import type { Presenter } from './present.js';
+import type { ResultUrls } from './result-urls.js';
 import type { StoredProcessResult } from '../pipelines/process/types.js';
 
 /**
  * A processing job's result in the processing response shape (the contract's four fields, then
  * Easel's additions), with a freshly signed URL on every read.
  */
-export async function presentProcessResult(p: Presenter, jobId: string, r: StoredProcessResult): Promise<Record<string, unknown>> {
+export async function presentProcessResult(p: ResultUrls, jobId: string, r: StoredProcessResult): Promise<Record<string, unknown>> {
   const { url, expires_at } = await p.signedUrl(r.key);
   return {
     image_url: url,

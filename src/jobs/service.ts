@@ -4,7 +4,7 @@ import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
 import { JobChanges } from './changes.js';
 import { EaselError } from '../errors.js';
-import { hold, balanceOf } from '../billing/ledger.js';
+import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { TERMINAL } from './types.js';
@@ -13,7 +13,6 @@ import { appendJobEvent } from './event-log.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
 import { attachJobWebhook, type RequestedWebhook } from '../webhooks/outbox.js';
-import { interceptQuote } from '../quote/intercept.js';
 import { checkMaxCost, type JobOptions } from './options.js';
 import { STALE, type Fence, type Stale, type TransitionContext } from './transitions/context.js';
 import { start, type StartOutcome } from './transitions/start.js';
@@ -38,7 +37,7 @@ export interface SubmitInput {
   request: unknown;
   holdMicros: number;
   scenesTotal: number;
-  /** The HTTP request that created the job: the worker logs it, and a quote (src/quote) is recognised by it. */
+  /** The HTTP request that created the job: the worker logs it. */
   requestId?: string | null;
   /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
   options?: JobOptions;
@@ -91,9 +90,8 @@ export class JobService {
   }
 
   async submit(input: SubmitInput): Promise<SubmittedJob> {
+    // POST /v1/quote makes the same check on the same prepared input (src/api/routes/quote.ts).
     checkMaxCost(input.options, input.holdMicros);
-    // POST /v1/quote runs the create route up to here: it learns the price, nothing is written.
-    interceptQuote(input);
     if (input.idempotency) {
       const replay = await this.replayOf(input.accountId, input.idempotency);
       if (replay) return replay;
@@ -160,15 +158,7 @@ export class JobService {
       await attachJobWebhook(trx, row, input.webhook);
       const pairs = Object.entries(input.options?.metadata ?? {});
       if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: id, account_id: input.accountId, key, value }))).execute();
-      if (!(await hold(trx, input.accountId, id, input.holdMicros))) {
-        const bal = await balanceOf(trx, input.accountId);
-        throw new EaselError(
-          402,
-          'credit_insufficient',
-          `Your balance (EUR ${microsToEur(bal.available)}) cannot cover this request (EUR ${microsToEur(input.holdMicros)}). Add credits and retry.`,
-          { required_eur: microsToEur(input.holdMicros), balance_eur: microsToEur(bal.available) },
-        );
-      }
+      await holdOrRefuse(trx, input.accountId, id, input.holdMicros, 'request');
       const active = await trx
         .selectFrom('jobs')
         .select(sql<number>`count(*)`.as('n'))

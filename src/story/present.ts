@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { JobStepTable } from '../store/schema.js';
 import type { JobRow } from '../jobs/row.js';
-import type { FormatView, Presenter } from '../jobs/present.js';
+import type { FormatView, ResultUrls } from '../jobs/result-urls.js';
 import type { SceneOutput, StoredStoryResult } from './stored.js';
 import { storedPlan } from './stored-plan.js';
 import { microsToEur } from '../util/money.js';
@@ -16,7 +16,7 @@ export type StepRow = Selectable<JobStepTable>;
  * clients that would rather not parse the name. A client's own reference is returned as given,
  * with `expires_at: null` (its lifetime is not ours to know).
  */
-export async function presentStoryResult(p: Presenter, jobId: string, r: StoredStoryResult): Promise<Record<string, unknown>> {
+export async function presentStoryResult(p: ResultUrls, jobId: string, r: StoredStoryResult): Promise<Record<string, unknown>> {
   const now = Date.now();
   const refs = await Promise.all(
     r.refs.map(async (ref) => {
@@ -52,7 +52,7 @@ export interface SceneProgress {
  * failed; for older jobs, the scene that stopped the story), and the rest pending (still to
  * come), skipped (a failed story never reached them) or canceled.
  */
-export async function presentStoryProgress(p: Presenter, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
+export async function presentStoryProgress(p: ResultUrls, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
   const plan = storedPlan(job);
   const finished = new Map<number, { out: SceneOutput; cost: number }>();
   const failed = new Map<number, { code: string; message: string }>();

@@ -4,10 +4,6 @@ import type { Db } from '../store/db.js';
 /** A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes. */
 export const newWebhookSecret = (): string => `whsec_${crypto.randomBytes(24).toString('base64')}`;
 
-/**
- * The account's webhook settings row, created on first use with a fresh secret. Insert-or-ignore
- * then read, so two processes minting at once agree on one secret.
- */
 /** Seconds a replaced secret keeps signing after a rotation, unless the request says otherwise. */
 export const DEFAULT_ROTATION_OVERLAP_S = 86_400;
 
@@ -37,6 +33,10 @@ export async function rotateWebhookSecret(db: Db, accountId: string, overlapS: n
     .execute();
 }
 
+/**
+ * The account's webhook settings row, created on first use with a fresh secret. Insert-or-ignore
+ * then read, so two processes minting at once agree on one secret.
+ */
 export async function webhookSettings(db: Db, accountId: string) {
   const now = Date.now();
   await db

@@ -21,7 +21,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  * Each entry is the exact set of files of one cycle: it is excused only while no other file joins
  * it. Empty this when that branch lands; anything listed here that is no longer a cycle is reported.
  */
-const KNOWN_CYCLES_PENDING_FIX: readonly (readonly string[])[] = [['src/jobs/present.ts', 'src/jobs/present-process.ts', 'src/jobs/present-story.ts']];
 
 /** Packages the SDK's sources may name. typebox: `Static<>` over the contract's schemas (types only; the bundle shows what loads). */
 const SDK_PACKAGES = ['typebox'];
@@ -140,7 +139,6 @@ function loopThrough(scc: string[], next: Map<string, string[]>): string[] {
   return scc;
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 const isBuiltin = (spec: string) => spec.startsWith('node:');
 const packageOf = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
@@ -154,14 +152,10 @@ describe('import graph of src/', () => {
     assert.ok(edges.some((e) => e.relative), 'no relative imports found');
   });
 
-  it('has no import cycle (but the known ones pending a fix)', (t) => {
+  it('has no import cycle', () => {
     const all = cycles(files, next);
-    const unexpected = all.filter((c) => !KNOWN_CYCLES_PENDING_FIX.some((k) => sameSet(k, c)));
-    const report = unexpected.map((c) => `  ${loopThrough(c, next).join(' → ')}${c.length > 2 ? `\n    (the cycle's files: ${c.join(', ')})` : ''}`);
-    assert.equal(unexpected.length, 0, `import cycles:\n${report.join('\n')}`);
-    for (const k of KNOWN_CYCLES_PENDING_FIX) {
-      if (!all.some((c) => sameSet(k, c))) t.diagnostic(`no longer a cycle, remove it from KNOWN_CYCLES_PENDING_FIX: ${k.join(', ')}`);
-    }
+    const report = all.map((c) => `  ${loopThrough(c, next).join(' → ')}${c.length > 2 ? `\n    (the cycle's files: ${c.join(', ')})` : ''}`);
+    assert.equal(all.length, 0, `import cycles:\n${report.join('\n')}`);
   });
 
   it('src/contract imports nothing else from src/', () => {

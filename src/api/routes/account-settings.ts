@@ -4,14 +4,11 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { AccountSettings, AccountSettingsBody } from '../../contract/account-settings.js';
 import { requireAuth } from '../auth.js';
+import { accountSettings, setAccountSettings } from '../../accounts/settings.js';
 
 /** Per-account defaults that jobs pick up when their request does not say (Easel, issue 7). */
 export function accountSettingsRoutes(app: FastifyInstance, s: Services): void {
-  const view = async (accountId: string) => {
-    const row = await s.db.selectFrom('accounts').select('retention_days').where('id', '=', accountId).executeTakeFirstOrThrow();
-    const days = row.retention_days === null ? null : Number(row.retention_days);
-    return { retention_days: days, effective_retention_days: days ?? s.jobs.retentionS / 86_400 };
-  };
+  const view = (accountId: string) => accountSettings(s.db, accountId, s.jobs.retentionS);
 
   app.get(
     '/v1/account/settings',
@@ -39,7 +36,7 @@ export function accountSettingsRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof AccountSettingsBody>;
-      await s.db.updateTable('accounts').set({ retention_days: body.retention_days }).where('id', '=', auth.accountId).execute();
+      await setAccountSettings(s.db, auth.accountId, { retention_days: body.retention_days });
       return view(auth.accountId);
     },
   );

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Static } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
-import { errorResponses } from '../../contract/common.js';
+import { DateTime, Eur, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
-import { microsToEur } from '../../util/money.js';
-import { isoSeconds } from '../../util/time.js';
 import { LedgerPage, LedgerQuery, Profile } from '../../contract/account.js';
-import { accountUsage, ledgerPage } from '../../accounts/usage.js';
+import { ledgerPage } from '../../accounts/usage.js';
+import { accountProfile } from '../../accounts/profile.js';
 
 export function accountRoutes(app: FastifyInstance, s: Services): void {
   app.get(
@@ -14,22 +13,7 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
     { schema: { summary: 'Your account: spendable balance and held amount', tags: ['account'], response: { 200: Profile, ...errorResponses(401) } } },
     async (req) => {
       const auth = requireAuth(req);
-      const a = await s.db.selectFrom('accounts').selectAll().where('id', '=', auth.accountId).executeTakeFirstOrThrow();
-      return {
-        user: {
-          id: a.id,
-          name: a.name,
-          email: a.email,
-          created_at: isoSeconds(Number(a.created_at)),
-          balance_eur: microsToEur(Number(a.available_micros)),
-          held_eur: microsToEur(Number(a.held_micros)),
-          credits_expire_at: null,
-          credit_limit_cents: 0,
-          strictness: a.strictness,
-          status: a.status,
-          usage: await accountUsage(s.db, s.drivers.store as 'sqlite' | 'postgres', a.id),
-        },
-      };
+      return { user: await accountProfile(s.db, s.drivers.store as 'sqlite' | 'postgres', auth.accountId) };
     },
   );
 

@@ -5,19 +5,14 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
 import { combineFormFields, combineJsonBody, combineMultipartDoc, editFormFields, editJsonBody, editMultipartDoc, type EditKind } from '../../contract/content.js';
-import { requireAuth } from '../auth.js';
 import { validatorCompiler } from '../validation.js';
 import { toEaselError } from '../error-handler.js';
-import { checkInputUrls } from '../input-url.js';
 import { EaselError, badRequest, validationFailed } from '../../errors.js';
 import { acceptUpload } from '../../uploads/accept.js';
-import type { EditCombineRequest, InputRef } from '../../pipelines/edit-combine.js';
-import type { DiagramType } from '../../contract/content-kinds.js';
-import type { AspectRatio, ImageSize } from '../../contract/dimensions.js';
-import { checkPrompt } from './moderate.js';
-import { checkImageSize, submitAndWait } from './sync-job.js';
-import { createExtras } from '../create-extras.js';
-import { jobOptionsOf } from '../../jobs/options.js';
+import type { InputRef } from '../../pipelines/edit-combine.js';
+import { submitAndWait } from './sync-job.js';
+import { createContext } from '../prepare/context.js';
+import { prepareEditCombine, type PreparedEditCombine } from '../prepare/edit-combine.js';
 
 const KINDS: EditKind[] = ['image', 'graphic', 'diagram'];
 /** The API-wide cap on combine inputs; a model's max_combine_inputs may be lower. */
@@ -80,13 +75,13 @@ function registerEdit(app: FastifyInstance, s: Services, kind: EditKind): void {
       validatorCompiler: compilerFor(),
     },
     async (req, reply) => {
-      const auth = requireAuth(req);
+      const ctx = createContext(req);
       const { body, files } = req.isMultipart() ? await readForm(req, 'image', 1, checkFields) : { body: jsonBody(req), files: null };
       if (files) {
         if (files.length === 0) throw badRequest('The file "image" is required: the image to edit.', { fields: [{ path: 'image', message: 'is required' }] });
         if (files.length > 1) throw validationFailed('An edit takes exactly one file, in the field "image".', { fields: [{ path: 'image', message: 'must hold exactly one file' }] });
-      } else checkInputUrls(s, body, ['image_url']);
-      return run(s, req, reply, { mode: 'edit', kind, body, files, urls: files ? [] : [body.image_url as string], auth });
+      }
+      return submitWithUploads(s, req, reply, await prepareEditCombine(s, ctx, { mode: 'edit', kind, body, files }), files);
     },
   );
 }
@@ -113,20 +108,14 @@ function registerCombine(app: FastifyInstance, s: Services, kind: EditKind): voi
       validatorCompiler: compilerFor(),
     },
     async (req, reply) => {
-      const auth = requireAuth(req);
+      const ctx = createContext(req);
       const { body, files } = req.isMultipart() ? await readForm(req, 'images', MAX_COMBINE_INPUTS, checkFields) : { body: jsonBody(req), files: null };
-      let urls: string[] = [];
-      if (files) {
-        if (files.length < 2 || files.length > MAX_COMBINE_INPUTS) {
-          throw validationFailed(`images must hold 2 to ${MAX_COMBINE_INPUTS} files, got ${files.length}.`, {
-            fields: [{ path: 'images', message: `must hold 2 to ${MAX_COMBINE_INPUTS} files` }],
-          });
-        }
-      } else {
-        urls = body.input_image_urls as string[];
-        checkInputUrls(s, Object.fromEntries(urls.map((u, i) => [`input_image_urls[${i}]`, u])), urls.map((_, i) => `input_image_urls[${i}]`));
+      if (files && (files.length < 2 || files.length > MAX_COMBINE_INPUTS)) {
+        throw validationFailed(`images must hold 2 to ${MAX_COMBINE_INPUTS} files, got ${files.length}.`, {
+          fields: [{ path: 'images', message: `must hold 2 to ${MAX_COMBINE_INPUTS} files` }],
+        });
       }
-      return run(s, req, reply, { mode: 'combine', kind, body, files, urls, auth });
+      return submitWithUploads(s, req, reply, await prepareEditCombine(s, ctx, { mode: 'combine', kind, body, files }), files);
     },
   );
 }
@@ -204,44 +193,19 @@ function fromFormValue(name: string, v: string): unknown {
   return v;
 }
 
-interface RunInput {
-  mode: 'edit' | 'combine';
-  kind: EditKind;
-  body: Record<string, unknown>;
-  files: Buffer[] | null;
-  urls: string[];
-  auth: ReturnType<typeof requireAuth>;
-}
-
-/** The shared tail: moderation, model and limits (all before any charge), uploads, then the synchronous job. */
-async function run(s: Services, req: FastifyRequest, reply: Parameters<typeof submitAndWait>[2], r: RunInput) {
-  const { body, auth } = r;
-  const operation = `${r.mode}_${r.kind}`;
-  // Before moderation, uploads or any charge: a malformed Idempotency-Key or webhook_url is refused first.
-  const extras = await createExtras(s, req, body, r.files ?? []);
-  const strictness = (body.strictness as 'normal' | 'liberal' | null | undefined) ?? auth.strictness;
-  checkPrompt(s, body.prompt as string, strictness);
-  const model = s.catalogue.resolve(body.model as string | null | undefined, operation);
-  const count = r.files ? r.files.length : r.urls.length;
-  if (r.mode === 'combine' && model.maxCombineInputs > 0 && count > model.maxCombineInputs) {
-    const path = r.files ? 'images' : 'input_image_urls';
-    throw validationFailed(`Model "${model.id}" combines at most ${model.maxCombineInputs} images; ${path} has ${count}.`, {
-      fields: [{ path, message: `model "${model.id}" takes at most ${model.maxCombineInputs} inputs` }],
-      model: model.id,
-      max_combine_inputs: model.maxCombineInputs,
-    });
-  }
-  const imageSize = (body.image_size as ImageSize | null | undefined) ?? '1K';
-  checkImageSize(model, imageSize);
-
-  // Multipart files go through the upload checks (format, size in pixels, moderation) and into storage now.
+/**
+ * After every check (src/api/prepare/edit-combine.ts): multipart files go through the upload
+ * checks (format, size in pixels, moderation) and into storage, become the request's inputs, and
+ * the synchronous job is submitted; stored files are dropped again if it is not accepted.
+ */
+async function submitWithUploads(s: Services, req: FastifyRequest, reply: Parameters<typeof submitAndWait>[2], input: PreparedEditCombine, files: Buffer[] | null) {
   const stored: string[] = [];
   const inputs: InputRef[] = [];
-  if (r.files) {
-    for (const [i, bytes] of r.files.entries()) {
-      const field = r.mode === 'edit' ? 'image' : `images[${i}]`;
+  if (files) {
+    for (const [i, bytes] of files.entries()) {
+      const field = input.request.mode === 'edit' ? 'image' : `images[${i}]`;
       try {
-        const up = await acceptUpload({ blob: s.blob, moderator: s.moderator }, auth.accountId, bytes, strictness);
+        const up = await acceptUpload({ blob: s.blob, moderator: s.moderator }, input.accountId, bytes, input.request.strictness);
         stored.push(up.key);
         inputs.push({ field, blob_key: up.key });
       } catch (e) {
@@ -249,34 +213,11 @@ async function run(s: Services, req: FastifyRequest, reply: Parameters<typeof su
         throw asInputError(e, field);
       }
     }
-  } else {
-    r.urls.forEach((url, i) => inputs.push({ field: r.mode === 'edit' ? 'image_url' : `input_image_urls[${i}]`, url }));
   }
-
-  const request: EditCombineRequest = {
-    mode: r.mode,
-    kind: r.kind,
-    prompt: body.prompt as string,
-    model: model.id,
-    aspect_ratio: (body.aspect_ratio as AspectRatio | null | undefined) ?? null,
-    image_size: imageSize,
-    strictness,
-    inputs,
-    ...(body.seed !== undefined ? { seed: body.seed as number } : {}),
-    ...(body.reference_images ? { reference_images: body.reference_images as { url: string; description: string }[] } : {}),
-    ...(body.raw_prompt ? { raw_prompt: true } : {}),
-    ...(body.transparent_background ? { transparent_background: true } : {}),
-    ...(body.type ? { diagram_type: body.type as DiagramType } : {}),
-  };
-  return submitAndWait(
-    s,
-    req,
-    reply,
-    { accountId: auth.accountId, keyId: auth.keyId, operation, model: model.id, request, holdMicros: model.priceMicros, scenesTotal: 1, options: jobOptionsOf(body), idempotency: extras.idempotency, webhook: extras.webhook },
-    async () => {
-      await Promise.all(stored.map((k) => s.blob.delete(k)));
-    },
-  );
+  const request = files ? { ...input.request, inputs } : input.request;
+  return submitAndWait(s, req, reply, { ...input, request }, async () => {
+    await Promise.all(stored.map((k) => s.blob.delete(k)));
+  });
 }
 
 /**

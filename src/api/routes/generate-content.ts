@@ -30,7 +30,7 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
     },
     async (req, reply) => {
       const body = req.body as Static<typeof GenerateGraphicBody>;
-      return submitGeneration(s, req, reply, body, 'graphic', body.transparent_background ? { transparent_background: true } : {});
+      return submitGeneration(s, req, reply, body, 'graphic');
     },
   );
 
@@ -50,7 +50,7 @@ export function generateContentRoutes(app: FastifyInstance, s: Services): void {
     },
     async (req, reply) => {
       const body = req.body as Static<typeof GenerateDiagramBody>;
-      return submitGeneration(s, req, reply, body, 'diagram', { diagram_type: body.type ?? 'flowchart' });
+      return submitGeneration(s, req, reply, body, 'diagram');
     },
   );
 }

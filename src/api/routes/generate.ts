@@ -4,13 +4,10 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
 import { GenerateImageBody } from '../../contract/generation.js';
-import { requireAuth } from '../auth.js';
-import type { ImageRequest } from '../../pipelines/image.js';
-import { checkPrompt } from './moderate.js';
-import { createExtras } from '../create-extras.js';
-import { checkImageSize, submitAndWait } from './sync-job.js';
+import { submitAndWait } from './sync-job.js';
 import { JobAccepted } from '../prefer.js';
-import { jobOptionsOf } from '../../jobs/options.js';
+import { createContext } from '../prepare/context.js';
+import { prepareGeneration, type GenerationOperation } from '../prepare/generation.js';
 
 export function generateRoutes(app: FastifyInstance, s: Services): void {
   app.addSchema(JobAccepted);
@@ -31,44 +28,13 @@ export function generateRoutes(app: FastifyInstance, s: Services): void {
   );
 }
 
-/**
- * The generate contract shared by image, graphic and diagram: moderation (nothing charged on a
- * refusal), the model for the operation, its size check, then the synchronous job. `extra` carries
- * what a kind adds to the image request (a diagram type, a transparent background).
- */
+/** Image, graphic and diagram: every check and the price (src/api/prepare/generation.ts), then the synchronous job. */
 export async function submitGeneration(
   s: Services,
   req: FastifyRequest,
   reply: FastifyReply,
-  body: Static<typeof GenerateImageBody>,
-  operation: 'image' | 'graphic' | 'diagram',
-  extra: Partial<ImageRequest> = {},
+  body: Parameters<typeof prepareGeneration>[2],
+  operation: GenerationOperation,
 ): Promise<Record<string, unknown>> {
-  const auth = requireAuth(req);
-  const extras = await createExtras(s, req, body);
-  checkPrompt(s, body.prompt, body.strictness ?? auth.strictness);
-  const model = s.catalogue.resolve(body.model, operation);
-  const request: ImageRequest = {
-    prompt: body.prompt,
-    model: model.id,
-    aspect_ratio: body.aspect_ratio ?? '1:1',
-    image_size: body.image_size ?? '1K',
-    ...extra,
-    ...(body.seed !== undefined ? { seed: body.seed } : {}),
-    ...(body.reference_images ? { reference_images: body.reference_images } : {}),
-    ...(body.raw_prompt ? { raw_prompt: true } : {}),
-  };
-  checkImageSize(model, request.image_size);
-  return submitAndWait(s, req, reply, {
-    accountId: auth.accountId,
-    keyId: auth.keyId,
-    operation,
-    model: model.id,
-    request,
-    holdMicros: model.priceMicros,
-    scenesTotal: 1,
-    options: jobOptionsOf(body),
-    idempotency: extras.idempotency,
-    webhook: extras.webhook,
-  });
+  return submitAndWait(s, req, reply, await prepareGeneration(s, createContext(req), body, operation));
 }

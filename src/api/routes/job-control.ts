@@ -4,17 +4,12 @@ import type { Services } from '../../app.js';
 import { JobIdParams, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { EaselError, notFound } from '../../errors.js';
-import { EtaEstimator } from '../../jobs/eta.js';
-import { jobControlView } from '../../jobs/present-control.js';
 import { isoSeconds } from '../../util/time.js';
 
 const SceneParams = Type.Object({ id: Uuid, n: Type.Integer({ minimum: 0, maximum: 1000, description: '0-based scene index, as in the request (scenes[n]).' }) }, { additionalProperties: false });
 
-/** Cancel, scene retry and URL re-signing (issue 7, part A); also installs the job view's control fields. */
+/** Cancel, scene retry and URL re-signing (issue 7, part A). */
 export function jobControlRoutes(app: FastifyInstance, s: Services): void {
-  const eta = new EtaEstimator(s.db, s.config.workerConcurrency);
-  s.presenter.jobControl = (job) => jobControlView(job, eta);
-
   app.post(
     '/v1/jobs/:id/cancel',
     {

@@ -5,8 +5,8 @@ import { errorResponses } from '../../contract/common.js';
 import { ModelList, PricingList } from '../../contract/models.js';
 import { microsToEur } from '../../util/money.js';
 import { isoSeconds } from '../../util/time.js';
-import { sql } from 'kysely';
 import type { ModelEntry } from '../../providers/catalogue.js';
+import { pingStore } from '../../store/ping.js';
 
 const DISCLAIMER = 'Prices are estimates per generation; the cost_eur of each response is what was charged. Prices can change.';
 const startedAt = Date.now();
@@ -40,7 +40,7 @@ export function metaRoutes(app: FastifyInstance, s: Services): void {
     },
     async (_req, reply) => {
       const [store, queue, storage] = await Promise.all([
-        s.db.selectFrom('accounts').select(sql<number>`1`.as('one')).limit(1).execute().then(
+        pingStore(s.db).then(
           () => ({ ok: true }),
           (e: Error) => ({ ok: false, detail: e.message }),
         ),

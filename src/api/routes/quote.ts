@@ -4,35 +4,25 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { Quote } from '../../contract/quote.js';
 import { requireAuth } from '../auth.js';
-import { EaselError } from '../../errors.js';
 import { balanceOf } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
-import { beginQuote, endQuote } from '../../quote/intercept.js';
-import { operationOf } from '../../pipelines/process/types.js';
-import { PROCESS_OP_SPECS } from './process-ops.js';
-
-/** The create route each quotable operation stands for. */
-const ROUTES: Record<string, string> = {
-  image: '/v1/generate/image',
-  graphic: '/v1/generate/graphic',
-  diagram: '/v1/generate/diagram',
-  story: '/v1/generate/story',
-  ...Object.fromEntries(['image', 'graphic', 'diagram'].flatMap((k) => [[`edit_${k}`, `/v1/edit/${k}`], [`combine_${k}`, `/v1/combine/${k}`]])),
-  ...Object.fromEntries(PROCESS_OP_SPECS.map((p) => [operationOf(p.op), `/v1/process/${p.op}`])),
-};
+import { checkMaxCost } from '../../jobs/options.js';
+import { quoteContext } from '../prepare/context.js';
+import { QUOTABLE_OPERATIONS, prepareForQuote } from '../prepare/quotable.js';
 
 const QuoteBody = Type.Object(
   {
-    operation: Type.Enum(Object.keys(ROUTES), { description: 'The job operation to price (as in a job\'s `operation`).' }),
+    operation: Type.Enum(QUOTABLE_OPERATIONS, { description: 'The job operation to price (as in a job\'s `operation`).' }),
     request: Type.Object({}, { additionalProperties: true, description: 'The JSON body the create endpoint would receive (multipart inputs: give them as URLs).' }),
   },
   { additionalProperties: false },
 );
 
 /**
- * POST /v1/quote: the request goes through the real create route (validation, moderation, model
- * capability, max_cost_eur) and is stopped where the job would be submitted — see
- * src/quote/intercept.ts. No job, no hold, no ledger row; a refusal is the create's own error.
+ * POST /v1/quote: the request goes through the create's own prepare function (validation,
+ * moderation, model capability, limits, price; src/api/prepare/) and the max_cost_eur check
+ * JobService.submit makes, and stops there. No job, no hold, no ledger row; a refusal is the
+ * create's own error.
  */
 export function quoteRoutes(app: FastifyInstance, s: Services): void {
   app.post(
@@ -51,33 +41,16 @@ export function quoteRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof QuoteBody>;
-      const quoteId = beginQuote();
-      let res: Awaited<ReturnType<typeof app.inject>>;
-      let quoted: ReturnType<typeof endQuote> = null;
-      try {
-        res = await app.inject({
-          method: 'POST',
-          url: ROUTES[body.operation]!,
-          headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json', 'x-request-id': quoteId },
-          payload: JSON.stringify(body.request),
-        });
-      } finally {
-        quoted = endQuote(quoteId);
-      }
-      if (!quoted) {
-        // Refused before it would have become a job: the create's own answer, under this request's id.
-        const err = JSON.parse(res.body) as { error?: string; message?: string; details?: Record<string, unknown> };
-        if (res.statusCode >= 400 && err.error) throw new EaselError(res.statusCode, err.error, err.message ?? 'Refused.', err.details);
-        throw new EaselError(500, 'internal_error', 'The request could not be quoted.');
-      }
+      const input = await prepareForQuote(s, quoteContext(auth), body.operation, body.request as Record<string, unknown>);
+      checkMaxCost(input.options, input.holdMicros);
       const bal = await balanceOf(s.db, auth.accountId);
       return {
         operation: body.operation,
-        model: quoted.model,
-        price_eur: microsToEur(quoted.holdMicros),
+        model: input.model,
+        price_eur: microsToEur(input.holdMicros),
         balance_eur: microsToEur(bal.available),
-        affordable: quoted.holdMicros <= bal.available,
-        scenes_total: quoted.scenesTotal,
+        affordable: input.holdMicros <= bal.available,
+        scenes_total: input.scenesTotal,
       };
     },
   );

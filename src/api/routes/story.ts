@@ -4,23 +4,14 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
 import { StoryAccepted, StoryBody, StoryResult } from '../../contract/story.js';
-import { requireAuth } from '../auth.js';
-import { validationFailed } from '../../errors.js';
-import { normalizeStory, type StoryBodyIn } from '../../story/request.js';
-import { referenceUrls, validateStory } from '../../story/validate.js';
-import { checkInputUrls } from '../input-url.js';
-import { planStory, portraitRatio } from '../../story/plan.js';
-import { submitTexts } from '../../story/moderation.js';
-import { checkPrompt } from './moderate.js';
-import { createExtras } from '../create-extras.js';
+import type { StoryBodyIn } from '../../story/request.js';
 import { preferWait } from '../prefer.js';
-import { jobOptionsOf } from '../../jobs/options.js';
+import { createContext } from '../prepare/context.js';
+import { prepareStory } from '../prepare/story.js';
 
 export function storyRoutes(app: FastifyInstance, s: Services): void {
   app.addSchema(StoryAccepted);
   app.addSchema(StoryResult);
-  // Story jobs show their finished scenes while they run; the presenter reads them through the job service.
-  s.presenter.storySteps = (id) => s.jobs.allSteps(id);
 
   app.post(
     '/v1/generate/story',
@@ -38,37 +29,9 @@ export function storyRoutes(app: FastifyInstance, s: Services): void {
       },
     },
     async (req, reply) => {
-      const auth = requireAuth(req);
-      const body = req.body as StoryBodyIn;
-      const extras = await createExtras(s, req, body as unknown as Record<string, unknown>);
-      const model = s.catalogue.resolve(body.model, 'story', { multiturn: true });
-      const story = normalizeStory(body, { model: model.id, unitPriceMicros: model.priceMicros, strictness: body.strictness ?? auth.strictness });
-      const refs = referenceUrls(story);
-      checkInputUrls(s, Object.fromEntries(refs.map((r) => [r.path, r.url])), refs.map((r) => r.path));
-      const fields = validateStory(story, model);
-      if (fields.length > 0) {
-        const more = fields.length > 1 ? ` (and ${fields.length - 1} more)` : '';
-        throw validationFailed(`${fields[0]!.path}: ${fields[0]!.message}${more}.`, { fields: fields.slice(0, 20) });
-      }
-      const plan = planStory(story, portraitRatio(model.aspectRatios, story.aspect_ratio));
-      for (const t of submitTexts(story, plan)) checkPrompt(s, t.text, story.strictness, t.path);
-
-      const job = await s.jobs.submit({
-        requestId: req.id,
-        accountId: auth.accountId,
-        keyId: auth.keyId,
-        operation: 'story',
-        model: model.id,
-        request: story,
-        holdMicros: model.priceMicros * plan.billableSteps,
-        scenesTotal: plan.scenes.length,
-        // Planned once, here: the pipeline, the per-scene view and a scene retry read it from the job.
-        plan,
-        options: jobOptionsOf(body),
-        idempotency: extras.idempotency,
-        webhook: extras.webhook,
-      });
-      req.log.info({ job_id: job.id, scenes: plan.scenes.length, references: plan.slots.length, replayed: job.replayed === true }, 'story job accepted');
+      const input = await prepareStory(s, createContext(req), req.body as StoryBodyIn);
+      const job = await s.jobs.submit({ ...input, requestId: req.id });
+      req.log.info({ job_id: job.id, scenes: input.scenesTotal, replayed: job.replayed === true }, 'story job accepted');
       reply.header('x-easel-job-id', job.id).header('x-depicta-job-id', job.id);
       if (job.replayed) reply.header('idempotent-replayed', 'true');
       // Prefer: wait=N — the finished job (200, the GET /v1/jobs/{id} view) if it ends within N s.

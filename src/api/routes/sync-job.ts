@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import type { SubmitInput } from '../../jobs/service.js';
-import { EaselError } from '../../errors.js';
 import { awaitJobResult } from '../sync-job.js';
 import { preferWait } from '../prefer.js';
 
@@ -24,7 +23,7 @@ export async function submitAndWait(
 ): Promise<Record<string, unknown>> {
   let job;
   try {
-    // The job carries the request id: API and worker log lines join on it, and a quote is recognised by it.
+    // The job carries the request id: API and worker log lines join on it.
     job = await s.jobs.submit({ ...input, requestId: req.id });
   } catch (e) {
     await onRefused?.().catch(() => undefined);
@@ -51,13 +50,4 @@ export function stillRunningAfterPrefer(req: FastifyRequest, reply: FastifyReply
       return { job_id: jobId, poll_url: `/v1/jobs/${jobId}` };
     },
   };
-}
-
-/** 422 unless the model offers the requested named size (the same check as generate/image). */
-export function checkImageSize(model: { id: string; imageSizes: readonly string[] }, size: string): void {
-  if (!model.imageSizes.includes(size)) {
-    throw new EaselError(422, 'validation_failed', `Model "${model.id}" does not offer image_size ${size}.`, {
-      fields: [{ path: 'image_size', message: `must be one of ${model.imageSizes.join(', ')}` }],
-    });
-  }
 }

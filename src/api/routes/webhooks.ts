@@ -8,6 +8,7 @@ import { notFound } from '../../errors.js';
 import { isoSeconds } from '../../util/time.js';
 import { DEFAULT_ROTATION_OVERLAP_S, rotateWebhookSecret, signingSecrets, webhookSettings } from '../../webhooks/secret.js';
 import { listDeliveries, redeliver } from '../../webhooks/deliveries.js';
+import { setAccountWebhook } from '../../webhooks/account-webhook.js';
 import { checkWebhookUrl } from '../create-extras.js';
 
 type Settings = Awaited<ReturnType<typeof webhookSettings>>;
@@ -53,12 +54,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof AccountWebhookBody>;
       if (body.url !== null) await checkWebhookUrl(s, body.url, 'url');
-      await webhookSettings(s.db, auth.accountId);
-      await s.db
-        .updateTable('webhook_endpoints')
-        .set({ url: body.url, events_json: body.events ? JSON.stringify(body.events) : null, updated_at: Date.now() })
-        .where('account_id', '=', auth.accountId)
-        .execute();
+      await setAccountWebhook(s.db, auth.accountId, { url: body.url, events: body.events });
       return view(await webhookSettings(s.db, auth.accountId));
     },
   );

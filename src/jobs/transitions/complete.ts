@@ -1,8 +1,9 @@
 import type { Db } from '../../store/db.js';
+import { remainingHold } from '../remaining-hold.js';
 import { balanceOf, capture, release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
-import { ownedJob, remainingHold, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
+import { ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
 
 /** Builds the stored result once the balance after settlement is known, so the result can quote it. */

@@ -49,8 +49,3 @@ export async function ownedJob(trx: Db, fence: Fence): Promise<JobRow | undefine
 export function updateOwned(trx: Db, fence: Fence) {
   return trx.updateTable('jobs').where('id', '=', fence.jobId).where('lease_token', '=', fence.token);
 }
-
-/** What is still held for a job: the hold less what was charged and what was returned. */
-export function remainingHold(job: Pick<JobRow, 'hold_micros' | 'charged_micros' | 'refunded_micros'>): number {
-  return Number(job.hold_micros) - Number(job.charged_micros) - Number(job.refunded_micros);
-}

@@ -1,3 +1,4 @@
+import { remainingHold } from '../remaining-hold.js';
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.js';
 import type { JobRow } from '../row.js';
@@ -5,7 +6,7 @@ import { release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { TERMINAL } from '../types.js';
-import { lockJob, ownedJob, remainingHold, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
+import { lockJob, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
 
 export interface Failure {

@@ -1,10 +1,9 @@
 import type { Db } from '../../store/db.js';
 import type { JobRow } from '../row.js';
-import { hold } from '../../billing/ledger.js';
 import { appendJobEvent } from '../event-log.js';
 import { EaselError } from '../../errors.js';
 import { microsToEur } from '../../util/money.js';
-import { creditInsufficient } from '../credit-error.js';
+import { holdOrRefuse } from '../../billing/credit-insufficient.js';
 import { lockJob, type TransitionContext } from './context.js';
 
 /** The story's rules for one scene: its price, or the client's error (src/story/scenes.ts). */
@@ -43,7 +42,7 @@ export async function retryScene(
       max_cost_eur: microsToEur(Number(row.max_cost_micros)),
     });
   }
-  if (!(await hold(trx, accountId, id, price))) throw await creditInsufficient(trx, accountId, price, 'this scene');
+  await holdOrRefuse(trx, accountId, id, price, 'scene');
   const now = Date.now();
   await trx
     .updateTable('jobs')

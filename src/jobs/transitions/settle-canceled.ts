@@ -1,9 +1,10 @@
 import type { Db } from '../../store/db.js';
 import type { JobRow } from '../row.js';
+import { remainingHold } from '../remaining-hold.js';
 import { release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
-import { remainingHold, type TransitionContext } from './context.js';
+import { type TransitionContext } from './context.js';
 
 export const CANCELED_MESSAGE = 'Canceled by request.';
 

@@ -1,0 +1,36 @@
+import type { Db } from '../store/db.js';
+import { compiledOnce } from '../store/compiled-once.js';
+
+/** An API key's row with its account's state: what authenticating a request needs. */
+export interface KeyHolder {
+  key_id: string;
+  key_hash: string;
+  revoked_at: number | string | null;
+  last_used_at: number | string | null;
+  account_id: string;
+  status: 'active' | 'suspended';
+  strictness: 'normal' | 'liberal';
+}
+
+export interface KeyLookup {
+  byHash(hash: string): Promise<KeyHolder | undefined>;
+  /** Records that the key was used now (GET /v1/keys shows it). */
+  touch(keyId: string, now: number): Promise<void>;
+}
+
+/** The key reads of every authenticated request; the lookup is compiled once (src/store/compiled-once.ts). */
+export function keyLookup(db: Db): KeyLookup {
+  const keyByHash = compiledOnce(db, 1, (hash) =>
+    db
+      .selectFrom('api_keys')
+      .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
+      .select(['api_keys.id as key_id', 'api_keys.key_hash as key_hash', 'api_keys.revoked_at as revoked_at', 'api_keys.last_used_at as last_used_at', 'accounts.id as account_id', 'accounts.status as status', 'accounts.strictness as strictness'])
+      .where('api_keys.key_hash', '=', hash),
+  );
+  return {
+    byHash: async (hash) => (await keyByHash(hash))[0],
+    touch: async (keyId, now) => {
+      await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { FastifyRequest } from 'fastify';
+import type { SubmitInput } from '../../jobs/service.js';
+import { idempotencyOf, type IdempotencyClaim } from '../../idempotency/request.js';
+import { requireAuth, type AuthContext } from '../auth.js';
+
+/**
+ * Who a create request (or its quote) is for, and how it is fingerprinted for an Idempotency-Key.
+ * The prepare functions in this folder take this instead of the HTTP request, so POST /v1/quote
+ * runs them unchanged.
+ */
+export interface CreateContext {
+  auth: AuthContext;
+  /** The Idempotency-Key claim over the body and any uploaded files (400 when malformed); null without a key. */
+  idempotency(body: unknown, files?: readonly Buffer[]): IdempotencyClaim | null;
+}
+
+/** A job ready to submit: every check made and the price known; the route adds its request id. */
+export type PreparedSubmit = Omit<SubmitInput, 'requestId'>;
+
+/** The context of a create route's request (401 without a valid key). */
+export function createContext(req: FastifyRequest): CreateContext {
+  return { auth: requireAuth(req), idempotency: (body, files) => idempotencyOf(req, body, files) };
+}
+
+/** A quote creates nothing, so it claims no Idempotency-Key. */
+export function quoteContext(auth: AuthContext): CreateContext {
+  return { auth, idempotency: () => null };
+}

@@ -1,0 +1,25 @@
+import type { JobRow } from './row.js';
+import type { ResultUrls } from './result-urls.js';
+import type { StoredImageResult, StoredResult } from './types.js';
+import type { StoredStoryResult } from '../story/stored.js';
+import type { StoredProcessResult } from '../pipelines/process/types.js';
+import { presentGenerationResult } from './present-generation.js';
+import { presentStoryResult } from '../story/present.js';
+import { presentProcessResult } from './present-process.js';
+
+type ResultPresenter = (urls: ResultUrls, jobId: string, stored: never) => Promise<Record<string, unknown>>;
+
+/** A completed job's `result`, by the kind its pipeline stored: a new kind of result is one row here. */
+const RESULT_PRESENTERS: Record<string, ResultPresenter> = {
+  image: (urls, id, r: StoredImageResult) => presentGenerationResult(urls, id, r),
+  story: (urls, id, r: StoredStoryResult) => presentStoryResult(urls, id, r),
+  process: (urls, id, r: StoredProcessResult) => presentProcessResult(urls, id, r),
+};
+
+/** The stored result with freshly signed URLs; undefined when there is none (or of a kind this build does not know). */
+export async function presentResult(urls: ResultUrls, job: JobRow): Promise<Record<string, unknown> | undefined> {
+  if (!job.result_json) return undefined;
+  const r = JSON.parse(job.result_json) as StoredResult;
+  const present = RESULT_PRESENTERS[r.kind];
+  return present ? present(urls, job.id, r as never) : undefined;
+}
