@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { openCore, type Core } from '../helpers/core.js';
 import { assertSpecShape } from '../helpers/spec-shapes.js';
 import { MODE } from '../helpers/server.js';
-import { Presenter } from '../../src/jobs/present.js';
+import { Presenter } from '../../src/views/present.js';
 import { EtaEstimator } from '../../src/jobs/eta.js';
 import type { ResultUrls } from '../../src/jobs/result-urls.js';
 import type { StoredImage } from '../../src/jobs/types.js';

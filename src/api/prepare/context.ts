@@ -2,7 +2,6 @@ import type { FastifyRequest } from 'fastify';
 import type { SubmitInput } from '../../jobs/service.js';
 import { idempotencyOf, type IdempotencyClaim } from '../../idempotency/request.js';
 import { requireAuth, type AuthContext } from '../auth.js';
-import type { CreateExtras } from '../create-extras.js';
 import type { JobOptions } from '../../jobs/options.js';
 
 /**
@@ -30,6 +29,6 @@ export function quoteContext(auth: AuthContext): CreateContext {
 }
 
 /** What every prepared job shares: whose it is, and the create request's options, Idempotency-Key and webhook. */
-export function preparedFor(ctx: CreateContext, extras: CreateExtras, options: JobOptions): Pick<PreparedSubmit, 'accountId' | 'keyId' | 'options' | 'idempotency' | 'webhook'> {
+export function preparedFor(ctx: CreateContext, extras: Pick<PreparedSubmit, 'idempotency' | 'webhook'>, options: JobOptions): Pick<PreparedSubmit, 'accountId' | 'keyId' | 'options' | 'idempotency' | 'webhook'> {
   return { accountId: ctx.auth.accountId, keyId: ctx.auth.keyId, options, idempotency: extras.idempotency, webhook: extras.webhook };
 }

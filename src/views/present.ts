@@ -1,6 +1,6 @@
-import type { JobRow } from './row.js';
-import type { EtaEstimator } from './eta.js';
-import type { ResultUrls } from './result-urls.js';
+import type { JobRow } from '../jobs/row.js';
+import type { EtaEstimator } from '../jobs/eta.js';
+import type { ResultUrls } from '../jobs/result-urls.js';
 import { isoSeconds } from '../util/time.js';
 import { presentResult } from './present-result.js';
 import { presentStoryProgress, type StepRow } from '../story/present.js';
@@ -28,7 +28,7 @@ export class Presenter {
     return this.deps.urls.signedUrl(key, now);
   }
 
-  /** A completed job's result in its operation's response shape (src/jobs/present-result.ts). */
+  /** A completed job's result in its operation's response shape (src/views/present-result.ts). */
   result(job: JobRow): Promise<Record<string, unknown> | undefined> {
     return presentResult(this.deps.urls, job);
   }
@@ -56,7 +56,7 @@ export class Presenter {
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
     // A story shows its finished scenes while it runs, and after it failed or was canceled.
     if (job.operation === 'story' && job.status !== 'completed') out.scenes = await presentStoryProgress(this.deps.urls, job, await this.deps.storySteps(job.id));
-    // Easel's cost, metadata, queue and retention fields (src/jobs/present-control.ts).
+    // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).
     Object.assign(out, await jobControlView(job, this.deps.eta));
     return out;
   }
