@@ -115,11 +115,13 @@ describe('POST /v1/generate/story', () => {
       assert.equal((await sharp(png).metadata()).format, 'png');
       for (const k of KEYS) assert.equal(await hasFigure(png, sigs.get(k)!), k === KEYS[i], `portrait ${ref.name} shows ${k}?`);
     }
-    // Each scene shows exactly its characters, in the state it names, in every format.
+    // Each scene shows exactly its characters, in the state it names, in every format. `images`
+    // holds the URLs (as the Depicta stories guide reads them), `formats` each file's detail.
     for (const [i, scene] of r.scenes.entries()) {
-      const png = await fetchChecked(scene.images.png);
-      await fetchChecked(scene.images.jpeg);
-      await fetchChecked(scene.images.webp);
+      for (const fmt of ['png', 'jpeg', 'webp']) assert.equal(scene.images[fmt], scene.formats[fmt].url);
+      const png = await fetchChecked(scene.formats.png);
+      await fetchChecked(scene.formats.jpeg);
+      await fetchChecked(scene.formats.webp);
       const meta = await sharp(png).metadata();
       assert.deepEqual([meta.width, meta.height], i === 3 ? [576, 1024] : [1024, 576], `scene ${i} size`);
       for (const k of KEYS) assert.equal(await hasFigure(png, sigs.get(k)!), SHOWN[i]!.includes(k), `scene ${i} shows ${k}?`);
@@ -136,7 +138,7 @@ describe('POST /v1/generate/story', () => {
 
     const same = await api(srv.baseUrl, 'GET', `/v1/jobs/${id}`, { key });
     assert.equal(same.body.status, 'completed');
-    assert.deepEqual(same.body.result.scenes.map((s: any) => s.images.png.hash), r.scenes.map((s: any) => s.images.png.hash));
+    assert.deepEqual(same.body.result.scenes.map((s: any) => s.formats.png.hash), r.scenes.map((s: any) => s.formats.png.hash));
   });
 
   it('a client reference replaces the portrait (not generated, not charged) and comes back as given, without expiry', async () => {
@@ -162,7 +164,7 @@ describe('POST /v1/generate/story', () => {
     assert.deepEqual(aria, { name: 'Aria', url: portraitUrl, expires_at: null, character: 'Aria' });
     assert.deepEqual(job.result.characters[0], { name: 'Aria', reference_url: portraitUrl, expires_at: null, character: 'Aria' });
     assert.notEqual(job.result.character_refs[1].expires_at, null);
-    const png = (await download(job.result.scenes[0].images.png.url)).bytes;
+    const png = (await download(job.result.scenes[0].images.png)).bytes;
     assert.ok(await hasFigure(png, figureSignature('Aria')));
     assert.ok(await hasFigure(png, figureSignature('Dov')));
     const audit = await auditLedger(srv, 'story-main');
