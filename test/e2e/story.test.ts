@@ -173,6 +173,32 @@ describe('POST /v1/generate/story', () => {
     assert.deepEqual(audit.chargeMismatches, []);
   });
 
+  it('a storyboard sending null for every optional field (reference_url included), as the Depicta reference types them, is accepted', async () => {
+    const body = {
+      model: null,
+      prompt: null,
+      style: null,
+      setting: null,
+      aspect_ratio: null,
+      image_size: null,
+      raw_prompts: null,
+      strictness: null,
+      characters: [{ name: 'Aria', appearance: 'a tall cartographer', reference_url: null, states: { winter: { appearance: 'a fur coat', reference_url: null } } }],
+      locations: [{ name: 'Harbour', description: 'a busy harbour', reference_url: null }],
+      scenes: [{ prompt: 'Aria at the harbour', characters: [{ name: 'Aria', state: 'winter' }], location: 'Harbour', aspect_ratio: null, image_size: null }],
+    };
+    const res = await api(srv.baseUrl, 'POST', '/v1/generate/story', { key, body });
+    assert.equal(res.status, 202, res.text);
+    const { job } = await pollStory(srv, key, res.body.job_id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    // null meant absent: both portraits were generated (2) and the scene drawn with the defaults (1:1, 1K).
+    assert.equal(job.result.cost_eur, '0.060000');
+    assert.deepEqual(job.result.character_refs.map((r: any) => r.name), ['Aria', 'Aria (winter)']);
+    const png = await download(job.result.scenes[0].images.png);
+    assert.equal(png.status, 200);
+    assert.deepEqual([(await sharp(png.bytes).metadata()).width, (await sharp(png.bytes).metadata()).height], [1024, 1024]);
+  });
+
   it('422 model_not_capable for a single-turn model, charging nothing', async () => {
     const before = (await api(srv.baseUrl, 'GET', '/v1/account/profile', { key })).body.user;
     const total = (await api(srv.baseUrl, 'GET', '/v1/jobs', { key })).body.total;
