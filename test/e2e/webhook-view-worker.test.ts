@@ -20,6 +20,8 @@ function comparable(v: unknown): unknown {
   return Object.fromEntries(
     Object.entries(o).map(([k, x]) => {
       if (SIGNED_URL_FIELDS.has(k) && typeof x === 'string') return [k, x.split('?')[0]];
+      // A story scene's `images` is a signed URL per format.
+      if (k === 'images' && x !== null && typeof x === 'object') return [k, Object.fromEntries(Object.entries(x).map(([f, u]) => [f, String(u).split('?')[0]]))];
       if (signed && k === 'expires_at' && x !== null) {
         assert.ok(!Number.isNaN(Date.parse(String(x))), `expires_at ${String(x)}`);
         return [k, '(signed URL expiry)'];
