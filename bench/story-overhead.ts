@@ -50,7 +50,7 @@ async function runOnce(srv: EaselProcess, key: string): Promise<number> {
   for (;;) {
     const j = (await api(srv.baseUrl, 'GET', res.body.poll_url, { key })).body;
     if (j.status === 'completed') return performance.now() - t0;
-    if (j.status === 'failed' || j.status === 'canceled') throw new Error(`story ${j.status}: ${JSON.stringify(j.error)}`);
+    if (j.status === 'failed') throw new Error(`story ${j.canceled ? 'canceled' : 'failed'}: ${JSON.stringify(j.error)}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -453,6 +453,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     // SIGTERM (drained shutdown) for every process, then the run's database goes.
     await Promise.all(procs.map((x) => x.p.kill('SIGTERM').catch(() => null)));
     if (databaseUrl) await dropDatabase(databaseUrl).catch(() => undefined);
+    // Under the test runner every process checked its answers against the OpenAPI document (test/helpers/server.ts).
+    const undescribed = new Set(procs.flatMap((x) => x.p.responseViolations()));
+    for (const v of undescribed) violations.push(`a response the OpenAPI document does not describe: ${v}`);
   }
   out.kills = { ...kills, total: kills.worker + kills.api };
   out.jobs.acknowledged = acknowledged.size;

@@ -79,6 +79,8 @@ export interface Config {
   retentionS: number;
   /** How often each worker process looks for jobs whose retention ended. */
   retentionSweepMs: number;
+  /** Tests only: check every response against the served OpenAPI document (src/api/response-check.ts). */
+  validateResponses: boolean;
 }
 
 /** Read where the moderator is built as well as here, so both agree on the one variable. */
@@ -176,6 +178,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     webhookPollMs: int('EASEL_WEBHOOK_POLL_MS', 500, 10, 60_000),
     retentionS: process.env.EASEL_RETENTION_S ? int('EASEL_RETENTION_S', 1, 1, 100 * 365 * 86_400) : int('EASEL_RETENTION_DAYS', 30, 1, 36_500) * 86_400,
     retentionSweepMs: int('EASEL_RETENTION_SWEEP_MS', 60_000, 100, 86_400_000),
+    validateResponses: process.env.EASEL_VALIDATE_RESPONSES === '1',
     ...overrides,
   };
   return cfg;

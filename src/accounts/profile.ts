@@ -16,6 +16,14 @@ export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', acco
     // Contract fields Easel has no use for: credits do not expire and there is no credit line.
     credits_expire_at: null,
     credit_limit_cents: 0,
+    // Account features of the hosted service a self-hosted server does not have: each says so (no
+    // verification, 2FA, notices, prompt analysis, OAuth or free trial).
+    email_verified: false,
+    two_factor_enabled: false,
+    pending_credit_notice: false,
+    prompt_analysis_opt_in: false,
+    providers: [] as string[],
+    free_trial_pending_eur: null,
     strictness: a.strictness,
     status: a.status,
     usage: await accountUsage(db, driver, a.id),

@@ -7,6 +7,8 @@ import type { Services } from '../app.js';
 import { ErrorBody } from '../contract/common.js';
 import { GenerationResponse } from '../contract/generation.js';
 import { Job } from '../contract/jobs.js';
+import { StoryResult } from '../contract/story.js';
+import { ProcessResponse } from '../contract/process.js';
 import { installAuth } from './auth.js';
 import { keyLookup } from '../accounts/key-lookup.js';
 import { installErrorHandling } from './error-handler.js';
@@ -28,6 +30,9 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { quoteRoutes } from './routes/quote.js';
 import { keyRoutes } from './routes/keys.js';
 import { installDashboard } from './dashboard.js';
+import { completeDocument } from './openapi-document.js';
+import { installClosingGate } from './closing-gate.js';
+import { installResponseCheck } from './response-check.js';
 import { requestId } from '../util/ids.js';
 import { httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
 
@@ -48,7 +53,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ...httpServerOptions(s.config),
-    return503OnClosing: true,
+    // Our closing gate answers those requests in the error shape instead (src/api/closing-gate.ts).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 
@@ -57,8 +63,11 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   // (and the contract tests validate real responses against them) without a second serializer.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(ErrorBody);
-  app.addSchema(Job);
+  // A job's `result` is one of these three shapes (by its operation), so they are registered with it.
   app.addSchema(GenerationResponse);
+  app.addSchema(StoryResult);
+  app.addSchema(ProcessResponse);
+  app.addSchema(Job);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -71,6 +80,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key, esl_…' } } },
       security: [{ bearer: [] }],
     },
+    // The statuses and headers every operation can answer besides its own (src/api/openapi-document.ts).
+    transformObject: (d) => completeDocument((d as { openapiObject: Record<string, unknown> }).openapiObject),
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   const blobRoot = path.join(s.config.dataDir, 'blobs');
@@ -90,7 +101,9 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     }
   });
 
+  installClosingGate(app);
   installErrorHandling(app);
+  if (s.config.validateResponses) installResponseCheck(app, s.config.dataDir);
   installAuth(app, keyLookup(s.db));
   await installHardening(app, s);
   metaRoutes(app, s);

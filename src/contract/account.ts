@@ -35,6 +35,15 @@ export const Profile = Type.Object(
         held_eur: Eur,
         credits_expire_at: Type.Union([DateTime, Type.Null()]),
         credit_limit_cents: Type.Integer(),
+        // The reference's account fields a self-hosted server has no machinery for, with the values that are true of it.
+        email_verified: Type.Boolean({ description: 'Always false: Easel sends no verification mail, and never refuses a request for want of one (no 403 auth_email_not_verified).' }),
+        two_factor_enabled: Type.Boolean({ description: 'Always false: Easel has no passwords or sign-in, only API keys.' }),
+        pending_credit_notice: Type.Boolean({ description: 'Always false: Easel has no credit-grant notices (and no POST /v1/account/notifications/dismiss).' }),
+        prompt_analysis_opt_in: Type.Boolean({ description: 'Always false: Easel runs no prompt analysis programme.' }),
+        providers: Type.Array(Type.String(), { description: 'Connected OAuth providers: always empty (Easel has no OAuth sign-in).' }),
+        free_trial_pending_eur: Type.Union([Type.String({ pattern: '^\\d+\\.\\d{6}$' }), Type.Null()], {
+          description: 'Free credits awaiting email verification: always null (Easel has no free trial; credits are granted by the operator).',
+        }),
         strictness: Type.Enum(['normal', 'liberal'], { description: 'Easel: the account default moderation strictness.' }),
         status: Type.Enum(['active', 'suspended'], { description: 'Easel.' }),
         usage: Usage,

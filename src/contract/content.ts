@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { AspectRatio, ImageSize, ReferenceImage, Strictness } from './generation.js';
 import { DIAGRAM_TYPES } from './content-kinds.js';
+import { absentIfNull } from './common.js';
 
 /**
  * Request bodies of the graphic and diagram generators and of edit and combine. They share the
@@ -10,8 +11,6 @@ import { DIAGRAM_TYPES } from './content-kinds.js';
  * multipart bodies (edit, combine) are turned into the same objects and validated by the same
  * schemas, so both forms accept and refuse exactly the same values.
  */
-
-const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 /** An input image: https, one of our signed /files/ URLs, or (test mode only) loopback http. Checked again by the route. */
 export const InputUrl = Type.String({ format: 'uri', maxLength: 4096, description: 'HTTPS URL of a PNG, JPEG or WebP (or a signed URL of ours, e.g. from POST /v1/upload or an earlier result).' });
@@ -28,11 +27,12 @@ export const DiagramTypeField = Type.Enum([...DIAGRAM_TYPES], {
 
 const shared = {
   prompt: Type.String({ minLength: 1, maxLength: 4000 }),
-  model: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 200 }))),
-  aspect_ratio: Type.Optional(Type.Union([AspectRatio, Type.Null()])),
-  image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
+  // null = absent on the generation options, as generate-image takes them (the Depicta reference types them null | string).
+  model: absentIfNull(Type.String({ minLength: 1, maxLength: 200 })),
+  aspect_ratio: absentIfNull(AspectRatio),
+  image_size: absentIfNull(ImageSize),
   reference_images: Type.Optional(Type.Array(ReferenceImage, { maxItems: 5 })),
-  strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+  strictness: absentIfNull(Strictness),
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same inputs and seed give the same image.' })),
   raw_prompt: Type.Optional(RawPrompt),
   ...webhookFields,

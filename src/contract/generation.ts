@@ -2,9 +2,7 @@ import { webhookFields } from './webhook-events.js';
 import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { ASPECT_RATIOS, IMAGE_SIZES } from './dimensions.js';
-import { DateTime, Eur, Uuid } from './common.js';
-
-const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+import { DateTime, Eur, Uuid, absentIfNull } from './common.js';
 
 export const AspectRatio = Type.Enum([...ASPECT_RATIOS], { description: 'Aspect ratio.' });
 export const ImageSize = Type.Enum([...IMAGE_SIZES], { description: 'Long side: 1K = 1024 px, 2K = 2048 px, 4K = 4096 px.' });
@@ -21,11 +19,11 @@ export const ReferenceImage = Type.Object(
 export const GenerateImageBody = Type.Object(
   {
     prompt: Type.String({ minLength: 1, maxLength: 4000 }),
-    model: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 200 }))),
-    aspect_ratio: Type.Optional(Type.Union([AspectRatio, Type.Null()])),
-    image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
+    model: absentIfNull(Type.String({ minLength: 1, maxLength: 200 })),
+    aspect_ratio: absentIfNull(AspectRatio),
+    image_size: absentIfNull(ImageSize),
     reference_images: Type.Optional(Type.Array(ReferenceImage, { maxItems: 5 })),
-    strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+    strictness: absentIfNull(Strictness),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Easel: fixes the seed; same prompt and seed give the same image.' })),
     raw_prompt: Type.Optional(Type.Boolean({ description: 'Easel: send the prompt exactly as written, without the image template (src/pipelines/templates.ts).' })),
     ...webhookFields,

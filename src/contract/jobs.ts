@@ -1,9 +1,32 @@
-import { Type } from 'typebox';
-import { DateTime, Uuid } from './common.js';
+import { Type, type TSchema } from 'typebox';
+import { DateTime, Uuid, orNull } from './common.js';
 import { StorySceneProgress } from './story.js';
+import { CONTENT_KINDS } from './content-kinds.js';
 import { jobControlFields, jobListFilters, jobListMetadataPattern } from './job-control.js';
 
-export const JobStatus = Type.Enum(['pending', 'processing', 'completed', 'failed', 'canceled'], { description: 'pending → processing → completed | failed (Easel adds canceled).' });
+/**
+ * The seed's four statuses. A canceled job (an Easel extension) shows `failed` with
+ * `error.code: "canceled"` and `canceled: true`, so a client that polls "until completed or
+ * failed" stops; `GET /v1/jobs?status=canceled` still finds cancels alone.
+ */
+export const JobStatus = Type.Enum(['pending', 'processing', 'completed', 'failed'], {
+  description: 'pending → processing → completed | failed. A canceled job (Easel) is failed with error.code "canceled" and canceled: true.',
+});
+
+const atOrNull = (description: string) => Type.Optional(orNull(Type.String({ format: 'date-time', description })));
+
+/**
+ * `result` by the job's `operation`: what its synchronous create answers. The union lets a
+ * generated client type it; the if/then rules tie each shape to its operations for a validator.
+ */
+const ResultOf = Type.Union([Type.Ref('GenerationResponse'), Type.Ref('StoryResult'), Type.Ref('ProcessResponse')], {
+  description:
+    'Only when completed (and its files not yet expired): the synchronous create response of the operation, with fresh signed URLs — a GenerationResponse for image, graphic, diagram, edit_* and combine_*, a StoryResult for story, a ProcessResponse for process_*.',
+});
+const resultIs = (operation: TSchema, ref: string) => ({
+  if: { properties: { operation }, required: ['operation', 'result'] },
+  then: { properties: { result: Type.Ref(ref) } },
+});
 
 export const Job = Type.Object(
   {
@@ -11,17 +34,29 @@ export const Job = Type.Object(
     status: JobStatus,
     operation: Type.String({ description: 'Operation type: image, graphic, diagram, edit_image, …, story, process_*.' }),
     created_at: DateTime,
-    started_at: Type.Optional(DateTime),
-    completed_at: Type.Optional(DateTime),
+    started_at: atOrNull('When processing began; omitted until then.'),
+    completed_at: atOrNull('When the job ended (completed or failed, cancels included); omitted until then.'),
     scenes_completed: Type.Integer({ minimum: 0 }),
     scenes_total: Type.Integer({ minimum: 0 }),
     model: Type.Optional(Type.String()),
-    result: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'Only when completed: the synchronous create response of the operation, with fresh signed URLs.' })),
-    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed.' })),
+    result: Type.Optional(ResultOf),
+    error: Type.Optional(
+      Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed. A cancel has code "canceled".' }),
+    ),
+    canceled: Type.Optional(Type.Literal(true, { description: 'Easel: the job ended because it was canceled (POST /v1/jobs/{id}/cancel); status is then failed, error.code canceled.' })),
+    canceled_at: Type.Optional(Type.String({ format: 'date-time', description: 'Easel: when the cancel took effect (the same instant as completed_at).' })),
     scenes: Type.Optional(Type.Array(StorySceneProgress, { description: 'Easel, story jobs until completed: each scene, finished ones with their images.' })),
     ...jobControlFields,
   },
-  { $id: 'Job', additionalProperties: false },
+  {
+    $id: 'Job',
+    additionalProperties: false,
+    allOf: [
+      resultIs(Type.Enum([...CONTENT_KINDS, ...CONTENT_KINDS.map((k) => `edit_${k}`), ...CONTENT_KINDS.map((k) => `combine_${k}`)]), 'GenerationResponse'),
+      resultIs(Type.Literal('story'), 'StoryResult'),
+      resultIs(Type.String({ pattern: '^process_' }), 'ProcessResponse'),
+    ],
+  },
 );
 
 export const JobList = Type.Object(

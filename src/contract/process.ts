@@ -1,16 +1,12 @@
 import { webhookFields } from './webhook-events.js';
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { jobOptionFields } from './job-options.js';
-import { DateTime, Uuid } from './common.js';
+import { DateTime, Uuid, absentIfNull } from './common.js';
 
 /** Processing and upload shapes. Limits use limit keywords (→ 422); wrong types and formats are 400. */
 
-/**
- * Optional and nullable, written as `type: [T, "null"]` rather than anyOf: with anyOf, a value over
- * a limit also fails the null branch's type check, and a limit would be reported as a type error
- * (400) instead of a limit (422).
- */
-const orNull = <T extends TSchema>(t: T) => Type.Optional(Type.Unsafe<Static<T> | null>({ ...t, type: [(t as unknown as { type: string }).type, 'null'] }));
+/** The Depicta reference types the optional parameters `null | T`: null means the default. */
+const orNull = absentIfNull;
 
 export const InputImageUrl = Type.String({
   format: 'uri',

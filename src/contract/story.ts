@@ -2,7 +2,7 @@ import { webhookFields } from './webhook-events.js';
 import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { AspectRatio, FormatFile, ImageSize, Strictness } from './generation.js';
-import { DateTime, Eur, Uuid } from './common.js';
+import { DateTime, Eur, Uuid, absentIfNull } from './common.js';
 
 /**
  * The story contract (POST /v1/generate/story). Limits the schema can state (counts, lengths) are
@@ -13,20 +13,23 @@ export const STORY_LIMITS = { characters: 10, states: 5, locations: 20, scenes: 
 
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const Text = Type.String({ minLength: 1, maxLength: 2000 });
-const ReferenceUrl = Type.String({
-  format: 'uri',
-  pattern: '^https?://',
-  maxLength: 4096,
-  description: 'HTTPS URL of a reference image (or a signed URL of ours). Replaces the generated portrait.',
-});
+/** The Depicta reference types `reference_url` as `null | string`: null (or absent) means "generate the portrait". */
+const ReferenceUrl = absentIfNull(
+  Type.String({
+    format: 'uri',
+    pattern: '^https?://',
+    maxLength: 4096,
+    description: 'HTTPS URL of a reference image (or a signed URL of ours). Replaces the generated portrait; null or absent: the portrait is generated.',
+  }),
+);
 
-export const StoryState = Type.Object({ appearance: Text, reference_url: Type.Optional(ReferenceUrl) }, { additionalProperties: false });
+export const StoryState = Type.Object({ appearance: Text, reference_url: ReferenceUrl }, { additionalProperties: false });
 
 export const StoryCharacter = Type.Object(
   {
     name: Name,
     appearance: Text,
-    reference_url: Type.Optional(ReferenceUrl),
+    reference_url: ReferenceUrl,
     states: Type.Optional(
       Type.Record(Type.String(), StoryState, {
         maxProperties: STORY_LIMITS.states,
@@ -38,7 +41,7 @@ export const StoryCharacter = Type.Object(
   { additionalProperties: false },
 );
 
-export const StoryLocation = Type.Object({ name: Name, description: Text, reference_url: Type.Optional(ReferenceUrl) }, { additionalProperties: false });
+export const StoryLocation = Type.Object({ name: Name, description: Text, reference_url: ReferenceUrl }, { additionalProperties: false });
 
 export const SceneCharacter = Type.Union([Name, Type.Object({ name: Name, state: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false })], {
   description: 'A character by name, or {name, state} for one of its states.',
@@ -48,26 +51,27 @@ export const StoryScene = Type.Object(
   {
     prompt: Type.String({ minLength: 1, maxLength: 4000 }),
     characters: Type.Optional(Type.Array(SceneCharacter, { maxItems: STORY_LIMITS.sceneCharacters })),
-    location: Type.Optional(Name),
-    aspect_ratio: Type.Optional(AspectRatio),
-    image_size: Type.Optional(ImageSize),
+    location: absentIfNull(Name),
+    aspect_ratio: absentIfNull(AspectRatio),
+    image_size: absentIfNull(ImageSize),
   },
   { additionalProperties: false },
 );
 
 export const StoryBody = Type.Object(
   {
-    model: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+    model: absentIfNull(Type.String({ minLength: 1, maxLength: 200 })),
     characters: Type.Array(StoryCharacter, { minItems: 1, maxItems: STORY_LIMITS.characters }),
     locations: Type.Optional(Type.Array(StoryLocation, { maxItems: STORY_LIMITS.locations })),
     scenes: Type.Array(StoryScene, { minItems: 1, maxItems: STORY_LIMITS.scenes }),
-    prompt: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'Story-wide context.' })),
-    style: Type.Optional(Text),
-    setting: Type.Optional(Text),
-    aspect_ratio: Type.Optional(Type.Union([AspectRatio, Type.Null()])),
-    image_size: Type.Optional(Type.Union([ImageSize, Type.Null()])),
-    raw_prompts: Type.Optional(Type.Boolean({ description: 'true: scene prompts are sent as written, without the story template.' })),
-    strictness: Type.Optional(Type.Union([Strictness, Type.Null()])),
+    // The reference does not type these four; null is taken as absent, like the fields it does type.
+    prompt: absentIfNull(Type.String({ minLength: 1, maxLength: 4000, description: 'Story-wide context.' })),
+    style: absentIfNull(Text),
+    setting: absentIfNull(Text),
+    aspect_ratio: absentIfNull(AspectRatio),
+    image_size: absentIfNull(ImageSize),
+    raw_prompts: absentIfNull(Type.Boolean({ description: 'true: scene prompts are sent as written, without the story template.' })),
+    strictness: absentIfNull(Strictness),
     ...webhookFields,
     ...jobOptionFields,
   },
@@ -79,7 +83,13 @@ export const StoryAccepted = Type.Object(
   { $id: 'StoryAccepted', additionalProperties: false },
 );
 
-const SceneImages = Type.Object({ png: FormatFile, jpeg: FormatFile, webp: FormatFile }, { additionalProperties: false });
+/**
+ * A scene's images as the Depicta stories guide reads them: `images.png` is the URL. The detail
+ * of each file (size, hash, expiry) is beside it in `formats`, the shape image results use.
+ */
+const SceneImageUrl = Type.String({ description: 'Signed URL (1 hour; its expiry is formats.<format>.expires_at).' });
+const SceneImages = Type.Object({ png: SceneImageUrl, jpeg: SceneImageUrl, webp: SceneImageUrl }, { additionalProperties: false, description: 'The scene\'s signed URL per format.' });
+const SceneFormats = Type.Object({ png: FormatFile, jpeg: FormatFile, webp: FormatFile }, { additionalProperties: false, description: 'Easel: each format\'s url, size_bytes, hash and expires_at, as image results give them.' });
 
 /** Easel extension on a story job until it completes: every scene with its state. */
 export const StorySceneProgress = Type.Object(
@@ -91,6 +101,7 @@ export const StorySceneProgress = Type.Object(
     prompt: Type.String(),
     cost_eur: Type.Optional(Type.String({ pattern: '^-?\\d+\\.\\d{6}$', description: 'Easel, completed scenes: what the scene was charged, EUR.' })),
     images: Type.Optional(SceneImages),
+    formats: Type.Optional(SceneFormats),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false })),
   },
   { additionalProperties: false },
@@ -100,7 +111,7 @@ export const StoryResult = Type.Object(
   {
     id: Uuid,
     ai_generated: Type.Literal(true),
-    scenes: Type.Array(Type.Object({ prompt: Type.String(), images: SceneImages }, { additionalProperties: false })),
+    scenes: Type.Array(Type.Object({ prompt: Type.String(), images: SceneImages, formats: SceneFormats }, { additionalProperties: false })),
     character_refs: Type.Array(
       Type.Object(
         {

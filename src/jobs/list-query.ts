@@ -1,5 +1,5 @@
 import type { JobFilters } from './list.js';
-import type { JobStatus } from '../store/schema.js';
+import { storedStatusesOf } from './seed-status.js';
 import { validationFailed } from '../errors.js';
 
 /**
@@ -9,7 +9,7 @@ import { validationFailed } from '../errors.js';
  */
 export function jobFiltersOf(q: Record<string, unknown>): JobFilters {
   const f: JobFilters = {};
-  if (typeof q.status === 'string') f.status = q.status.split(',') as JobStatus[];
+  if (typeof q.status === 'string') f.status = storedStatusesOf(q.status.split(','));
   if (typeof q.operation === 'string') f.operation = q.operation.split(',');
   if (typeof q.created_after === 'string') f.createdAfter = time(q.created_after, 'created_after');
   if (typeof q.created_before === 'string') f.createdBefore = time(q.created_before, 'created_before');

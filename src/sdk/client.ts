@@ -216,7 +216,7 @@ export class Easel {
     return this.request('redeliver', { params: { id } }, o);
   }
   /**
-   * Waits until the job is completed (returned) or failed/canceled (`EaselJobFailedError`), calling
+   * Waits until the job is completed (returned) or failed — a cancel included — (`EaselJobFailedError`), calling
    * `onProgress` whenever its status or scene count changes. Uses the job's event stream when the
    * server offers one (reconnecting with Last-Event-ID), else polls with backoff.
    */

@@ -82,7 +82,8 @@ function plan(result: JobResult | Job, opts: DownloadOptions): Planned[] {
     const width = String(r.scenes.length).length < 2 ? 2 : String(r.scenes.length).length;
     const out: Planned[] = [];
     r.scenes.forEach((scene, i) => {
-      for (const [fmt, f] of pickFormats(scene.images, opts.formats)) {
+      // `images` holds the URLs; `formats` each file's detail, whose hash the download is checked against.
+      for (const [fmt, f] of pickFormats(scene.formats, opts.formats)) {
         out.push({ url: f.url, hash: f.hash, file: `scene-${String(i + 1).padStart(width, '0')}.${extOf(fmt)}`, meta: { kind: 'scene', format: fmt, index: i } });
       }
     });

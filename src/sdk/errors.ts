@@ -46,7 +46,7 @@ export class EaselTimeoutError extends EaselError {
   }
 }
 
-/** A job the SDK waited for ended `failed` or `canceled`. `code` is the job's `error.code` (or `canceled`). */
+/** A job the SDK waited for ended `failed` (a cancel included: `code` is then `canceled`). `code` is the job's `error.code`. */
 export class EaselJobFailedError extends EaselError {
   constructor(readonly job: Job) {
     super(job.error?.code ?? job.status, job.error?.message ?? `Job ${job.job_id} ended ${job.status}.`);

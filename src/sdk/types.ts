@@ -38,8 +38,9 @@ export type StoryAccepted = Static<typeof StoryAcceptedSchema>;
 export type StoryResult = Static<typeof StoryResultSchema>;
 export type StoryScene = Static<typeof StorySceneProgress>;
 
+/** The seed's four statuses; a canceled job is `failed` with `canceled: true` (see `isCanceled`). */
 export type JobStatus = Static<typeof JobStatusSchema>;
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled'];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
 /** Every job result the server can put in `result`; narrow with `isStoryResult` / `isGenerationResult`. */
 export type JobResult = GenerationResponse | StoryResult | ProcessResponse;
 /** A job (`GET /v1/jobs/{id}`). The schema types `result` loosely; here it is the union of create responses. */
@@ -78,6 +79,16 @@ export type MetadataStripRequest = Static<typeof P.MetadataStripBody>;
 export type ConvertRequest = Static<typeof P.ConvertBody>;
 export type OptimizeRequest = Static<typeof P.OptimizeBody>;
 export type RemoveBackgroundRequest = Static<typeof P.RemoveBackgroundBody>;
+
+/** Whether a failed job ended because it was canceled (Easel's `canceled: true`, `error.code` "canceled"). */
+export function isCanceled(job: Pick<Job, 'status' | 'canceled'>): boolean {
+  return job.canceled === true;
+}
+
+/** The status to show a person: the seed's status, or `canceled` for a cancel (which the wire shows as failed). */
+export function displayStatus(job: Pick<Job, 'status' | 'canceled'>): JobStatus | 'canceled' {
+  return isCanceled(job) ? 'canceled' : job.status;
+}
 
 export function isStoryResult(r: unknown): r is StoryResult {
   return typeof r === 'object' && r !== null && Array.isArray((r as StoryResult).scenes) && Array.isArray((r as StoryResult).character_refs);

@@ -45,9 +45,13 @@ function jobFieldsOf(payload: Record<string, unknown>): Partial<Job> {
   return payload as Partial<Job>;
 }
 
-/** `job.completed` / `job.failed` / `job.canceled` (or a bare status name) → that terminal status. */
+/**
+ * `job.completed` / `job.failed` (or a bare status name) → that terminal status. `job.canceled` is
+ * Easel's event for a cancel, whose job shows `failed` (with `canceled: true`).
+ */
 function terminalOfEvent(name: string | undefined): Job['status'] | null {
   const status = name?.startsWith('job.') ? name.slice(4) : name;
+  if (status === 'canceled') return 'failed';
   return isTerminal(status) ? (status as Job['status']) : null;
 }
 

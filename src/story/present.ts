@@ -27,7 +27,7 @@ export async function presentStoryResult(p: ResultUrls, jobId: string, r: Stored
   return {
     id: jobId,
     ai_generated: true,
-    scenes: await Promise.all(r.scenes.map(async (s) => ({ prompt: s.prompt, images: await p.formats(s.image, now) }))),
+    scenes: await Promise.all(r.scenes.map(async (s) => ({ prompt: s.prompt, ...sceneImages(await p.formats(s.image, now)) }))),
     character_refs: refs,
     characters: refs.map(({ url, ...rest }) => ({ name: rest.name, reference_url: url, expires_at: rest.expires_at, character: rest.character, ...(rest.state !== undefined ? { state: rest.state } : {}) })),
     cost_eur: microsToEur(r.cost_micros),
@@ -36,12 +36,22 @@ export async function presentStoryResult(p: ResultUrls, jobId: string, r: Stored
   };
 }
 
+/**
+ * A scene's files: `images` maps each format to its URL, as the Depicta stories guide reads
+ * `scenes[i].images.png`; `formats` keeps each file's detail (size, hash, expiry) beside it, in
+ * the shape image results use.
+ */
+export function sceneImages(formats: Record<string, FormatView>): { images: Record<string, string>; formats: Record<string, FormatView> } {
+  return { images: Object.fromEntries(Object.entries(formats).map(([fmt, f]) => [fmt, f.url])), formats };
+}
+
 export interface SceneProgress {
   index: number;
   status: 'completed' | 'pending' | 'processing' | 'failed' | 'skipped' | 'canceled';
   prompt: string;
   cost_eur?: string;
-  images?: Record<string, FormatView>;
+  images?: Record<string, string>;
+  formats?: Record<string, FormatView>;
   error?: { code: string; message: string };
 }
 
@@ -76,7 +86,7 @@ export async function presentStoryProgress(p: ResultUrls, job: JobRow, steps: St
   return Promise.all(
     plan.scenes.map(async (s): Promise<SceneProgress> => {
       const f = finished.get(s.index);
-      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, cost_eur: microsToEur(f.cost), ...(expired ? {} : { images: await p.formats(f.out.image, now) }) };
+      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, cost_eur: microsToEur(f.cost), ...(expired ? {} : sceneImages(await p.formats(f.out.image, now))) };
       if (s.index === next) return { index: s.index, status: 'processing', prompt: s.prompt };
       const err = failed.get(s.index) ?? (s.index === culprit ? { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'This scene failed.' } : undefined);
       if (err) return { index: s.index, status: 'failed', prompt: s.prompt, error: err };

@@ -5,6 +5,8 @@ import { isoSeconds } from '../util/time.js';
 import { presentResult } from './present-result.js';
 import { presentStoryProgress, type StepRow } from '../story/present.js';
 import { jobControlView } from './present-control.js';
+import { TERMINAL } from '../jobs/types.js';
+import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
 
 /**
  * Everything a job view is made from. Built once by the composition root (src/app.ts), so a job
@@ -33,18 +35,22 @@ export class Presenter {
     return presentResult(this.deps.urls, job);
   }
 
-  /** The seed's job object: `started_at` omitted until started, `completed_at` until terminal, `result`/`error` only in their states. */
+  /**
+   * The seed's job object: `started_at` omitted until started, `completed_at` until terminal,
+   * `result`/`error` only in their states. A canceled job wears the seed's terminal status
+   * (`failed`, `error.code: "canceled"`) and Easel's `canceled: true` / `canceled_at` beside it,
+   * so a client that knows four statuses stops polling and an Easel client can tell a cancel.
+   */
   async job(job: JobRow): Promise<Record<string, unknown>> {
+    const canceled = job.status === 'canceled';
     const out: Record<string, unknown> = {
       job_id: job.id,
-      status: job.status,
+      status: seedStatus(job.status),
       operation: job.operation,
       created_at: isoSeconds(Number(job.created_at)),
     };
     if (job.started_at != null) out.started_at = isoSeconds(Number(job.started_at));
-    if (job.completed_at != null && (job.status === 'completed' || job.status === 'failed' || job.status === 'canceled')) {
-      out.completed_at = isoSeconds(Number(job.completed_at));
-    }
+    if (job.completed_at != null && TERMINAL.has(job.status)) out.completed_at = isoSeconds(Number(job.completed_at));
     out.scenes_completed = Number(job.scenes_completed);
     out.scenes_total = Number(job.scenes_total);
     if (job.model) out.model = job.model;
@@ -54,6 +60,11 @@ export class Presenter {
       if (result) out.result = result;
     }
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
+    if (canceled) {
+      out.error = { code: 'canceled', message: job.error_message ?? CANCELED_MESSAGE };
+      out.canceled = true;
+      if (job.completed_at != null) out.canceled_at = isoSeconds(Number(job.completed_at));
+    }
     // A story shows its finished scenes while it runs, and after it failed or was canceled.
     if (job.operation === 'story' && job.status !== 'completed') out.scenes = await presentStoryProgress(this.deps.urls, job, await this.deps.storySteps(job.id));
     // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).

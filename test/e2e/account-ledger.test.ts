@@ -60,6 +60,11 @@ describe('GET /v1/account/ledger and usage in GET /v1/account/profile', () => {
     assert.equal(sum('amount_eur'), micros(profile.balance_eur));
     assert.equal(sum('held_delta_eur'), micros(profile.held_eur));
     assert.equal(profile.balance_eur, '0.950000');
+    // The reference's account fields a self-hosted server has no machinery for, answered as what is true of it.
+    assert.deepEqual(
+      [profile.email_verified, profile.two_factor_enabled, profile.pending_credit_notice, profile.prompt_analysis_opt_in, profile.providers, profile.free_trial_pending_eur],
+      [false, false, false, false, [], null],
+    );
     const audit = await auditLedger(srv, 'ledger-main');
     assert.equal(audit.ledgerAvailable, micros(profile.balance_eur));
     assert.deepEqual(audit.unbalancedTerminalJobs, []);

@@ -99,7 +99,11 @@ describe('errors and auth', () => {
     const missing = await api(srv.baseUrl, 'POST', p, { key, body: {} });
     assertErrorShape(missing, 400, 'bad_request');
     assert.deepEqual(missing.body.details.fields[0], { path: 'prompt', message: 'is required' });
-    assertErrorShape(await api(srv.baseUrl, 'POST', p, { key, body: { prompt: 'x', aspect_ratio: '7:3' } }), 400, 'bad_request');
+    // A value outside a nullable enum: one field, one message naming the allowed values (no "must be null" beside it).
+    const ratio = await api(srv.baseUrl, 'POST', p, { key, body: { prompt: 'x', aspect_ratio: '16:10' } });
+    assertErrorShape(ratio, 400, 'bad_request');
+    assert.equal(ratio.body.message, 'aspect_ratio must be one of: 1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16, 16:9, 21:9.');
+    assert.deepEqual(ratio.body.details.fields, [{ path: 'aspect_ratio', message: 'must be one of: 1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16, 16:9, 21:9' }]);
     assertErrorShape(await api(srv.baseUrl, 'POST', p, { key, rawBody: '{"__proto__": {"admin": true}, "prompt": "x"}', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
     assert.deepEqual(await balance(key), before, 'rejections change nothing');
     const jobs = await api(srv.baseUrl, 'GET', '/v1/jobs', { key });

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EaselProcess, api, download, waitFor } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
+import { readEvents } from '../helpers/sse-client.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
 
 /** One character (one portrait) and `n` scenes: EUR 0.02 per image with the sketch model. */
@@ -29,10 +30,19 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     validate('Job', r.body);
     return r.body;
   };
+  // Polls the way a client of the Depicta docs does: until completed or failed. A cancel ends there too.
   const settle = (key: string, id: string) => waitFor(async () => {
     const j = await getJob(key, id);
-    return ['completed', 'failed', 'canceled'].includes(j.status) ? j : null;
+    return ['completed', 'failed'].includes(j.status) ? j : null;
   }, 60_000, 100);
+  /** A canceled job wears the seed's terminal status; Easel's fields tell it apart. */
+  const assertCanceled = (j: any) => {
+    assert.equal(j.status, 'failed', JSON.stringify(j));
+    assert.deepEqual(j.error, { code: 'canceled', message: 'Canceled by request.' });
+    assert.equal(j.canceled, true);
+    assert.ok(j.completed_at);
+    assert.equal(j.canceled_at, j.completed_at);
+  };
 
   it('a pending job is canceled at once: whole hold returned, never run; a second cancel is 409 with its state; another account gets 404', async () => {
     const key = await srv.createKey('cancel-pending', '1');
@@ -49,21 +59,20 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     const res = await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/cancel`, { key });
     assert.equal(res.status, 200, res.text);
     validate('Job', res.body);
-    assert.equal(res.body.status, 'canceled');
-    assert.ok(res.body.completed_at);
-    assert.equal(res.body.error, undefined);
+    assertCanceled(res.body);
     assert.deepEqual(res.body.cost, { held_eur: '0.000000', charged_eur: '0.000000', refunded_eur: '0.060000' });
     assert.deepEqual(res.body.scenes.map((s: any) => s.status), ['canceled', 'canceled']);
 
     const again = await api(srv.baseUrl, 'POST', `/v1/jobs/${id}/cancel`, { key });
     assert.equal(again.status, 409);
     assert.equal(again.body.error, 'conflict');
-    assert.equal(again.body.details.status, 'canceled');
+    assert.equal(again.body.details.status, 'failed');
+    assert.equal(again.body.details.canceled, true);
 
     // The first story still completes; the canceled one was never started.
     assert.equal((await settle(key, running.body.job_id)).status, 'completed');
     const after = await getJob(key, id);
-    assert.equal(after.status, 'canceled');
+    assertCanceled(after);
     assert.equal(after.started_at, undefined, 'a job canceled while pending never started');
     const audit = await auditLedger(srv, 'cancel-pending');
     assert.equal(audit.held, 0);
@@ -73,6 +82,16 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     assert.deepEqual(audit.chargeMismatches, []);
     const listed = await api(srv.baseUrl, 'GET', '/v1/jobs?status=canceled', { key });
     assert.deepEqual(listed.body.generations.map((g: any) => g.job_id), [id]);
+    // The list filters by what it shows: `failed` includes the cancel, `completed` the other story.
+    const failed = await api(srv.baseUrl, 'GET', '/v1/jobs?status=failed', { key });
+    assert.deepEqual(failed.body.generations.map((g: any) => [g.job_id, g.status, g.canceled]), [[id, 'failed', true]]);
+    const completed = await api(srv.baseUrl, 'GET', '/v1/jobs?status=completed', { key });
+    assert.deepEqual(completed.body.generations.map((g: any) => g.job_id), [running.body.job_id]);
+    // The event stream ends with Easel's job.canceled, whose job view is the same seed-status view.
+    const stream = await readEvents(srv.baseUrl, `/v1/jobs/${id}/events`, key);
+    const last = stream.events.at(-1)!;
+    assert.equal(last.event, 'job.canceled');
+    assertCanceled(JSON.parse(last.data).data.job);
   });
 
   it('a running story finishes the scene in flight, keeps and charges finished scenes, refunds the rest and ends canceled', async () => {
@@ -89,7 +108,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
       assert.ok(cancel.body.cancel_requested_at);
     }
     const job = await settle(key, id);
-    assert.equal(job.status, 'canceled');
+    assertCanceled(job);
     assert.equal(job.result, undefined);
     assert.ok(job.scenes_completed >= 1 && job.scenes_completed < 6, `scenes_completed ${job.scenes_completed}`);
     const done = job.scenes.filter((s: any) => s.status === 'completed');
@@ -97,7 +116,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     assert.ok(job.scenes.slice(done.length).every((s: any) => s.status === 'canceled'), JSON.stringify(job.scenes));
     for (const s of done) {
       assert.equal(s.cost_eur, '0.020000');
-      assert.equal((await download(s.images.png.url)).status, 200);
+      assert.equal((await download(s.images.png)).status, 200);
     }
     // 1 portrait + the finished scenes charged, the rest of the 7-image hold returned.
     const charged = (1 + job.scenes_completed) * 20_000;
@@ -112,7 +131,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     // It stays canceled: nothing picks it up again.
     await new Promise((r) => setTimeout(r, 1500));
     const later = await getJob(key, id);
-    assert.equal(later.status, 'canceled');
+    assertCanceled(later);
     assert.equal(later.scenes_completed, job.scenes_completed);
   });
 
@@ -134,7 +153,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
     }
     assert.equal(answer.status, 409, answer.text);
     assert.equal(answer.body.details.job_id, id);
-    assert.equal(job.status, 'canceled');
+    assertCanceled(job);
     assert.deepEqual(job.cost, { held_eur: '0.000000', charged_eur: '0.000000', refunded_eur: '0.020000' });
     const audit = await auditLedger(srv, 'cancel-image');
     assert.equal(audit.captures, 0);

@@ -99,7 +99,7 @@ describe('per-scene detail and POST /v1/jobs/{id}/scenes/{n}/retry', () => {
     assert.equal(complete.error, undefined);
     assert.equal(complete.scenes_completed, 4);
     assert.equal(complete.result.scenes.length, 4);
-    for (const s of complete.result.scenes) assert.equal((await download(s.images.png.url)).status, 200);
+    for (const s of complete.result.scenes) assert.equal((await download(s.images.png)).status, 200);
     assert.equal(complete.result.cost_eur, '0.100000', '1 portrait + 4 scenes, each charged once');
     assert.deepEqual(complete.cost, { held_eur: '0.000000', charged_eur: '0.100000', refunded_eur: '0.040000' });
 

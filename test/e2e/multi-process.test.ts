@@ -58,7 +58,7 @@ describe(`multiple processes on one store (${MODE})`, () => {
         if (stories.includes(g.job_id)) {
           assert.equal(view.scenes_completed, 4);
           assert.equal(view.result.scenes.length, 4);
-          for (const scene of view.result.scenes) assert.equal((await download(scene.images.png.url)).status, 200);
+          for (const scene of view.result.scenes) assert.equal((await download(scene.images.png)).status, 200);
           storyCharges += Math.round(Number(view.result.cost_eur) * 1e6);
           continue;
         }

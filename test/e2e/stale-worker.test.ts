@@ -88,7 +88,7 @@ describe(`a worker paused past its lease writes nothing when it wakes (${MODE})`
         assert.equal(done.status, 'completed', JSON.stringify(done));
         assert.equal(done.scenes_completed, 4);
         assert.equal(done.result.cost_eur, '0.100000');
-        for (const s of done.result.scenes) assert.equal((await download(s.images.png.url)).status, 200);
+        for (const s of done.result.scenes) assert.equal((await download(s.images.png)).status, 200);
         assert.ok(isStopped(pid), 'the first worker slept through all of it');
 
         // Wake the first worker: it finds its claim gone and stops without a trace.

@@ -123,7 +123,7 @@ describe('story crash resume (SIGKILL)', () => {
         assert.deepEqual(audit.chargeMismatches, []);
 
         // The resumed scenes still show the right people.
-        const last = (await download(job.result.scenes[3].images.png.url)).bytes;
+        const last = (await download(job.result.scenes[3].images.png)).bytes;
         assert.equal((await sharp(last).metadata()).format, 'png');
         assert.ok(await hasFigure(last, figureSignature('Mira')));
         assert.ok(await hasFigure(last, figureSignature('Tal')));

@@ -61,7 +61,7 @@ describe('story failures', () => {
     assert.deepEqual(job.scenes[3].error, job.error);
     for (const s of job.scenes.slice(0, 3)) {
       for (const fmt of ['png', 'jpeg', 'webp']) {
-        const dl = await download(s.images[fmt].url);
+        const dl = await download(s.images[fmt]);
         assert.equal(dl.status, 200);
         assert.equal((await sharp(dl.bytes).metadata()).format, fmt);
       }

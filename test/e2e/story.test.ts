@@ -115,11 +115,13 @@ describe('POST /v1/generate/story', () => {
       assert.equal((await sharp(png).metadata()).format, 'png');
       for (const k of KEYS) assert.equal(await hasFigure(png, sigs.get(k)!), k === KEYS[i], `portrait ${ref.name} shows ${k}?`);
     }
-    // Each scene shows exactly its characters, in the state it names, in every format.
+    // Each scene shows exactly its characters, in the state it names, in every format. `images`
+    // holds the URLs (as the Depicta stories guide reads them), `formats` each file's detail.
     for (const [i, scene] of r.scenes.entries()) {
-      const png = await fetchChecked(scene.images.png);
-      await fetchChecked(scene.images.jpeg);
-      await fetchChecked(scene.images.webp);
+      for (const fmt of ['png', 'jpeg', 'webp']) assert.equal(scene.images[fmt], scene.formats[fmt].url);
+      const png = await fetchChecked(scene.formats.png);
+      await fetchChecked(scene.formats.jpeg);
+      await fetchChecked(scene.formats.webp);
       const meta = await sharp(png).metadata();
       assert.deepEqual([meta.width, meta.height], i === 3 ? [576, 1024] : [1024, 576], `scene ${i} size`);
       for (const k of KEYS) assert.equal(await hasFigure(png, sigs.get(k)!), SHOWN[i]!.includes(k), `scene ${i} shows ${k}?`);
@@ -136,7 +138,7 @@ describe('POST /v1/generate/story', () => {
 
     const same = await api(srv.baseUrl, 'GET', `/v1/jobs/${id}`, { key });
     assert.equal(same.body.status, 'completed');
-    assert.deepEqual(same.body.result.scenes.map((s: any) => s.images.png.hash), r.scenes.map((s: any) => s.images.png.hash));
+    assert.deepEqual(same.body.result.scenes.map((s: any) => s.formats.png.hash), r.scenes.map((s: any) => s.formats.png.hash));
   });
 
   it('a client reference replaces the portrait (not generated, not charged) and comes back as given, without expiry', async () => {
@@ -162,13 +164,39 @@ describe('POST /v1/generate/story', () => {
     assert.deepEqual(aria, { name: 'Aria', url: portraitUrl, expires_at: null, character: 'Aria' });
     assert.deepEqual(job.result.characters[0], { name: 'Aria', reference_url: portraitUrl, expires_at: null, character: 'Aria' });
     assert.notEqual(job.result.character_refs[1].expires_at, null);
-    const png = (await download(job.result.scenes[0].images.png.url)).bytes;
+    const png = (await download(job.result.scenes[0].images.png)).bytes;
     assert.ok(await hasFigure(png, figureSignature('Aria')));
     assert.ok(await hasFigure(png, figureSignature('Dov')));
     const audit = await auditLedger(srv, 'story-main');
     assert.equal(audit.held, 0);
     assert.deepEqual(audit.unbalancedTerminalJobs, []);
     assert.deepEqual(audit.chargeMismatches, []);
+  });
+
+  it('a storyboard sending null for every optional field (reference_url included), as the Depicta reference types them, is accepted', async () => {
+    const body = {
+      model: null,
+      prompt: null,
+      style: null,
+      setting: null,
+      aspect_ratio: null,
+      image_size: null,
+      raw_prompts: null,
+      strictness: null,
+      characters: [{ name: 'Aria', appearance: 'a tall cartographer', reference_url: null, states: { winter: { appearance: 'a fur coat', reference_url: null } } }],
+      locations: [{ name: 'Harbour', description: 'a busy harbour', reference_url: null }],
+      scenes: [{ prompt: 'Aria at the harbour', characters: [{ name: 'Aria', state: 'winter' }], location: 'Harbour', aspect_ratio: null, image_size: null }],
+    };
+    const res = await api(srv.baseUrl, 'POST', '/v1/generate/story', { key, body });
+    assert.equal(res.status, 202, res.text);
+    const { job } = await pollStory(srv, key, res.body.job_id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    // null meant absent: both portraits were generated (2) and the scene drawn with the defaults (1:1, 1K).
+    assert.equal(job.result.cost_eur, '0.060000');
+    assert.deepEqual(job.result.character_refs.map((r: any) => r.name), ['Aria', 'Aria (winter)']);
+    const png = await download(job.result.scenes[0].images.png);
+    assert.equal(png.status, 200);
+    assert.deepEqual([(await sharp(png.bytes).metadata()).width, (await sharp(png.bytes).metadata()).height], [1024, 1024]);
   });
 
   it('422 model_not_capable for a single-turn model, charging nothing', async () => {

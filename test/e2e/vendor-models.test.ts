@@ -157,7 +157,7 @@ models:
       assert.equal(modelTurns.length, i, `scene ${i + 1} carries ${modelTurns.length} earlier turns`);
       assert.ok(modelTurns.every((t) => t.images.length === 1));
     }
-    for (const scene of job.result.scenes) assert.equal((await download(scene.images.png.url)).status, 200);
+    for (const scene of job.result.scenes) assert.equal((await download(scene.images.png)).status, 200);
     const audit = await auditLedger(srv, 'vendors');
     assert.deepEqual(audit.chargeMismatches, []);
   });

@@ -40,6 +40,12 @@ export interface ServerOptions {
 export const MODE: 'embedded' | 'scaleout' = process.env.EASEL_TEST_MODE === 'scaleout' ? 'scaleout' : 'embedded';
 export const PG_ADMIN_URL = process.env.EASEL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const S3_ENDPOINT = process.env.EASEL_TEST_S3_ENDPOINT ?? 'http://127.0.0.1:18380';
+/**
+ * Under node's test runner every server checks each response it gives against the OpenAPI document
+ * it serves (src/api/response-check.ts) and `stop()` fails on any response the document does not
+ * describe. Benchmarks, which use these helpers outside the runner, measure without the check.
+ */
+export const VALIDATE_RESPONSES = process.env.NODE_TEST_CONTEXT !== undefined || process.env.EASEL_TEST_VALIDATE_RESPONSES === '1';
 export const S3_CREDS = { accessKeyId: process.env.EASEL_TEST_S3_KEY ?? 'test:tester', secretAccessKey: process.env.EASEL_TEST_S3_SECRET ?? 'testing' };
 
 export async function createDatabase(): Promise<string> {
@@ -127,6 +133,7 @@ export class EaselProcess {
       EASEL_SQLITE_SYNCHRONOUS: 'NORMAL',
       // Tests poll every 50 ms; the per-key request limit is exercised by test/e2e/abuse-limits.test.ts.
       EASEL_RATE_LIMIT_PER_MIN: '100000',
+      ...(VALIDATE_RESPONSES ? { EASEL_VALIDATE_RESPONSES: '1' } : {}),
       ...scaleout,
       ...this.env,
     };
@@ -177,10 +184,29 @@ export class EaselProcess {
     return this.exited;
   }
 
-  /** Stops the process (SIGTERM, drained) and drops its database when it owns one. */
+  /**
+   * Stops the process (SIGTERM, drained) and drops its database when it owns one. Throws if any
+   * process of this data directory gave a response the OpenAPI document does not describe.
+   */
   async stop(): Promise<void> {
     await this.kill('SIGTERM');
     if (this.owner && this.databaseUrl) await dropDatabase(this.databaseUrl).catch(() => undefined);
+    const violations = this.responseViolations();
+    if (violations.length > 0) {
+      throw new Error(`${violations.length} response(s) not described by the OpenAPI document (${path.join(this.dataDir, 'response-violations.jsonl')}):\n${violations.slice(0, 10).join('\n')}`);
+    }
+  }
+
+  /** Responses this data directory's servers gave that the OpenAPI document does not describe (one JSON line each). */
+  responseViolations(): string[] {
+    const file = path.join(this.dataDir, 'response-violations.jsonl');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  /** What the response check counted, per server process that closed cleanly ({pid, checked, skipped, violations}). */
+  responseChecks(): { pid: number; checked: number; skipped: number; violations: number }[] {
+    const file = path.join(this.dataDir, 'response-checks.jsonl');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
   }
 
   /** Runs an operator command (`easel keys …`) against this server's data directory. */

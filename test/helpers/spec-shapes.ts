@@ -18,6 +18,10 @@ const formatFile = {
   additionalProperties: false,
 };
 
+/** A story scene's files: `images` as the Depicta stories guide reads them (a URL per format), `formats` each file's detail (Easel). */
+const sceneImages = { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: { type: 'string', pattern: '^https?://' }, jpeg: { type: 'string', pattern: '^https?://' }, webp: { type: 'string', pattern: '^https?://' } }, additionalProperties: false };
+const sceneFormats = { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false };
+
 export const generationResponseSchema = {
   type: 'object',
   required: ['id', 'ai_generated', 'formats', 'cost_eur', 'balance_eur', 'image_hash'],
@@ -38,7 +42,10 @@ export const jobSchema = {
   required: ['job_id', 'status', 'created_at', 'scenes_completed', 'scenes_total'],
   properties: {
     job_id: uuid,
-    status: { enum: ['pending', 'processing', 'completed', 'failed', 'canceled'] },
+    // The seed's four statuses: a cancel (Easel) is failed, with canceled: true and error.code canceled.
+    status: { enum: ['pending', 'processing', 'completed', 'failed'] },
+    canceled: { const: true },
+    canceled_at: iso,
     operation: { type: 'string' },
     model: { type: 'string' },
     created_at: iso,
@@ -69,13 +76,15 @@ export const jobSchema = {
           status: { enum: ['completed', 'pending', 'processing', 'failed', 'skipped', 'canceled'] },
           prompt: { type: 'string' },
           cost_eur: eur,
-          images: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
+          images: sceneImages,
+          formats: sceneFormats,
           error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
         },
         additionalProperties: false,
         allOf: [
           // Completed scenes have images until the job's retention ends (result_expired).
-          { if: { properties: { status: { const: 'completed' } } }, then: { required: ['cost_eur'] }, else: { not: { anyOf: [{ required: ['images'] }, { required: ['cost_eur'] }] } } },
+          { if: { properties: { status: { const: 'completed' } } }, then: { required: ['cost_eur'] }, else: { not: { anyOf: [{ required: ['images'] }, { required: ['formats'] }, { required: ['cost_eur'] }] } } },
+          { if: { required: ['images'] }, then: { required: ['formats'] }, else: { not: { required: ['formats'] } } },
           { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
         ],
       },
@@ -86,10 +95,18 @@ export const jobSchema = {
     // Omission rules of the seed.
     { if: { properties: { status: { const: 'pending' } } }, then: { not: { anyOf: [{ required: ['started_at'] }, { required: ['completed_at'] }] } } },
     { if: { properties: { status: { enum: ['pending', 'processing'] } } }, then: { not: { required: ['completed_at'] } } },
-    { if: { properties: { status: { enum: ['completed', 'failed'] } } }, then: { required: ['started_at', 'completed_at'] } },
+    // An ended job has both times — but one canceled while pending never started (Easel: canceled: true).
+    { if: { properties: { status: { enum: ['completed', 'failed'] } } }, then: { required: ['completed_at'] } },
+    { if: { properties: { status: { enum: ['completed', 'failed'] } }, not: { required: ['canceled'] } }, then: { required: ['started_at'] } },
     // A completed job has its result, unless its retention ended (Easel: result_expired, files deleted).
     { if: { properties: { status: { const: 'completed' } }, not: { required: ['result_expired'] } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
     { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
+    // A cancel: failed, error.code canceled, canceled_at beside it; nothing else says canceled.
+    {
+      if: { required: ['canceled'] },
+      then: { required: ['canceled_at'], properties: { status: { const: 'failed' }, error: { properties: { code: { const: 'canceled' } } } } },
+      else: { not: { required: ['canceled_at'] } },
+    },
   ],
 };
 
@@ -119,10 +136,11 @@ export const storyResultSchema = {
       minItems: 1,
       items: {
         type: 'object',
-        required: ['prompt', 'images'],
+        required: ['prompt', 'images', 'formats'],
         properties: {
           prompt: { type: 'string' },
-          images: { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false },
+          images: sceneImages,
+          formats: sceneFormats,
         },
         additionalProperties: false,
       },
@@ -210,14 +228,15 @@ export function assertSpecShape(kind: keyof typeof compiled, value: unknown): vo
 
 /** Validates a response body against a schema of the server's own OpenAPI document (the other half of "cannot drift"). */
 export function openApiValidator(doc: any): (schemaName: string, value: unknown) => void {
-  const a = new Ajv({ allErrors: true, strict: false });
+  const a = new Ajv({ allErrors: true, strict: false, validateSchema: false });
   addFormats(a);
-  for (const [name, schema] of Object.entries<any>(doc.components?.schemas ?? {})) {
-    a.addSchema({ ...schema, $id: name });
-  }
+  // The whole document is one schema resource, so the components' own `#/components/schemas/…` refs resolve.
+  a.addSchema(doc, 'openapi.json');
+  const compiled = new Map<string, ReturnType<Ajv['compile']>>();
   return (schemaName, value) => {
-    const v = a.getSchema(schemaName);
-    if (!v) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
+    if (!doc.components?.schemas?.[schemaName]) throw new Error(`no schema ${schemaName} in the OpenAPI document`);
+    let v = compiled.get(schemaName);
+    if (!v) compiled.set(schemaName, (v = a.compile({ $ref: `openapi.json#/components/schemas/${schemaName}` })));
     if (!v(value)) throw new Error(`${schemaName} does not match the OpenAPI document: ${a.errorsText(v.errors)}`);
   };
 }

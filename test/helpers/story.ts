@@ -6,8 +6,9 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, waitFor } from './server.js';
 import { assertSpecShape } from './spec-shapes.js';
 
-export const TERMINAL = new Set(['completed', 'failed', 'canceled']);
-const ORDER = ['pending', 'processing', 'completed', 'failed', 'canceled'];
+/** The seed's terminal statuses: a canceled job is failed (with canceled: true). */
+export const TERMINAL = new Set(['completed', 'failed']);
+const ORDER = ['pending', 'processing', 'completed', 'failed'];
 
 export interface PollTrace {
   job: any;

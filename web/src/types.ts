@@ -16,15 +16,19 @@ export interface FormatFile {
 }
 
 export type Formats = { png: FormatFile; jpeg: FormatFile; webp: FormatFile };
+/** A story scene's `images`: the URL of each format (the detail is in its `formats`). */
+export type ImageUrls = { png: string; jpeg: string; webp: string };
 
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
+/** The seed's four statuses: a canceled job is `failed` with `canceled: true`. */
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed';
 
 export interface SceneProgress {
   index: number;
   status: 'completed' | 'pending' | 'processing' | 'failed' | 'skipped' | 'canceled';
   prompt: string;
   cost_eur?: string;
-  images?: Formats;
+  images?: ImageUrls;
+  formats?: Formats;
   error?: { code: string; message: string };
 }
 
@@ -36,7 +40,7 @@ export interface CharacterRef {
 
 export interface StoryResult {
   id: string;
-  scenes: { prompt: string; images: Formats }[];
+  scenes: { prompt: string; images: ImageUrls; formats: Formats }[];
   character_refs: CharacterRef[];
   cost_eur: string;
   balance_eur: string;
@@ -63,6 +67,8 @@ export interface Job {
   model?: string;
   result?: Record<string, unknown>;
   error?: { code: string; message: string };
+  canceled?: true;
+  canceled_at?: string;
   scenes?: SceneProgress[];
   cost?: { held_eur: string; charged_eur: string; refunded_eur: string };
   max_cost_eur?: string;
@@ -127,4 +133,9 @@ export interface JobEvent {
   job?: Job;
 }
 
-export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'canceled']);
+export const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed']);
+
+/** The status a person is shown: `canceled` for a cancel, which the wire reports as failed. */
+export function shownStatus(job: Pick<Job, 'status' | 'canceled'>): JobStatus | 'canceled' {
+  return job.canceled ? 'canceled' : job.status;
+}

@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
-import { ProcessResponse } from '../../contract/process.js';
 import { operationOf } from '../../pipelines/process/types.js';
 import { awaitJobResult } from '../sync-job.js';
 import { stillRunningAfterPrefer } from './sync-job.js';
@@ -16,7 +15,6 @@ import { prepareProcess } from '../prepare/process.js';
  * X-Easel-Job-Id), holding and charging nothing; the request waits for its job.
  */
 export function processRoutes(app: FastifyInstance, s: Services): void {
-  app.addSchema(ProcessResponse);
   for (const spec of PROCESS_OP_SPECS) {
     const fields = Object.keys((spec.body as { properties: Record<string, unknown> }).properties);
     app.post(

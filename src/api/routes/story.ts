@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
-import { StoryAccepted, StoryBody, StoryResult } from '../../contract/story.js';
+import { StoryAccepted, StoryBody } from '../../contract/story.js';
 import type { StoryBodyIn } from '../../story/request.js';
 import { preferWait } from '../prefer.js';
 import { createContext } from '../prepare/context.js';
@@ -11,7 +11,6 @@ import { prepareStory } from '../prepare/story.js';
 
 export function storyRoutes(app: FastifyInstance, s: Services): void {
   app.addSchema(StoryAccepted);
-  app.addSchema(StoryResult);
 
   app.post(
     '/v1/generate/story',

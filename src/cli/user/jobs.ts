@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Job } from '../../sdk/index.js';
+import { displayStatus, type Job } from '../../sdk/index.js';
 import { clientOptions, intArg, makeCtx, run, type ClientFlags, type Ctx } from './context.js';
 
 function progress(j: Job): string {
@@ -8,11 +8,11 @@ function progress(j: Job): string {
 
 function showJob(ctx: Ctx, j: Job): void {
   if (ctx.mode === 'json') return ctx.json(j);
-  if (ctx.mode === 'pipe') return ctx.out(`${j.job_id}\t${j.status}`);
-  const rows: [string, string | undefined][] = [
+  if (ctx.mode === 'pipe') return ctx.out(`${j.job_id}\t${displayStatus(j)}`);
+  const rows: [string, string | null | undefined][] = [
     ['job', j.job_id],
     ['operation', j.operation],
-    ['status', j.status],
+    ['status', displayStatus(j)],
     ['model', j.model],
     ['created', j.created_at],
     ['started', j.started_at],
@@ -20,7 +20,7 @@ function showJob(ctx: Ctx, j: Job): void {
     ['progress', progress(j) || undefined],
     ['error', j.error ? `${j.error.code}: ${j.error.message}` : undefined],
   ];
-  for (const [k, v] of rows) if (v !== undefined) ctx.out(`${k.padEnd(10)} ${v}`);
+  for (const [k, v] of rows) if (v !== undefined && v !== null) ctx.out(`${k.padEnd(10)} ${v}`);
   if (j.result) ctx.out(`${'result'.padEnd(10)} available (easel ${j.operation === 'story' ? 'story status' : 'jobs show --json'} ${j.job_id})`);
 }
 
@@ -39,7 +39,7 @@ export function registerJobCommands(program: Command): void {
       const list = await ctx.easel.listJobs({ limit: o.limit, offset: o.offset });
       if (ctx.mode === 'json') return ctx.json(list);
       for (const j of list.generations) {
-        const cols = [j.job_id, j.operation.padEnd(10), j.status.padEnd(10), j.created_at, progress(j)];
+        const cols = [j.job_id, j.operation.padEnd(10), displayStatus(j).padEnd(10), j.created_at, progress(j)];
         ctx.out(ctx.mode === 'pipe' ? cols.map((c) => c.trim()).join('\t') : cols.join('  ').trimEnd());
       }
       if (ctx.mode === 'human') ctx.out(`${list.generations.length} of ${list.total} job(s)`);

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { Job } from '../../sdk/index.js';
+import { displayStatus, type Job } from '../../sdk/index.js';
 
 export interface SceneProgress {
   update(job: Job): void;
@@ -37,7 +37,7 @@ export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): Scen
     return {
       update(job) {
         const total = Math.max(job.scenes_total, 1);
-        const payload = { status: job.status, eta_text: '' };
+        const payload = { status: displayStatus(job), eta_text: '' };
         if (!started) {
           t0 = Date.now();
           v0 = job.scenes_completed;

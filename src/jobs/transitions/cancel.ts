@@ -5,6 +5,7 @@ import { isoSeconds } from '../../util/time.js';
 import { TERMINAL } from '../types.js';
 import { lockJob, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
+import { seedStatus } from '../seed-status.js';
 
 /**
  * A client cancels a job of its account. Pending: canceled at once (hold released, task removed).
@@ -26,7 +27,8 @@ export async function cancel(trx: Db, ctx: TransitionContext, id: string, accoun
 function notCancelable(job: JobRow): EaselError {
   return new EaselError(409, 'conflict', `Job ${job.id} is already ${job.status}; only pending or processing jobs can be canceled.`, {
     job_id: job.id,
-    status: job.status,
+    status: seedStatus(job.status),
+    ...(job.status === 'canceled' ? { canceled: true } : {}),
     ...(job.completed_at != null ? { completed_at: isoSeconds(Number(job.completed_at)) } : {}),
   });
 }

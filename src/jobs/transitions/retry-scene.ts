@@ -5,6 +5,7 @@ import { EaselError } from '../../errors.js';
 import { microsToEur } from '../../util/money.js';
 import { holdOrRefuse } from '../../billing/credit-insufficient.js';
 import { lockJob, type TransitionContext } from './context.js';
+import { seedStatus } from '../seed-status.js';
 
 /** The story's rules for one scene: its price, or the client's error (src/story/scenes.ts). */
 export type SceneRetryPrice = (job: JobRow, index: number, completedSteps: ReadonlySet<string>) => number;
@@ -28,7 +29,13 @@ export async function retryScene(
   if (!row) return undefined;
   if (row.operation !== 'story') throw new EaselError(409, 'scene_not_retryable', `Job ${id} is not a story; only story scenes can be retried.`, { job_id: id, operation: row.operation });
   if (row.status !== 'failed') {
-    throw new EaselError(409, 'scene_not_retryable', `Job ${id} is ${row.status}; scenes can be retried only on a failed story.`, { job_id: id, status: row.status });
+    // A canceled story shows failed (with canceled: true): say why it is not retryable in the same terms.
+    const why = row.status === 'canceled' ? 'was canceled' : `is ${row.status}`;
+    throw new EaselError(409, 'scene_not_retryable', `Job ${id} ${why}; scenes can be retried only on a story that failed.`, {
+      job_id: id,
+      status: seedStatus(row.status),
+      ...(row.status === 'canceled' ? { canceled: true } : {}),
+    });
   }
   if (row.result_expired_at != null || (row.result_expires_at != null && Number(row.result_expires_at) <= Date.now())) {
     throw new EaselError(409, 'result_expired', `Job ${id}'s files have expired; the story cannot be continued.`, { job_id: id });

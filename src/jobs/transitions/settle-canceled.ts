@@ -5,8 +5,7 @@ import { release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { endedAt, type TransitionContext } from './context.js';
-
-export const CANCELED_MESSAGE = 'Canceled by request.';
+import { CANCELED_MESSAGE } from '../seed-status.js';
 
 /**
  * Ends a job as canceled inside the caller's transaction (the job row already locked, and owned

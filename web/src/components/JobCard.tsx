@@ -1,4 +1,4 @@
-import type { Job } from '../types';
+import { shownStatus, type Job } from '../types';
 import { href } from '../router';
 import { when } from '../format';
 import { Status } from './Status';
@@ -7,12 +7,12 @@ import { Progress } from './Progress';
 /** One job in a list: operation, status, live progress, link to its detail. */
 export function JobCard({ job }: { job: Job }) {
   return (
-    <li class="card job-card" data-job-id={job.job_id} data-status={job.status}>
+    <li class="card job-card" data-job-id={job.job_id} data-status={shownStatus(job)}>
       <div class="job-card-head">
         <a href={href.job(job.job_id)}>
           <span class="op">{job.operation}</span> <code class="id">{job.job_id.slice(0, 8)}</code>
         </a>
-        <Status status={job.status} />
+        <Status status={shownStatus(job)} />
       </div>
       <div class="job-card-body">
         <span class="muted">{when(job.created_at)}</span>

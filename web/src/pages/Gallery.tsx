@@ -21,7 +21,7 @@ function StoryIndex() {
           return (
             <li key={j.job_id} class="card story-card">
               <a href={href.gallery(j.job_id)}>
-                {first ? <img class="thumb" src={first.images.webp.url} alt="" loading="lazy" /> : null}
+                {first ? <img class="thumb" src={first.images.webp} alt="" loading="lazy" /> : null}
                 <span>
                   {r?.scenes.length ?? 0} scenes · {when(j.created_at)}
                 </span>
@@ -59,8 +59,8 @@ function Storyboard({ id }: { id: string }) {
               {r.scenes.map((s, i) => (
                 <li key={i}>
                   <figure>
-                    <a href={s.images.png.url} target="_blank" rel="noopener noreferrer">
-                      <img src={s.images.webp.url} alt={`Scene ${i + 1}: ${s.prompt}`} />
+                    <a href={s.images.png} target="_blank" rel="noopener noreferrer">
+                      <img src={s.images.webp} alt={`Scene ${i + 1}: ${s.prompt}`} />
                     </a>
                     <figcaption>
                       <span class="scene-no">{i + 1}</span> <span class="prompt">{s.prompt}</span>

@@ -10,7 +10,7 @@ import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
 import { Downloads } from '../components/Downloads';
-import { TERMINAL, type Formats, type ImageResult, type Job, type JobEvent, type SceneProgress, type StoryResult } from '../types';
+import { TERMINAL, shownStatus, type Formats, type ImageResult, type Job, type JobEvent, type SceneProgress, type StoryResult } from '../types';
 
 function useCapability(route: string): boolean {
   const [ok, setOk] = useState(false);
@@ -24,7 +24,7 @@ function useCapability(route: string): boolean {
 export function scenesOf(job: Job): SceneProgress[] {
   if (job.scenes?.length) return job.scenes;
   const r = job.result as StoryResult | undefined;
-  return (r?.scenes ?? []).map((s, index) => ({ index, status: 'completed', prompt: s.prompt, images: s.images }));
+  return (r?.scenes ?? []).map((s, index) => ({ index, status: 'completed', prompt: s.prompt, images: s.images, formats: s.formats }));
 }
 
 /** Held / charged / refunded from the job's cost block (issue 7), else the result's cost_eur. */
@@ -73,7 +73,7 @@ function Timeline({ job, events }: { job: Job; events: JobEvent[] }) {
     : [
         { key: 'c', what: 'created', at: job.created_at },
         ...(job.started_at ? [{ key: 's', what: 'started', at: job.started_at }] : []),
-        ...(job.completed_at ? [{ key: 'e', what: job.status, at: job.completed_at }] : []),
+        ...(job.completed_at ? [{ key: 'e', what: shownStatus(job), at: job.completed_at }] : []),
       ];
   return (
     <section aria-labelledby="timeline-h">
@@ -137,7 +137,7 @@ export function JobDetail({ id }: { id: string }) {
         {job.operation} job <code class="id">{job.job_id}</code>
       </PageTitle>
       <p class="job-head">
-        <Status status={job.status} /> <Progress job={job} />
+        <Status status={shownStatus(job)} /> <Progress job={job} />
         {job.cancel_requested_at ? <span class="muted"> cancel requested {when(job.cancel_requested_at)}</span> : null}
       </p>
       <dl class="facts">
@@ -215,10 +215,10 @@ export function JobDetail({ id }: { id: string }) {
                   {s.cost_eur ? <span class="muted"> {eur(s.cost_eur)}</span> : null}
                 </div>
                 <p class="prompt">{s.prompt}</p>
-                {s.images ? (
+                {s.formats ? (
                   <>
-                    <Thumb formats={s.images} alt={`Scene ${s.index + 1}`} />
-                    <Downloads formats={s.images} label={`scene ${s.index + 1}`} />
+                    <Thumb formats={s.formats} alt={`Scene ${s.index + 1}`} />
+                    <Downloads formats={s.formats} label={`scene ${s.index + 1}`} />
                   </>
                 ) : null}
                 {s.error ? (

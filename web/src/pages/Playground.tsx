@@ -8,7 +8,7 @@ import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
 import { Downloads } from '../components/Downloads';
-import type { ImageResult } from '../types';
+import { shownStatus, type ImageResult } from '../types';
 
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
 
@@ -100,7 +100,7 @@ function StoryProgress({ id }: { id: string }) {
       <ErrorBox error={error} />
       {job ? (
         <p>
-          Job <a href={href.job(id)}>{id.slice(0, 8)}</a> <Status status={job.status} /> <Progress job={job} />
+          Job <a href={href.job(id)}>{id.slice(0, 8)}</a> <Status status={shownStatus(job)} /> <Progress job={job} />
         </p>
       ) : (
         <p aria-busy="true">Submitted…</p>
