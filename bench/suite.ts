@@ -338,7 +338,9 @@ function swiftProxyPid(): number | undefined {
 async function filesRow(srv: EaselProcess, key: string): Promise<Row> {
   const job = await completedJob(srv, key);
   const png = job.body.result.formats.png as { url: string; size_bytes: number };
-  const objectKey = `jobs/${job.id}/image.png`;
+  // The stored key, read off the signed URL (files are kept per run: jobs/<id>/run-<n>/image.png).
+  // (/files/<key> on disk; /<bucket>/<key> on path-style S3).
+  const objectKey = decodeURIComponent(new URL(png.url).pathname.replace(MODE === 'embedded' ? /^\/files\// : /^\/[^/]+\//, ''));
   const size = png.size_bytes;
   let easel: Aggregate;
   let anchor: Aggregate;

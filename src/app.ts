@@ -15,7 +15,7 @@ import { builtinModels } from './providers/builtin-models.js';
 import { ProviderFactory } from './providers/factory.js';
 import { loadCatalogueFile } from './providers/catalogue-file.js';
 import { JobService } from './jobs/service.js';
-import { Presenter } from './jobs/present.js';
+import { Presenter } from './views/present.js';
 import { SignedResultUrls } from './jobs/result-urls.js';
 import { EtaEstimator } from './jobs/eta.js';
 import { WorkerPool } from './worker/pool.js';

@@ -57,6 +57,8 @@ export interface Config {
   redisUrl: string | null;
   /** Time to receive a whole request (headers + body); 408 past it. The wait for a sync result is not counted. */
   requestTimeoutMs: number;
+  /** Bytes of a refused, unread body read and discarded after the answer before the connection is closed (src/api/unread-body.ts). */
+  refusedBodyDrainBytes: number;
   /** Bearer token that GET /metrics requires; unset = /metrics is public (bind to a private interface). */
   metricsToken: string | null;
   /** `easel worker` serves GET /metrics on this port (0 = any free port); unset = no listener. */
@@ -164,6 +166,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     rateLimitPerMin: int('EASEL_RATE_LIMIT_PER_MIN', 600, 0, 10_000_000),
     redisUrl: process.env.EASEL_REDIS_URL || null,
     requestTimeoutMs: int('EASEL_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    refusedBodyDrainBytes: int('EASEL_REFUSED_BODY_DRAIN_BYTES', 4 * 1024 * 1024, 0, 1024 * 1024 * 1024),
     metricsToken: process.env.EASEL_METRICS_TOKEN || null,
     metricsPort: process.env.EASEL_METRICS_PORT ? int('EASEL_METRICS_PORT', 0, 0, 65535) : null,
     moderationBlocklist: moderationBlocklistFile(),

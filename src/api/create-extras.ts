@@ -3,7 +3,7 @@ import type { CreateContext } from './prepare/context.js';
 import { validationFailed } from '../errors.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { checkTarget, UrlRefused } from '../net/guarded-fetch.js';
-import type { RequestedWebhook } from '../webhooks/outbox.js';
+import type { RequestedWebhook } from '../jobs/webhook-outbox.js';
 
 export interface CreateExtras {
   idempotency: IdempotencyClaim | null;

@@ -8,6 +8,7 @@ import type { Services } from '../app.js';
 import type { Config } from '../config.js';
 import { EaselError, authInvalid } from '../errors.js';
 import { sendError } from './error-handler.js';
+import { installUnreadBodyDrain, isDrainingUnreadBody } from './unread-body.js';
 import { requestId as newRequestId } from '../util/ids.js';
 import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from '../observability/metrics.js';
 
@@ -16,6 +17,8 @@ import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from
  *  - slow clients: a whole request must arrive within EASEL_REQUEST_TIMEOUT_MS (headers within
  *    min(10 s, that)); Node answers 408 and closes. Both clocks stop once the request is received,
  *    so a synchronous generation may wait far longer for its job;
+ *  - a body answered before it was read (413, 401) is drained within bounds, then the connection
+ *    closed, so the client reads the answer instead of a reset (src/api/unread-body.ts);
  *  - a per-key request rate (EASEL_RATE_LIMIT_PER_MIN → 429 rate_limited + Retry-After), shared
  *    by every API process through Redis when EASEL_REDIS_URL is set;
  *  - security headers on every response; no-store on everything a key was needed for;
@@ -25,6 +28,8 @@ import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from
 export const CSP = "default-src 'none'; frame-ancestors 'none'";
 export const HSTS = 'max-age=63072000; includeSubDomains';
 const HEADERS_TIMEOUT_CAP_MS = 10_000;
+/** How long a refused body is drained at most (nginx lingers 5 s between reads, Apache 2 s). */
+const REFUSED_BODY_DRAIN_MS = 5_000;
 const KEY_IN_TEXT = /esl_[A-Za-z0-9]+/g;
 
 /** Replaces anything shaped like an API key (a client that put its key in a URL) before it is logged. */
@@ -53,6 +58,12 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
  */
 function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // Its request was answered and the client hung up (or timed out) while the unread rest of the
+  // body was drained: nothing was wrong with the HTTP and nothing is left to say.
+  if (isDrainingUnreadBody(socket)) {
+    socket.destroy();
+    return;
+  }
   const [status, code, message] =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'request_timeout', 'The request was not received in time; send it faster or smaller.']
@@ -206,6 +217,8 @@ export async function installHardening(app: FastifyInstance, s: Services): Promi
     req.log.info({ req, res: { statusCode: reply.statusCode }, responseTime: ms }, 'request completed');
     done();
   });
+
+  installUnreadBodyDrain(app, { maxBytes: s.config.refusedBodyDrainBytes, maxMs: REFUSED_BODY_DRAIN_MS, requestTimeoutMs: s.config.requestTimeoutMs });
 
   await installRateLimit(app, s);
 

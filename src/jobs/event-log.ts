@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.js';
-import { enqueueDelivery } from '../webhooks/outbox.js';
+import { enqueueDelivery } from './webhook-outbox.js';
 
 /** Event types a job can emit, in the order a job normally emits them. */
 export type JobEventType =
@@ -41,7 +41,7 @@ export async function appendJobEvent(
     .insertInto('job_events')
     .values({ job_id: job.id, seq, account_id: job.account_id, type, data_json: JSON.stringify(data), created_at: Date.now() })
     .execute();
-  // The webhook outbox row commits with the event (src/webhooks/outbox.ts).
+  // The webhook outbox row commits with the event (src/jobs/webhook-outbox.ts).
   await enqueueDelivery(trx, job, seq, type);
   return seq;
 }

@@ -12,7 +12,7 @@ import { compiledOnce } from '../store/compiled-once.js';
 import { appendJobEvent } from './event-log.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
-import { attachJobWebhook, type RequestedWebhook } from '../webhooks/outbox.js';
+import { attachJobWebhook, type RequestedWebhook } from './webhook-outbox.js';
 import { checkMaxCost, type JobOptions } from './options.js';
 import { STALE, type Fence, type Stale, type TransitionContext } from './transitions/context.js';
 import { start, type StartOutcome } from './transitions/start.js';
@@ -24,8 +24,7 @@ import { abandon, fail } from './transitions/fail.js';
 import { retryLater } from './transitions/retry-later.js';
 import { releaseClaim } from './transitions/release.js';
 import { cancel } from './transitions/cancel.js';
-import { retryScene } from './transitions/retry-scene.js';
-import { sceneRetryPrice } from '../story/scenes.js';
+import { retryScene, type SceneRetryPrice } from './transitions/retry-scene.js';
 import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
 
@@ -267,9 +266,13 @@ export class JobService {
     return this.transition('cancel', id, null, (trx) => cancel(trx, this.ctx, id, accountId));
   }
 
-  /** A client's scene retry: the job runs again for that scene; idle workers are told at once. */
-  async retryScene(id: string, accountId: string, index: number): Promise<JobRow | undefined> {
-    const row = await this.transition('retry_scene', id, null, (trx) => retryScene(trx, this.ctx, { id, accountId, index }, sceneRetryPrice));
+  /**
+   * A client's scene retry: the job runs again for that scene; idle workers are told at once.
+   * `priceOf` is the story's rule for the scene (src/story/scenes.ts), passed in so the job core
+   * does not depend on the story.
+   */
+  async retryScene(id: string, accountId: string, index: number, priceOf: SceneRetryPrice): Promise<JobRow | undefined> {
+    const row = await this.transition('retry_scene', id, null, (trx) => retryScene(trx, this.ctx, { id, accountId, index }, priceOf));
     this.queue.poke();
     return row;
   }

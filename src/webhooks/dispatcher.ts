@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import type { Presenter } from '../jobs/present.js';
+import type { Presenter } from '../views/present.js';
 import { guardedRequest, UrlRefused } from '../net/guarded-fetch.js';
 import { newId } from '../util/ids.js';
 import { signingSecrets, webhookSettings } from './secret.js';

@@ -1,4 +1,4 @@
-import type { Presenter } from '../jobs/present.js';
+import type { Presenter } from '../views/present.js';
 import type { JobRow } from '../jobs/row.js';
 import type { JobEvent } from '../jobs/event-log.js';
 import { isoSeconds } from '../util/time.js';

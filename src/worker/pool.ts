@@ -3,7 +3,7 @@ import type { JobQueue, QueueTask } from '../queue/port.js';
 import type { JobService } from '../jobs/service.js';
 import type { Fence } from '../jobs/transitions/context.js';
 import type { Pipeline, PipelineDeps } from '../pipelines/context.js';
-import { PIPELINES } from '../pipelines/registry.js';
+import { PIPELINES } from './pipelines.js';
 import { EaselError, JobFailure } from '../errors.js';
 import { LeaseLost } from '../jobs/lease-lost.js';
 import { backoffMs } from '../util/backoff.js';

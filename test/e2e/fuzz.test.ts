@@ -19,10 +19,34 @@ import { rawRequest, safePath, type RawResponse } from '../helpers/raw-http.js';
  * and job count unchanged).
  *
  *   FUZZ_RUNS=2000 node scripts/run-tests.mjs test/e2e/fuzz.test.ts     (default 40 per endpoint and input class)
- *   FUZZ_SEED=…   replays a run (the seed is printed).
+ *   FUZZ_SEED=…   replays a run (the seed is printed; input class i runs with seed FUZZ_SEED + i).
+ *   FUZZ_REPLAY=771419426:24   replays one reported failure, `{ seed, path }` as fast-check prints
+ *                 it, against every input class (the seed printed on a failure is a class's seed).
+ *
+ * REPLAYS always run: failures seen in CI, kept as regression cases.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+interface Replay {
+  seed: number;
+  path: string;
+  why: string;
+}
+/**
+ * Issue 27: an embedded CI run died on `write EPIPE` at { seed: 771419426, path: "24" }. That
+ * input is a body over the 1 MiB limit for most body classes (the 1.1 MB string): the server
+ * answered 413 and reset the connection while the client was still writing. Which class failed
+ * was not reported, so the case is replayed against all of them.
+ */
+const REPLAYS: Replay[] = [
+  { seed: 771419426, path: '24', why: 'issue 27: EPIPE on a body refused with 413' },
+  ...(process.env.FUZZ_REPLAY ?? '').split(',').filter(Boolean).map((r): Replay => {
+    const [seed, p] = r.split(':');
+    return { seed: Number(seed), path: p ?? '0', why: 'FUZZ_REPLAY' };
+  }),
+];
+const REPLAY_PREFIX = 'replay ';
 
 // ---- value arbitraries ---------------------------------------------------------------------
 
@@ -280,6 +304,7 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
   let ops: Operation[] = [];
   const tally = new Map<string, { runs: number; ms: number; statuses: Record<string, number> }>();
   let total = 0;
+  let replayed = 0;
   let fiveXX = 0;
   let accepted = 0;
 
@@ -307,7 +332,8 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
     }, 120_000, 100);
 
   const record = (name: string, res: RawResponse, ms: number) => {
-    total++;
+    if (name.startsWith(REPLAY_PREFIX)) replayed++;
+    else total++;
     const t = tally.get(name) ?? { runs: 0, ms: 0, statuses: {} };
     t.runs++;
     t.ms += ms;
@@ -370,6 +396,51 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
     }
   };
 
+  type Class = [name: string, arb: fc.Arbitrary<() => Promise<void>>, runs: number];
+  /** The input classes of one operation: its body, its query string, its path parameters. */
+  const classesOf = (op: Operation, state: { expected: Snapshot | null }, prefix = ''): Class[] => {
+    const uuidPath = fillPath(op.template, {});
+    const classes: Class[] = [];
+    if (op.bodyTypes.length) {
+      const name = `${prefix}${op.method} ${op.template} body`;
+      classes.push([name, bodyArbitrary(op).map((b) => () => send(name, op, uuidPath, b, state)), RUNS]);
+    }
+    {
+      // A write that declares no query parameters ignores its query string: a few runs show it stays harmless.
+      const name = `${prefix}${op.method} ${op.template} query`;
+      const runs = op.method === 'GET' || op.queryParams.length ? RUNS : Math.max(3, Math.floor(RUNS / 10));
+      classes.push([name, queryArbitrary(op).map((q) => () => send(name, op, uuidPath + q, undefined, state)), runs]);
+    }
+    if (op.pathParams.length) {
+      const name = `${prefix}${op.method} ${op.template} path`;
+      const arb = fc.record(Object.fromEntries(op.pathParams.map((pp) => [pp.name, pathValue])));
+      classes.push([
+        name,
+        arb.map((vals) => () => {
+          const p = op.template.replace(/\{([^}]+)\}/g, (_m, n: string) => {
+            const v = (vals as Record<string, { raw: boolean; value: string }>)[n]!;
+            return v.raw ? safePath(v.value) : encodeValue(v.value);
+          });
+          return send(name, op, p, undefined, state);
+        }),
+        RUNS,
+      ]);
+    }
+    return classes;
+  };
+
+  /** Runs one class's property; a failure names the class, since the seed fast-check prints is that class's own. */
+  const assertClass = async (name: string, arb: fc.Arbitrary<() => Promise<void>>, params: fc.Parameters<[() => Promise<void>]>) => {
+    try {
+      await fc.assert(
+        fc.asyncProperty(arb, async (run) => run()),
+        params,
+      );
+    } catch (e) {
+      throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+
   it('never answers 5xx; refusals are the error shape with a request id; refusals store and charge nothing', async (t) => {
     assert.ok(ops.length >= 5, 'the OpenAPI document lists the endpoints');
     t.diagnostic(`seed ${SEED}, ${RUNS} runs per endpoint and input class, ${ops.length} operations`);
@@ -377,54 +448,41 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
     let i = 0;
     for (const op of ops) {
       const state: { expected: Snapshot | null } = { expected: null };
-      const uuidPath = fillPath(op.template, {});
-      const classes: [string, fc.Arbitrary<() => Promise<void>>, number][] = [];
-      if (op.bodyTypes.length) {
-        const name = `${op.method} ${op.template} body`;
-        classes.push([name, bodyArbitrary(op).map((b) => () => send(name, op, uuidPath, b, state)), RUNS]);
-      }
-      {
-        // A write that declares no query parameters ignores its query string: a few runs show it stays harmless.
-        const name = `${op.method} ${op.template} query`;
-        const runs = op.method === 'GET' || op.queryParams.length ? RUNS : Math.max(3, Math.floor(RUNS / 10));
-        classes.push([name, queryArbitrary(op).map((q) => () => send(name, op, uuidPath + q, undefined, state)), runs]);
-      }
-      if (op.pathParams.length) {
-        const name = `${op.method} ${op.template} path`;
-        const arb = fc.record(Object.fromEntries(op.pathParams.map((pp) => [pp.name, pathValue])));
-        classes.push([
-          name,
-          arb.map((vals) => () => {
-            const p = op.template.replace(/\{([^}]+)\}/g, (_m, n: string) => {
-              const v = (vals as Record<string, { raw: boolean; value: string }>)[n]!;
-              return v.raw ? safePath(v.value) : encodeValue(v.value);
-            });
-            return send(name, op, p, undefined, state);
-          }),
-          RUNS,
-        ]);
-      }
-      for (const [, arb, runs] of classes) {
-        await fc.assert(
-          fc.asyncProperty(arb, async (run) => run()),
-          { numRuns: runs, seed: SEED + i++ },
-        );
-      }
+      for (const [name, arb, runs] of classesOf(op, state)) await assertClass(name, arb, { numRuns: runs, seed: SEED + i++ });
     }
     // GETs never change anything; writes were checked one by one.
     const end = await snapshot();
     if (accepted === 0) assert.deepEqual(end, before, 'nothing was stored or charged');
   });
 
+  for (const r of REPLAYS) {
+    it(`replays { seed: ${r.seed}, path: "${r.path}" } against every input class (${r.why})`, async (t) => {
+      const tooLarge = () => [...tally].filter(([n]) => n.startsWith(REPLAY_PREFIX)).reduce((sum, [, v]) => sum + (v.statuses['413'] ?? 0), 0);
+      const before413 = tooLarge();
+      let classes = 0;
+      for (const op of ops) {
+        const state: { expected: Snapshot | null } = { expected: null };
+        for (const [name, arb] of classesOf(op, state, REPLAY_PREFIX)) {
+          classes++;
+          // With `path`, fast-check runs exactly the input that failed (numRuns 1: that one alone).
+          await assertClass(name, arb, { numRuns: 1, seed: r.seed, path: r.path, endOnFailure: true });
+        }
+      }
+      const refused = tooLarge() - before413;
+      t.diagnostic(`${classes} input classes replayed, ${refused} of them refused 413 (a body over the limit)`);
+      if (r.why.startsWith('issue 27')) assert.ok(refused > 0, 'the replay still sends bodies over the limit (else the arbitraries changed and this case no longer covers issue 27)');
+    });
+  }
+
   it('reports what was tried', async (t) => {
     const lines = [...tally.entries()].map(([name, v]) => `${name}: ${v.runs} inputs, statuses ${JSON.stringify(v.statuses)}, ${Math.round(v.ms)} ms`);
     for (const l of lines) t.diagnostic(l);
-    t.diagnostic(`total ${total} fuzzed requests, ${fiveXX} × 5xx, ${accepted} accepted writes (settled and re-checked)`);
+    t.diagnostic(`total ${total} fuzzed requests (+ ${replayed} replayed), ${fiveXX} × 5xx, ${accepted} accepted writes (settled and re-checked)`);
     const dir = path.join(ROOT, 'test-artifacts');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(
       path.join(dir, `fuzz-${MODE}.json`),
-      JSON.stringify({ mode: MODE, seed: SEED, runsPerClass: RUNS, operations: ops.length, total, fiveXX, accepted, byClass: Object.fromEntries(tally) }, null, 2),
+      JSON.stringify({ mode: MODE, seed: SEED, runsPerClass: RUNS, operations: ops.length, total, replayed, fiveXX, accepted, byClass: Object.fromEntries(tally) }, null, 2),
     );
     assert.equal(fiveXX, 0);
     assert.ok(total >= ops.length * Math.min(RUNS, 20), `inputs were tried (${total})`);

@@ -6,6 +6,10 @@ export interface RawResponse {
   text: string;
   /** Parsed JSON when the server said JSON and it parses; undefined otherwise. */
   json: any;
+  /** Set when the body could not be sent whole because the server answered and closed first (EPIPE, ECONNRESET). */
+  writeError?: string;
+  /** False when the connection ended inside the answer's body: `text` is what arrived. */
+  complete: boolean;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -23,12 +27,14 @@ export function rawRequest(
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (body) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
+    let writeError: (Error & { code?: string }) | undefined;
+    let answered = false;
     const req = http.request(
       { host: u.hostname, port: u.port, method: opts.method, path: opts.path, headers, agent },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
+        const answer = (complete: boolean) => {
           const text = Buffer.concat(chunks).toString('utf8');
           let json: any;
           if (String(res.headers['content-type'] ?? '').includes('json')) {
@@ -38,12 +44,26 @@ export function rawRequest(
               json = undefined;
             }
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, complete, ...(writeError ? { writeError: writeError.code ?? writeError.message } : {}) });
+        };
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => answer(true));
+        // The server reset the connection inside its answer: what arrived is still its answer
+        // (a check on it says what is missing), not a failure to reach the server.
+        res.on('error', () => answer(false));
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: Error & { code?: string }) => {
+      // HTTP lets a server answer before it has read the whole body (a 413 decided from
+      // Content-Length) and then close; the rest of our write fails with EPIPE or ECONNRESET.
+      // That request did not fail if its answer arrived: keep the error beside the answer.
+      // Only an error before any answer is a failed request.
+      if (answered) {
+        writeError ??= err;
+        return;
+      }
+      reject(err);
+    });
     if (body) req.write(body);
     req.end();
   });

@@ -13,10 +13,13 @@ export const BIN = path.join(ROOT, 'bin', 'easel.js');
 
 // The servers these tests start run dist/: refuse a build older than its sources instead of
 // silently testing old code (scripts/run-tests.mjs rebuilds what is stale before it runs).
-{
+let buildChecked = false;
+async function assertFreshBuild(): Promise<void> {
+  if (buildChecked) return;
   const { staleBuilds } = (await import(path.join(ROOT, 'scripts', 'build-freshness.mjs'))) as { staleBuilds(root: string): { what: string; script: string }[] };
   const stale = staleBuilds(ROOT);
   if (stale.length > 0) throw new Error(`${stale.map((s) => s.what).join(' and ')} older than the sources: run ${stale.map((s) => `npm run ${s.script}`).join(' && ')} (or node scripts/run-tests.mjs FILE, which does)`);
+  buildChecked = true;
 }
 
 export interface ServerOptions {
@@ -137,6 +140,7 @@ export class EaselProcess {
   }
 
   async boot(extraEnv: Record<string, string> = {}): Promise<void> {
+    await assertFreshBuild();
     Object.assign(this.env, extraEnv);
     const child = spawn(process.execPath, [BIN, this.command, ...this.args], { env: this.processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { SubmitInput } from '../../jobs/service.js';
 import { idempotencyOf, type IdempotencyClaim } from '../../idempotency/request.js';
 import { requireAuth, type AuthContext } from '../auth.js';
+import type { JobOptions } from '../../jobs/options.js';
 
 /**
  * Who a create request (or its quote) is for, and how it is fingerprinted for an Idempotency-Key.
@@ -25,4 +26,9 @@ export function createContext(req: FastifyRequest): CreateContext {
 /** A quote creates nothing, so it claims no Idempotency-Key. */
 export function quoteContext(auth: AuthContext): CreateContext {
   return { auth, idempotency: () => null };
+}
+
+/** What every prepared job shares: whose it is, and the create request's options, Idempotency-Key and webhook. */
+export function preparedFor(ctx: CreateContext, extras: Pick<PreparedSubmit, 'idempotency' | 'webhook'>, options: JobOptions): Pick<PreparedSubmit, 'accountId' | 'keyId' | 'options' | 'idempotency' | 'webhook'> {
+  return { accountId: ctx.auth.accountId, keyId: ctx.auth.keyId, options, idempotency: extras.idempotency, webhook: extras.webhook };
 }

@@ -1,5 +1,5 @@
 import type { Services } from '../../app.js';
-import type { CreateContext, PreparedSubmit } from './context.js';
+import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
 import type { EditKind } from '../../contract/content.js';
 import type { EditCombineRequest } from '../../pipelines/edit-combine.js';
 import type { DiagramType } from '../../contract/content-kinds.js';
@@ -71,15 +71,11 @@ export async function prepareEditCombine(s: Services, ctx: CreateContext, r: Edi
     ...(body.type ? { diagram_type: body.type as DiagramType } : {}),
   };
   return {
-    accountId: ctx.auth.accountId,
-    keyId: ctx.auth.keyId,
+    ...preparedFor(ctx, extras, jobOptionsOf(body)),
     operation,
     model: model.id,
     request,
     holdMicros: model.priceMicros,
     scenesTotal: 1,
-    options: jobOptionsOf(body),
-    idempotency: extras.idempotency,
-    webhook: extras.webhook,
   };
 }

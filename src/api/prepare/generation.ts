@@ -3,7 +3,7 @@ import type { Services } from '../../app.js';
 import type { GenerateImageBody } from '../../contract/generation.js';
 import type { GenerateDiagramBody, GenerateGraphicBody } from '../../contract/content.js';
 import type { ImageRequest } from '../../pipelines/image.js';
-import type { CreateContext, PreparedSubmit } from './context.js';
+import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
 import { createExtras } from '../create-extras.js';
 import { checkPrompt } from './check-prompt.js';
 import { checkImageSize } from './check-image-size.js';
@@ -40,15 +40,11 @@ export async function prepareGeneration(s: Services, ctx: CreateContext, body: G
   };
   checkImageSize(model, request.image_size);
   return {
-    accountId: ctx.auth.accountId,
-    keyId: ctx.auth.keyId,
+    ...preparedFor(ctx, extras, jobOptionsOf(body)),
     operation,
     model: model.id,
     request,
     holdMicros: model.priceMicros,
     scenesTotal: 1,
-    options: jobOptionsOf(body),
-    idempotency: extras.idempotency,
-    webhook: extras.webhook,
   };
 }

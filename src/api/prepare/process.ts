@@ -1,5 +1,5 @@
 import type { Services } from '../../app.js';
-import type { CreateContext, PreparedSubmit } from './context.js';
+import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
 import type { ProcessOpSpec } from '../routes/process-ops.js';
 import { EaselError } from '../../errors.js';
 import { operationOf, type ProcessRequest } from '../../pipelines/process/types.js';
@@ -22,15 +22,11 @@ export async function prepareProcess(s: Services, ctx: CreateContext, spec: Proc
   }
   const request: ProcessRequest = { op: spec.op, input_image_url: input_image_url as string, params, strictness: ctx.auth.strictness };
   return {
-    accountId: ctx.auth.accountId,
-    keyId: ctx.auth.keyId,
+    ...preparedFor(ctx, extras, options),
     operation: operationOf(spec.op),
     model: null,
     request,
     holdMicros: 0,
     scenesTotal: 1,
-    options,
-    idempotency: extras.idempotency,
-    webhook: extras.webhook,
   };
 }

@@ -1,5 +1,5 @@
 import type { Services } from '../../app.js';
-import type { CreateContext, PreparedSubmit } from './context.js';
+import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
 import { validationFailed } from '../../errors.js';
 import { normalizeStory, type StoryBodyIn } from '../../story/request.js';
 import { referenceUrls, validateStory } from '../../story/validate.js';
@@ -29,8 +29,7 @@ export async function prepareStory(s: Services, ctx: CreateContext, body: StoryB
   const plan = planStory(story, portraitRatio(model.aspectRatios, story.aspect_ratio));
   for (const t of submitTexts(story, plan)) checkPrompt(s, t.text, story.strictness, t.path);
   return {
-    accountId: ctx.auth.accountId,
-    keyId: ctx.auth.keyId,
+    ...preparedFor(ctx, extras, jobOptionsOf(body)),
     operation: 'story',
     model: model.id,
     request: story,
@@ -38,8 +37,5 @@ export async function prepareStory(s: Services, ctx: CreateContext, body: StoryB
     scenesTotal: plan.scenes.length,
     // Planned once, here: the pipeline, the per-scene view and a scene retry read it from the job.
     plan,
-    options: jobOptionsOf(body),
-    idempotency: extras.idempotency,
-    webhook: extras.webhook,
   };
 }

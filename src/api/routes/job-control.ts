@@ -5,6 +5,7 @@ import { JobIdParams, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { EaselError, notFound } from '../../errors.js';
 import { isoSeconds } from '../../util/time.js';
+import { sceneRetryPrice } from '../../story/scenes.js';
 
 const SceneParams = Type.Object({ id: Uuid, n: Type.Integer({ minimum: 0, maximum: 1000, description: '0-based scene index, as in the request (scenes[n]).' }) }, { additionalProperties: false });
 
@@ -52,7 +53,7 @@ export function jobControlRoutes(app: FastifyInstance, s: Services): void {
     async (req, reply) => {
       const auth = requireAuth(req);
       const { id, n } = req.params as Static<typeof SceneParams>;
-      const job = await s.jobs.retryScene(id, auth.accountId, n);
+      const job = await s.jobs.retryScene(id, auth.accountId, n, sceneRetryPrice);
       if (!job) throw notFound(`No job ${id}.`);
       req.log.info({ job_id: id, scene: n }, 'scene retry accepted');
       return reply.code(202).send(await s.presenter.job(job));

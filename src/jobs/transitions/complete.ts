@@ -3,7 +3,7 @@ import { remainingHold } from '../remaining-hold.js';
 import { balanceOf, capture, release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
-import { ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
+import { endedAt, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
 
 /** Builds the stored result once the balance after settlement is known, so the result can quote it. */
@@ -45,11 +45,7 @@ export async function complete(
       scenes_completed: job.scenes_total,
       error_code: null,
       error_message: null,
-      retry_scene: null,
-      lease_token: null,
-      completed_at: now,
-      updated_at: now,
-      result_expires_at: ctx.expiresAt(job, now),
+      ...endedAt(ctx, job, now),
     })
     .execute();
   await appendJobEvent(trx, job, 'job.completed', { charged_eur: microsToEur(charged), refunded_eur: microsToEur(refunded) });

@@ -49,3 +49,8 @@ export async function ownedJob(trx: Db, fence: Fence): Promise<JobRow | undefine
 export function updateOwned(trx: Db, fence: Fence) {
   return trx.updateTable('jobs').where('id', '=', fence.jobId).where('lease_token', '=', fence.token);
 }
+
+/** What every ending writes: no owner and no scene retry any more, when it ended, and until when its files are kept. */
+export function endedAt(ctx: TransitionContext, job: Pick<JobRow, 'retention_s'>, now: number) {
+  return { retry_scene: null, lease_token: null, completed_at: now, updated_at: now, result_expires_at: ctx.expiresAt(job, now) };
+}

@@ -1,4 +1,3 @@
-import { remainingHold } from '../remaining-hold.js';
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.js';
 import type { JobRow } from '../row.js';
@@ -6,8 +5,9 @@ import { release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { TERMINAL } from '../types.js';
-import { lockJob, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
+import { endedAt, lockJob, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
+import { remainingHold } from '../remaining-hold.js';
 
 export interface Failure {
   code: string;
@@ -56,11 +56,7 @@ async function settleFailed(trx: Db, ctx: TransitionContext, job: JobRow, failur
       error_message: message,
       refunded_micros: Number(job.refunded_micros) + remaining,
       started_at: sql`coalesce(started_at, ${now})`,
-      retry_scene: null,
-      lease_token: null,
-      completed_at: now,
-      updated_at: now,
-      result_expires_at: ctx.expiresAt(job, now),
+      ...endedAt(ctx, job, now),
     })
     .execute();
   await appendJobEvent(trx, job, 'job.failed', { code: failure.code, message, refunded_eur: microsToEur(Number(job.refunded_micros) + remaining) });

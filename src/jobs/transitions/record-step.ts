@@ -1,10 +1,10 @@
-import { remainingHold } from '../remaining-hold.js';
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.js';
 import { capture } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { ownedJob, STALE, updateOwned, type Fence, type Stale } from './context.js';
+import { remainingHold } from '../remaining-hold.js';
 
 export interface StepRecord {
   step: string;

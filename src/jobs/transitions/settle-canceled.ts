@@ -4,7 +4,7 @@ import { remainingHold } from '../remaining-hold.js';
 import { release } from '../../billing/ledger.js';
 import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
-import { type TransitionContext } from './context.js';
+import { endedAt, type TransitionContext } from './context.js';
 import { CANCELED_MESSAGE } from '../seed-status.js';
 
 /**
@@ -26,11 +26,7 @@ export async function settleCanceled(trx: Db, ctx: TransitionContext, job: JobRo
       error_message: CANCELED_MESSAGE,
       refunded_micros: refunded,
       cancel_requested_at: job.cancel_requested_at ?? now,
-      retry_scene: null,
-      lease_token: null,
-      completed_at: now,
-      updated_at: now,
-      result_expires_at: ctx.expiresAt(job, now),
+      ...endedAt(ctx, job, now),
     })
     .where('id', '=', job.id)
     .execute();

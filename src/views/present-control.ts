@@ -1,9 +1,9 @@
-import type { JobRow } from './row.js';
-import type { EtaEstimator } from './eta.js';
+import type { JobRow } from '../jobs/row.js';
+import type { EtaEstimator } from '../jobs/eta.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
-import { TERMINAL } from './types.js';
-import { remainingHold } from './remaining-hold.js';
+import { TERMINAL } from '../jobs/types.js';
+import { remainingHold } from '../jobs/remaining-hold.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
 

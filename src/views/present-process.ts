@@ -1,4 +1,4 @@
-import type { ResultUrls } from './result-urls.js';
+import type { ResultUrls } from '../jobs/result-urls.js';
 import type { StoredProcessResult } from '../pipelines/process/types.js';
 
 /**

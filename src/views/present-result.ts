@@ -1,6 +1,6 @@
-import type { JobRow } from './row.js';
-import type { ResultUrls } from './result-urls.js';
-import type { StoredImageResult, StoredResult } from './types.js';
+import type { JobRow } from '../jobs/row.js';
+import type { ResultUrls } from '../jobs/result-urls.js';
+import type { StoredImageResult, StoredResult } from '../jobs/types.js';
 import type { StoredStoryResult } from '../story/stored.js';
 import type { StoredProcessResult } from '../pipelines/process/types.js';
 import { presentGenerationResult } from './present-generation.js';

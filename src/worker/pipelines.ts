@@ -1,8 +1,8 @@
-import type { Pipeline } from './context.js';
-import { imagePipeline } from './image.js';
-import { editCombinePipeline } from './edit-combine.js';
+import type { Pipeline } from '../pipelines/context.js';
+import { imagePipeline } from '../pipelines/image.js';
+import { editCombinePipeline } from '../pipelines/edit-combine.js';
 import { storyPipeline } from '../story/pipeline.js';
-import { PROCESS_PIPELINES } from './process/index.js';
+import { PROCESS_PIPELINES } from '../pipelines/process/index.js';
 
 /** Which pipeline runs which job operation. */
 export const PIPELINES: Record<string, Pipeline> = {

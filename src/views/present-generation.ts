@@ -1,5 +1,5 @@
-import type { ResultUrls } from './result-urls.js';
-import type { StoredImageResult } from './types.js';
+import type { ResultUrls } from '../jobs/result-urls.js';
+import type { StoredImageResult } from '../jobs/types.js';
 import { microsToEur } from '../util/money.js';
 
 /** An image job's result (generate, graphic, diagram, edit, combine): the generation response shape. */

@@ -1,12 +1,12 @@
-import type { JobRow } from './row.js';
-import type { EtaEstimator } from './eta.js';
-import type { ResultUrls } from './result-urls.js';
+import type { JobRow } from '../jobs/row.js';
+import type { EtaEstimator } from '../jobs/eta.js';
+import type { ResultUrls } from '../jobs/result-urls.js';
 import { isoSeconds } from '../util/time.js';
 import { presentResult } from './present-result.js';
 import { presentStoryProgress, type StepRow } from '../story/present.js';
 import { jobControlView } from './present-control.js';
-import { TERMINAL } from './types.js';
-import { CANCELED_MESSAGE, seedStatus } from './seed-status.js';
+import { TERMINAL } from '../jobs/types.js';
+import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
 
 /**
  * Everything a job view is made from. Built once by the composition root (src/app.ts), so a job
@@ -30,7 +30,7 @@ export class Presenter {
     return this.deps.urls.signedUrl(key, now);
   }
 
-  /** A completed job's result in its operation's response shape (src/jobs/present-result.ts). */
+  /** A completed job's result in its operation's response shape (src/views/present-result.ts). */
   result(job: JobRow): Promise<Record<string, unknown> | undefined> {
     return presentResult(this.deps.urls, job);
   }
@@ -67,7 +67,7 @@ export class Presenter {
     }
     // A story shows its finished scenes while it runs, and after it failed or was canceled.
     if (job.operation === 'story' && job.status !== 'completed') out.scenes = await presentStoryProgress(this.deps.urls, job, await this.deps.storySteps(job.id));
-    // Easel's cost, metadata, queue and retention fields (src/jobs/present-control.ts).
+    // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).
     Object.assign(out, await jobControlView(job, this.deps.eta));
     return out;
   }
