@@ -93,9 +93,11 @@ describe(`the job view (${MODE})`, () => {
     await core.jobs.fail(fence, 'content_rejected', 'Scene 2 was refused.');
     const failed = await presenter.job((await core.jobs.get(job.id))!);
     assertSpecShape('job', failed);
-    const scenes = failed.scenes as { status: string; images?: { png: { url: string } }; error?: { code: string } }[];
+    const scenes = failed.scenes as { status: string; images?: { png: string }; formats?: { png: { url: string } }; error?: { code: string } }[];
     assert.deepEqual(scenes.map((s) => s.status), ['completed', 'failed', 'skipped']);
-    assert.equal(scenes[0]!.images!.png.url.split('?')[0], `https://files.test/jobs/${job.id}/story/run-1/scene-0.png`);
+    // `images` holds the URL per format (as the Depicta stories guide reads it), `formats` each file's detail.
+    assert.equal(scenes[0]!.images!.png.split('?')[0], `https://files.test/jobs/${job.id}/story/run-1/scene-0.png`);
+    assert.equal(scenes[0]!.formats!.png.url, scenes[0]!.images!.png);
     assert.equal(scenes[1]!.error!.code, 'content_rejected');
     assert.deepEqual(failed.error, { code: 'content_rejected', message: 'Scene 2 was refused.' });
     assert.deepEqual(failed.cost, { held_eur: '0.000000', charged_eur: '0.020000', refunded_eur: '0.040000' });
