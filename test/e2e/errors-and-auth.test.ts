@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EaselProcess, api } from '../helpers/server.js';
+import { fillPath, operationsOf } from '../helpers/openapi.js';
+import { writeDb } from '../helpers/store-snapshot.js';
 
 /** Every error this slice can produce, each in the one shape with a request id, changing nothing. */
 describe('errors and auth', () => {
@@ -139,6 +141,20 @@ describe('errors and auth', () => {
     assert.equal(u.balance_eur, '0.000000');
     assert.equal(u.held_eur, '0.000000');
     assert.equal((await api(srv.baseUrl, 'GET', '/v1/jobs', { key: poorKey })).body.total, 0);
+  });
+
+  it('a suspended account answers 403 account_suspended on every operation that needs a key (each documented)', async () => {
+    const suspended = await srv.createKey('errors-suspended', '1');
+    await writeDb(srv, "update accounts set status = 'suspended' where name = $1", ['errors-suspended']);
+    const doc = (await api(srv.baseUrl, 'GET', '/v1/openapi.json')).body;
+    const ops = operationsOf(doc).filter((o) => !o.public);
+    assert.ok(ops.length > 30);
+    for (const op of ops) {
+      // The key is checked before the body is read: no body is needed to be refused.
+      const res = await api(srv.baseUrl, op.method, fillPath(op.template, { n: '0' }), { key: suspended });
+      assertErrorShape(res, 403, 'account_suspended');
+      assert.ok(doc.paths[op.template][op.method.toLowerCase()].responses['403'], `${op.method} ${op.template} documents 403`);
+    }
   });
 
   it('403 content_rejected for a policy violation at normal strictness; liberal allows it; 451 on legal grounds', async () => {

@@ -11,6 +11,27 @@ interface Target {
   bucket?: string | null;
 }
 
+/** One write against the real database of either mode (`$1`, `$2` placeholders): what an operator's SQL would do. */
+export async function writeDb(target: Target, sql: string, params: unknown[] = []): Promise<void> {
+  if (target.databaseUrl) {
+    const client = new pg.Client({ connectionString: target.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(sql, params);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const db = new SQLite(path.join(target.dataDir, 'easel.sqlite'), { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare(sql.replace(/\$\d+/g, '?')).run(...params);
+  } finally {
+    db.close();
+  }
+}
+
 /** Rows of one query against the real database of either mode (`$1`, `$2` placeholders). */
 export async function queryDb(target: Target, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
   if (target.databaseUrl) {
