@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { EaselProcess, MODE, api, dropDatabase } from '../test/helpers/server.js';
 import { openSqlite, migrate } from '../src/store/db.js';
 import { openPostgres } from '../src/store/postgres.js';
-import { EmbeddedQueue } from '../src/queue/embedded.js';
-import { PgBossQueue } from '../src/queue/pgboss.js';
+import { SqlQueue } from '../src/queue/sql-queue.js';
 import type { JobQueue } from '../src/queue/port.js';
 import type { Db } from '../src/store/db.js';
 import { newId } from '../src/util/ids.js';
@@ -46,7 +45,7 @@ export async function rawRate(db: Db, queue: JobQueue, seconds: number): Promise
   let ops = 0;
   while (performance.now() < deadline || ops === 0) {
     const id = newId();
-    await db.transaction().execute((trx) => queue.enqueue(trx, id));
+    await db.transaction().execute((trx) => queue.enqueue(trx, { jobId: id, accountId: 'bench', priority: 'normal', createdAt: Date.now(), cost: 1 }));
     const task = await queue.claim('bench', 30_000);
     if (!task) throw new Error('claim returned nothing');
     await db.transaction().execute((trx) => queue.complete(trx, task.jobId));
@@ -77,7 +76,7 @@ export async function openRawEngine(mode: 'embedded' | 'scaleout'): Promise<RawE
     if (prev === undefined) delete process.env.EASEL_SQLITE_SYNCHRONOUS;
     else process.env.EASEL_SQLITE_SYNCHRONOUS = prev;
     await migrate(db);
-    const queue = new EmbeddedQueue(db);
+    const queue = new SqlQueue(db, { dialect: 'sqlite', maxRunning: 1000, maxAttempts: 3, agingMs: 300_000, dispatch: 'fair' });
     return {
       run: (seconds) => rawRate(db, queue, seconds),
       close: async () => {
@@ -90,11 +89,10 @@ export async function openRawEngine(mode: 'embedded' | 'scaleout'): Promise<RawE
   const helper = await EaselProcess.start({ args: ['--no-worker'] });
   await helper.kill('SIGTERM');
   const { db } = openPostgres(helper.databaseUrl!, 4);
-  const q = await PgBossQueue.start({ url: helper.databaseUrl!, leaseMs: 30_000, maxAttempts: 3, retryBaseMs: 500, poolSize: 4 }, pino({ level: 'warn' }), false);
+  const q = new SqlQueue(db, { dialect: 'postgres', maxRunning: 1000, maxAttempts: 3, agingMs: 300_000, dispatch: 'fair' });
   return {
     run: (seconds) => rawRate(db, q, seconds),
     close: async () => {
-      await q.stop();
       await db.destroy();
       await dropDatabase(helper.databaseUrl!);
     },

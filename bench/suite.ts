@@ -17,8 +17,7 @@ import { pollBreakdown } from './poll-breakdown.js';
 import { httpRate, openRawEngine, pipelineRate, sumRates, SQLITE_SYNCHRONOUS, SUBMITTERS, WORKER_SLOTS, type Rate } from './queue-throughput.js';
 import { openSqlite, migrate, type Db } from '../src/store/db.js';
 import { openPostgres } from '../src/store/postgres.js';
-import { EmbeddedQueue } from '../src/queue/embedded.js';
-import { PgBossQueue } from '../src/queue/pgboss.js';
+import { SqlQueue } from '../src/queue/sql-queue.js';
 import type { JobQueue } from '../src/queue/port.js';
 import { JobService } from '../src/jobs/service.js';
 import { SketchProvider } from '../src/providers/sketch-provider.js';
@@ -217,7 +216,7 @@ async function throughputRow(srv: EaselProcess, key: string): Promise<Row> {
   const http = sumRates(https);
   const pipe = sumRates(pipes);
   const ratio = http.rate / raw.rate;
-  const engineName = MODE === 'embedded' ? 'embedded SQLite queue' : 'pg-boss';
+  const engineName = MODE === 'embedded' ? 'SQLite queue' : 'PostgreSQL queue';
   const msPerJob = { server: (1000 * serverCpu) / http.ops, pipeline: (1000 * pipeCpu) / pipe.ops };
   return {
     id: 'throughput',
@@ -450,11 +449,11 @@ async function seed(srv: EaselProcess, stored: number, running: number): Promise
   if (MODE === 'embedded') {
     db = openSqlite(path.join(srv.dataDir, 'easel.sqlite'));
     await migrate(db);
-    queue = new EmbeddedQueue(db);
+    queue = new SqlQueue(db, { dialect: 'sqlite', maxRunning: 100_000, maxAttempts: 5, agingMs: 300_000, dispatch: 'fair' });
   } else {
     db = openPostgres(srv.databaseUrl!, 4).db;
     await migrate(db);
-    queue = await PgBossQueue.start({ url: srv.databaseUrl!, leaseMs: 30_000, maxAttempts: 5, retryBaseMs: 500, poolSize: 4 }, pino({ level: 'warn' }), false);
+    queue = new SqlQueue(db, { dialect: 'postgres', maxRunning: 100_000, maxAttempts: 5, agingMs: 300_000, dispatch: 'fair' });
   }
   try {
     const k = await db.selectFrom('api_keys').select(['id', 'account_id']).where('name', '=', 'bench-mem').executeTakeFirstOrThrow();
@@ -486,12 +485,13 @@ async function seed(srv: EaselProcess, stored: number, running: number): Promise
           started_at: at + 10,
           completed_at: at + 900,
           updated_at: at + 900,
+          priority: 'normal' as const,
         };
       });
       await db.transaction().execute((trx) => trx.insertInto('jobs').values(rows).execute());
       done += n;
     }
-    const jobs = new JobService(db, queue, { maxConcurrentJobs: 100_000, retentionS: 30 * 86_400 });
+    const jobs = new JobService(db, queue, { maxQueuedJobs: 100_000, retentionS: 30 * 86_400 });
     for (let i = 0; i < running; i++) {
       await jobs.submit({ accountId: k.account_id, keyId: k.id, operation: 'image', model: 'easel-sketch', request: { ...request, prompt: `running ${i}` }, holdMicros: 20_000, scenesTotal: 1 });
     }
@@ -587,7 +587,7 @@ async function memoryRow(): Promise<Row> {
       target: `≤ ${MEM_TARGET_MB} MB`,
       met: MB(loaded) <= MEM_TARGET_MB,
       notes: [
-        `Rows seeded through the app's migrations and store code in ${fmt(seedS, 1)} s (the ${MEM_RUNNING} running jobs through JobService.submit and the ${MODE === 'embedded' ? 'embedded' : 'pg-boss'} queue); ${env.EASEL_WORKER_CONCURRENCY} worker slots each hold one job in a 600 s simulated provider call. RSS sampled 5× over 1 s after some list traffic; the ratio column is RSS ÷ the empty-database RSS, the target is absolute (MB = 10⁶ bytes).`,
+        `Rows seeded through the app's migrations and store code in ${fmt(seedS, 1)} s (the ${MEM_RUNNING} running jobs through JobService.submit and the ${MODE === 'embedded' ? 'SQLite' : 'PostgreSQL'} queue); ${env.EASEL_WORKER_CONCURRENCY} worker slots each hold one job in a 600 s simulated provider call. RSS sampled 5× over 1 s after some list traffic; the ratio column is RSS ÷ the empty-database RSS, the target is absolute (MB = 10⁶ bytes).`,
         `Loaded RSS by kind: anonymous ${part('Anonymous')} (V8 heap ${part('v8HeapTotal')} reserved, ${part('v8HeapUsed')} used; external ${part('external')}), file-backed (code, libraries) ${parts.Rss != null && parts.Anonymous != null ? `${fmt(MB(parts.Rss - parts.Anonymous), 0)} MB` : 'n/a'}. The same loaded server restarted with \`--max-semi-space-size=${SEMI_SPACE_MB}\` (V8's young generation capped; no code change): ${fmt(MB(capped), 1)} MB.`,
         worked == null || workedArenas == null
           ? 'After-image-work variants: not measured in smoke runs.'

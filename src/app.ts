@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Db } from './store/db.js';
 import { openStore, type Store } from './store/open.js';
-import { EmbeddedQueue } from './queue/embedded.js';
+import { SqlQueue } from './queue/sql-queue.js';
+import { PgWakeup } from './queue/pg-wakeup.js';
 import type { JobQueue } from './queue/port.js';
 import { FsBlobStore } from './blob/fs-store.js';
 import type { BlobStore } from './blob/port.js';
@@ -76,14 +77,17 @@ export async function createServices(config: Config, log: Logger = createLogger(
   } else {
     blob = new FsBlobStore(path.join(config.dataDir, 'blobs'), signer, () => publicBase.url);
   }
-  const queue: JobQueue =
-    config.queueDriver === 'pgboss'
-      ? await (await import('./queue/pgboss.js')).PgBossQueue.start(
-          { url: config.databaseUrl!, leaseMs: config.leaseMs, maxAttempts: config.maxAttempts, retryBaseMs: config.retryBaseMs, poolSize: config.databasePoolSize },
-          log.child({ component: 'queue' }),
-          opts.listen !== false,
-        )
-      : new EmbeddedQueue(db);
+  const queue = new SqlQueue(db, {
+    dialect: store.driver,
+    maxRunning: config.maxConcurrentJobs,
+    maxAttempts: config.maxAttempts,
+    agingMs: config.priorityAgingMs,
+    dispatch: config.dispatch,
+    ...(store.driver === 'postgres' ? { notify: PgWakeup.notify } : {}),
+  });
+  // Several processes share a PostgreSQL queue: an enqueue in one wakes idle workers in the others.
+  const wakeup = store.driver === 'postgres' && opts.listen !== false ? new PgWakeup(config.databaseUrl!, log.child({ component: 'queue' }), () => queue.poke()) : null;
+  await wakeup?.listen();
   const factory = new ProviderFactory(config);
   const catalogue = config.modelsFile
     ? (() => {
@@ -95,7 +99,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   instrumentCatalogue(catalogue);
   const staleLog = log.child({ component: 'jobs' });
   const jobs = new JobService(db, queue, {
-    maxConcurrentJobs: config.maxConcurrentJobs,
+    maxQueuedJobs: config.maxQueuedJobs,
     retentionS: config.retentionS,
     // A fenced transition refused: the writer had lost its claim. Logged and counted, nothing written.
     onStale: (transition, fence) => {
@@ -107,7 +111,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const presenter = new Presenter({
     urls: new SignedResultUrls(blob, config.urlTtlS),
     storySteps: (id) => jobs.allSteps(id),
-    eta: new EtaEstimator(db, config.workerConcurrency),
+    eta: new EtaEstimator(db, config.workerConcurrency, queue),
   });
   const services: Services = {
     config,
@@ -125,7 +129,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     worker: null,
     drivers: { store: store.driver, queue: config.queueDriver, storage: blob instanceof FsBlobStore ? 'fs' : 's3' },
     close: async () => {
-      await queue.stop?.();
+      await wakeup?.stop();
       await store.close();
     },
   };

@@ -11,7 +11,8 @@ export interface Config {
   databaseUrl: string | null;
   databasePoolSize: number;
   /** 'embedded' (SQLite) or 'pgboss' (PostgreSQL); follows the database unless set. */
-  queueDriver: 'embedded' | 'pgboss';
+  /** Where the job queue lives: the store's own database (src/queue/sql-queue.ts), named for /health. */
+  queueDriver: 'embedded' | 'postgres';
   s3: {
     endpoint: string | null;
     bucket: string;
@@ -33,7 +34,14 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest file POST /v1/upload accepts (413 above); the stream is cut there, never buffered further. */
   maxUploadBytes: number;
+  /** Jobs running at once per account (EASEL_MAX_CONCURRENT_JOBS): the fair dispatcher passes an account over at it. */
   maxConcurrentJobs: number;
+  /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS): submits above it get 429. */
+  maxQueuedJobs: number;
+  /** EASEL_PRIORITY_AGING_S: how far priority moves a job within its account (src/queue/priority.ts). */
+  priorityAgingMs: number;
+  /** EASEL_DISPATCH: fair (stride scheduling across accounts) or fifo. */
+  dispatch: 'fair' | 'fifo';
   shutdownGraceMs: number;
   /** YAML/JSON model catalogue; unset = the built-in easel-sketch models. */
   modelsFile: string | null;
@@ -110,11 +118,23 @@ function eur(name: string, def: string): string {
   return v;
 }
 
-function queueDriver(): 'embedded' | 'pgboss' {
-  const v = process.env.EASEL_QUEUE || (process.env.EASEL_DATABASE_URL ? 'pgboss' : 'embedded');
-  if (v !== 'embedded' && v !== 'pgboss') throw new Error('EASEL_QUEUE must be embedded or pgboss');
-  if (v === 'pgboss' && !process.env.EASEL_DATABASE_URL) throw new Error('EASEL_QUEUE=pgboss needs EASEL_DATABASE_URL');
-  if (v === 'embedded' && process.env.EASEL_DATABASE_URL) throw new Error('the embedded queue lives in SQLite; with EASEL_DATABASE_URL use EASEL_QUEUE=pgboss');
+/**
+ * The queue lives in the store (SQLite or PostgreSQL). EASEL_QUEUE is no longer needed; the values
+ * earlier versions took are still accepted when they agree with the store (`pgboss` = PostgreSQL).
+ */
+function queueDriver(): 'embedded' | 'postgres' {
+  const pg = Boolean(process.env.EASEL_DATABASE_URL);
+  const v = process.env.EASEL_QUEUE;
+  if (v !== undefined && v !== '') {
+    if (!['embedded', 'postgres', 'pgboss'].includes(v)) throw new Error('EASEL_QUEUE must be embedded or postgres (or leave it unset: the queue lives in the store)');
+    if ((v === 'embedded') === pg) throw new Error(`EASEL_QUEUE=${v} does not match the store: the queue lives in ${pg ? 'PostgreSQL (EASEL_DATABASE_URL is set)' : 'SQLite (EASEL_DATABASE_URL is not set)'}`);
+  }
+  return pg ? 'postgres' : 'embedded';
+}
+
+function dispatch(): 'fair' | 'fifo' {
+  const v = str('EASEL_DISPATCH', 'fair');
+  if (v !== 'fair' && v !== 'fifo') throw new Error('EASEL_DISPATCH must be fair or fifo');
   return v;
 }
 
@@ -150,7 +170,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     syncTimeoutS: int('EASEL_SYNC_TIMEOUT_S', 300, 1, 3600),
     maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
     maxUploadBytes: int('EASEL_MAX_UPLOAD_BYTES', 52_428_800, 1024, 1024 * 1024 * 1024),
-    maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 10, 1, 10_000),
+    maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 4, 1, 10_000),
+    maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
+    priorityAgingMs: int('EASEL_PRIORITY_AGING_S', 300, 0, 30 * 86_400) * 1000,
+    dispatch: dispatch(),
     shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     modelsFile: process.env.EASEL_MODELS_FILE ? path.resolve(process.env.EASEL_MODELS_FILE) : null,
     allowLoopbackUrls: process.env.EASEL_ALLOW_LOOPBACK_URLS === 'true',

@@ -37,6 +37,7 @@ export async function createKey(
           email: null,
           status: 'active',
           strictness: opts.strictness ?? 'normal',
+          weight: 1,
           available_micros: 0,
           held_micros: 0,
           created_at: Date.now(),

@@ -1,11 +1,18 @@
+import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
+import { spendingState } from '../billing/spending-caps.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 import { accountUsage } from './usage.js';
 
 /** The `user` of GET /v1/account/profile: balances, defaults, status and usage. */
-export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', accountId: string) {
+export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', accountId: string, limits: { maxRunningJobs: number; maxQueuedJobs: number }) {
   const a = await db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
+  const spend = await spendingState(db, accountId);
+  const now = Date.now();
+  const running = await db.selectFrom('queue_tasks').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).where('lease_expires_at', '>=', now).executeTakeFirstOrThrow();
+  const queued = await db.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).where('status', '=', 'pending').executeTakeFirstOrThrow();
+  const eurOrNull = (m: number | null) => (m === null ? null : microsToEur(m));
   return {
     id: a.id,
     name: a.name,
@@ -27,5 +34,21 @@ export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', acco
     strictness: a.strictness,
     status: a.status,
     usage: await accountUsage(db, driver, a.id),
+    spending: {
+      daily_cap_eur: eurOrNull(spend.daily_cap_micros),
+      monthly_cap_eur: eurOrNull(spend.monthly_cap_micros),
+      spent_today_eur: microsToEur(spend.spent_today_micros),
+      spent_this_month_eur: microsToEur(spend.spent_month_micros),
+      held_eur: microsToEur(spend.held_micros),
+      daily_resets_at: isoSeconds(spend.daily_resets_at),
+      monthly_resets_at: isoSeconds(spend.monthly_resets_at),
+    },
+    scheduling: {
+      weight: Number(a.weight),
+      max_running_jobs: limits.maxRunningJobs,
+      max_queued_jobs: limits.maxQueuedJobs,
+      running: Number(running.n),
+      queued: Number(queued.n),
+    },
   };
 }

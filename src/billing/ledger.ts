@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { LedgerKind } from '../store/schema.js';
 import { newId } from '../util/ids.js';
+import { recordSpend } from './spending-caps.js';
 
 /**
  * The ledger is the only way money moves. Each function writes one ledger row and applies the
@@ -76,6 +77,7 @@ export async function capture(trx: Db, accountId: string, jobId: string, micros:
     .where('id', '=', accountId)
     .execute();
   await post(trx, accountId, jobId, 'capture', 0, -micros, note);
+  await recordSpend(trx, accountId, micros);
 }
 
 export async function release(trx: Db, accountId: string, jobId: string, micros: number, note: string | null): Promise<void> {

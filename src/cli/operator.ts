@@ -5,8 +5,9 @@ import { openStore } from '../store/open.js';
 import { OperatorError, createKey, grantByKeyName, listKeys, revokeKey } from '../accounts/accounts.js';
 import { eurToMicros, microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
+import { registerAccountCommands } from './operator-accounts.js';
 
-async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+export async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   const store = await openStore(loadConfig(), opts);
   try {
     return await fn(store.db);
@@ -98,4 +99,6 @@ export function registerOperatorCommands(program: Command): void {
       const r = await withDb((db) => grantByKeyName(db, o.keyName, micros, o.account));
       console.log(`granted EUR ${microsToEur(micros)}; balance EUR ${microsToEur(r.available)}`);
     });
+
+  registerAccountCommands(program, (fn) => withDb(fn));
 }

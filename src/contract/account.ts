@@ -22,6 +22,37 @@ export const Usage = Type.Object(
   { additionalProperties: false, description: 'Easel: usage by operation and by UTC month, from the account\'s jobs.' },
 );
 
+const eurOrNull = (description: string) => Type.Union([Eur, Type.Null()], { description });
+
+/** Easel extension of the profile: `user.spending` (issue 18). */
+export const Spending = Type.Object(
+  {
+    daily_cap_eur: eurOrNull('Most the account may spend per UTC day (captured + held), set by the operator; null: no cap.'),
+    monthly_cap_eur: eurOrNull('Most the account may spend per UTC month (captured + held); null: no cap.'),
+    spent_today_eur: Eur,
+    spent_this_month_eur: Eur,
+    held_eur: Type.String({ pattern: '^-?\\d+\\.\\d{6}$', description: 'Held by jobs in flight: counted against both caps until captured or released.' }),
+    daily_resets_at: DateTime,
+    monthly_resets_at: DateTime,
+  },
+  {
+    additionalProperties: false,
+    description: 'Easel: spending caps and what counts against them. A create or scene retry whose hold would pass a cap is refused with 402 spending_cap_reached (details name the cap and resets_at).',
+  },
+);
+
+/** Easel extension of the profile: `user.scheduling` (issue 18). */
+export const Scheduling = Type.Object(
+  {
+    weight: Type.Integer({ minimum: 1, description: "The account's share of the workers while several accounts have jobs waiting (default 1; set by the operator)." }),
+    max_running_jobs: Type.Integer({ minimum: 1, description: 'Jobs of the account that run at once at most (EASEL_MAX_CONCURRENT_JOBS); more wait in the queue.' }),
+    max_queued_jobs: Type.Integer({ minimum: 1, description: 'Jobs that may wait to start at once (EASEL_MAX_QUEUED_JOBS); a create above it answers 429 rate_limited.' }),
+    running: Type.Integer({ minimum: 0 }),
+    queued: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false, description: 'Easel: how the fair dispatcher treats this account, and its jobs running and waiting now.' },
+);
+
 /** `GET /v1/account/profile`. */
 export const Profile = Type.Object(
   {
@@ -47,6 +78,8 @@ export const Profile = Type.Object(
         strictness: Type.Enum(['normal', 'liberal'], { description: 'Easel: the account default moderation strictness.' }),
         status: Type.Enum(['active', 'suspended'], { description: 'Easel.' }),
         usage: Usage,
+        spending: Spending,
+        scheduling: Scheduling,
       },
       { additionalProperties: false },
     ),

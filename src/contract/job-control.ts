@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { JobMetadata } from './job-options.js';
+import { JobMetadata, JobPriority } from './job-options.js';
 
 const eur = (description: string) => Type.String({ pattern: '^-?\\d+\\.\\d{6}$', description: `${description} EUR, 6 decimals.` });
 const at = (description: string) => Type.String({ format: 'date-time', description });
@@ -20,8 +20,12 @@ export const jobControlFields = {
   max_cost_eur: Type.Optional(eur('Easel: the max_cost_eur the job was created with.')),
   metadata: Type.Optional(JobMetadata),
   cancel_requested_at: Type.Optional(at('Easel: a cancel was requested while the job ran; it ends canceled after the step in flight.')),
+  priority: Type.Optional(JobPriority),
   queue_position: Type.Optional(
-    Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Easel, pending jobs: 1 = next to start (all accounts share the queue).' }),
+    Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      description:
+        "Easel, pending jobs: 1 + the jobs (of any account) that will start before it in the fair order — its account's own jobs ahead of it, and the other accounts' jobs served meanwhile by their weights. 1 = next to start. null while it is being handed to a worker.",
+    }),
   ),
   estimated_start_at: Type.Optional(atOrNull('Easel, pending jobs: when a worker should pick it up, from measured durations; null when there is no history to measure.')),
   estimated_completed_at: Type.Optional(atOrNull('Easel, pending and processing jobs: from measured durations of recent jobs of the same operation and model; null when unknown.')),

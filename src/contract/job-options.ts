@@ -29,8 +29,14 @@ export const RetentionDays = Type.Integer({
   description: 'Easel: keep this job\'s files this many days after it ends (default: the server\'s EASEL_RETENTION_DAYS). Afterwards the files are deleted and the job answers with result_expired: true.',
 });
 
+export const JobPriority = Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high')], {
+  description:
+    "Easel: the job's order among the account's own waiting jobs (default normal). High goes before normal before low when they were submitted within EASEL_PRIORITY_AGING_S of each other; older jobs go first whatever their priority, so a low job never waits forever. It does not move the job ahead of other accounts: those share the workers fairly by weight.",
+});
+
 /** Multipart forms (edit, combine) take the same fields as text: metadata as a JSON object string, retention_days as digits. */
 export const jobOptionFields = {
+  priority: Type.Optional(JobPriority),
   max_cost_eur: Type.Optional(MaxCostEur),
   metadata: Type.Optional(JobMetadata),
   retention_days: Type.Optional(RetentionDays),

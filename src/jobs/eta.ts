@@ -1,5 +1,6 @@
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
+import type { JobQueue } from '../queue/port.js';
 
 /** How many recent completions of an operation and model a duration is measured from. */
 const SAMPLE = 20;
@@ -20,8 +21,9 @@ type Kind = { operation: string; model: string | null; scenes_total: number };
  * (started → completed) of the last completed jobs of the same operation and model, per scene
  * for stories (a story of 6 scenes is expected to take 6 × the per-scene median). When any job
  * the estimate depends on has no history, the estimate is null.
- * Start times assume the configured worker slots serve the queue in order (FIFO, as both queue
- * engines do) — an estimate, documented in docs/JOBS.md.
+ * The position is the job's place in the fair order (src/queue/fair-position.ts); start times
+ * assume the configured worker slots serve the jobs ahead of it, each taking as long as this one
+ * — an estimate, documented in docs/JOBS.md.
  */
 export class EtaEstimator {
   private readonly cache = new Map<string, { at: number; perUnitMs: number | null }>();
@@ -29,6 +31,7 @@ export class EtaEstimator {
   constructor(
     private readonly db: Db,
     private readonly slots: number,
+    private readonly queue: Pick<JobQueue, 'position'>,
   ) {}
 
   /** Expected run time of one job, or null without history. */
@@ -64,34 +67,26 @@ export class EtaEstimator {
     }
     if (job.status !== 'pending') return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
 
-    const ahead = await this.db
-      .selectFrom('jobs')
-      .select(['operation', 'model', 'scenes_total', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('status', '=', 'pending')
-      .where('id', '<', job.id)
-      .groupBy(['operation', 'model', 'scenes_total'])
-      .execute();
+    const place = await this.queue.position(job.id);
+    // Between its claim and its start transition a pending job has no place in the queue: it is starting.
+    if (!place) return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
     const running = await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute();
-    const position = ahead.reduce((n, r) => n + Number(r.n), 0) + 1;
     const own = await this.durationMs(job);
     const slots = Math.max(1, this.slots);
     let startAt: number | null = now;
-    if (running.length + position > slots) {
-      // Work standing between this job and a free slot, shared by the slots.
-      let work = 0;
+    if (running.length + place.position > slots) {
+      // Work standing between this job and a free slot, shared by the slots: what runs now, and the
+      // jobs that start first (assumed to take as long as this one: their kinds are other accounts' business).
+      if (own === null) return { queue_position: place.position, estimated_start_at: null, estimated_completed_at: null };
+      let work = own * (place.position - 1);
       for (const r of running) {
         const d = await this.durationMs(r);
-        if (d === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
+        if (d === null) return { queue_position: place.position, estimated_start_at: null, estimated_completed_at: null };
         work += Math.max(0, Number(r.started_at ?? now) + d - now);
-      }
-      for (const r of ahead) {
-        const d = await this.durationMs(r);
-        if (d === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
-        work += d * Number(r.n);
       }
       startAt = now + work / slots;
     } else if (own === null) startAt = null;
-    return { queue_position: position, estimated_start_at: startAt, estimated_completed_at: startAt === null || own === null ? null : startAt + own };
+    return { queue_position: place.position, estimated_start_at: startAt, estimated_completed_at: startAt === null || own === null ? null : startAt + own };
   }
 }
 

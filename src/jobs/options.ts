@@ -7,9 +7,10 @@ export interface JobOptions {
   maxCostMicros?: number;
   metadata?: Record<string, string>;
   retentionDays?: number;
+  priority?: 'low' | 'normal' | 'high';
 }
 
-const OPTION_KEYS = ['max_cost_eur', 'metadata', 'retention_days'] as const;
+const OPTION_KEYS = ['max_cost_eur', 'metadata', 'retention_days', 'priority'] as const;
 
 /**
  * Takes the job options out of a (schema-validated) body, so the rest can be stored as the
@@ -23,6 +24,7 @@ export function takeJobOptions(body: Record<string, unknown>): { options: JobOpt
     const v = body.max_cost_eur;
     options.maxCostMicros = typeof v === 'number' ? Math.round(v * 1_000_000) : eurToMicros(String(v));
   }
+  if (body.priority === 'low' || body.priority === 'normal' || body.priority === 'high') options.priority = body.priority;
   if (body.metadata !== undefined && body.metadata !== null) options.metadata = parseMetadata(body.metadata);
   if (body.retention_days !== undefined && body.retention_days !== null) {
     const d = Number(body.retention_days);

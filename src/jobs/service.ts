@@ -27,6 +27,7 @@ import { cancel } from './transitions/cancel.js';
 import { retryScene, type SceneRetryPrice } from './transitions/retry-scene.js';
 import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
+import { taskOf } from './task-of.js';
 
 export interface SubmitInput {
   accountId: string;
@@ -49,8 +50,8 @@ export interface SubmitInput {
 }
 
 export interface JobServiceOptions {
-  /** Pending + running jobs per account (EASEL_MAX_CONCURRENT_JOBS). */
-  maxConcurrentJobs: number;
+  /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS); how many run at once is the dispatcher's (EASEL_MAX_CONCURRENT_JOBS). */
+  maxQueuedJobs: number;
   /** How long a job's files are kept after it ends, unless its request or account chose (EASEL_RETENTION_DAYS). */
   retentionS: number;
   /** A writer that lost its job tried a transition: nothing was written (logged and counted by the caller). */
@@ -74,7 +75,7 @@ export class JobService {
   private readonly jobOfAccount: (id: string, accountId: string) => Promise<JobRow[]>;
   /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
   readonly retentionS: number;
-  private readonly maxConcurrentJobs: number;
+  private readonly maxQueuedJobs: number;
   private readonly onStale: (transition: string, fence: Fence) => void;
 
   constructor(
@@ -82,7 +83,7 @@ export class JobService {
     private readonly queue: JobQueue,
     opts: JobServiceOptions,
   ) {
-    this.maxConcurrentJobs = opts.maxConcurrentJobs;
+    this.maxQueuedJobs = opts.maxQueuedJobs;
     this.retentionS = opts.retentionS;
     this.onStale = opts.onStale ?? (() => undefined);
     this.jobOfAccount = compiledOnce(db, 2, (id, accountId) => db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId));
@@ -128,6 +129,7 @@ export class JobService {
       retry_scene: null,
       lease_token: null,
       plan_json: input.plan === undefined ? null : JSON.stringify(input.plan),
+      priority: input.options?.priority ?? 'normal',
     };
     try {
       await this.insertJob(input, row);
@@ -158,23 +160,24 @@ export class JobService {
       const pairs = Object.entries(input.options?.metadata ?? {});
       if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: id, account_id: input.accountId, key, value }))).execute();
       await holdOrRefuse(trx, input.accountId, id, input.holdMicros, 'request');
-      const active = await trx
+      // The backlog bound counts waiting jobs only (this one included): running ones are the dispatcher's limit.
+      const waiting = await trx
         .selectFrom('jobs')
         .select(sql<number>`count(*)`.as('n'))
         .where('account_id', '=', input.accountId)
-        .where('status', 'in', ['pending', 'processing'])
+        .where('status', '=', 'pending')
         .executeTakeFirstOrThrow();
-      if (Number(active.n) > this.maxConcurrentJobs) {
+      if (Number(waiting.n) > this.maxQueuedJobs) {
         throw new EaselError(
           429,
           'rate_limited',
-          `At most ${this.maxConcurrentJobs} generations may run at once for an account; wait for one to finish.`,
-          { limit: this.maxConcurrentJobs },
+          `At most ${this.maxQueuedJobs} jobs may wait to start for an account; wait for some to start.`,
+          { limit: this.maxQueuedJobs },
           { 'retry-after': '2' },
         );
       }
       await appendJobEvent(trx, row, 'job.created', { operation: row.operation, scenes_total: row.scenes_total });
-      await this.queue.enqueue(trx, id);
+      await this.queue.enqueue(trx, taskOf(row));
     });
   }
 

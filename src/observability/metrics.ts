@@ -74,6 +74,15 @@ export const rateLimited = new Counter({
  * another worker took the job): nothing was written. A steady rate says leases are too short for
  * the pauses this deployment sees (GC, a stopped VM, an overloaded host).
  */
+/** Observed by the worker that claims: scrape every worker's /metrics. */
+export const queueWait = new Histogram({
+  name: 'easel_queue_wait_seconds',
+  help: 'Time from submit to first claim, by the weight class of the job\'s account.',
+  labelNames: ['weight'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
+  registers: [registry],
+});
+
 export const staleWrites = new Counter({
   name: 'easel_job_stale_writes_total',
   help: 'Job transitions refused because the worker making them had lost its claim (fenced; nothing written), by transition.',
@@ -197,6 +206,31 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
     async collect() {
       const s = await stats().catch(() => null);
       if (s) this.set(s.ready);
+    },
+  });
+  const depth = cached(5000, () => queue.depth());
+  new Gauge({
+    name: 'easel_queue_depth_by_weight',
+    help: 'Jobs waiting to start, by the weight class of their account (accounts of one weight form one class; label "weight").',
+    labelNames: ['weight'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await depth().catch(() => null);
+      if (!rows) return;
+      this.reset();
+      for (const r of rows) this.set({ weight: String(r.weight) }, r.queued);
+    },
+  });
+  new Gauge({
+    name: 'easel_queue_accounts_waiting',
+    help: 'Accounts with jobs in the queue, by weight class.',
+    labelNames: ['weight'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await depth().catch(() => null);
+      if (!rows) return;
+      this.reset();
+      for (const r of rows) this.set({ weight: String(r.weight) }, r.accounts);
     },
   });
   new Gauge({

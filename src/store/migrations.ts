@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { jobControlMigrations } from './migrations-job-control.js';
+import { fairQueueMigrations } from './migrations-fair-queue.js';
 import { jobLeaseMigrations } from './migrations-job-lease.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
@@ -132,6 +133,7 @@ const migrations: Record<string, Migration> = {
   ...keyNameMigrations,
   ...webhookRotationMigrations,
   ...jobLeaseMigrations,
+  ...fairQueueMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,11 @@ export interface AccountTable {
   strictness: 'normal' | 'liberal';
   /** Default retention of the account's job files in days; null = the server's. */
   retention_days: number | null;
+  /** Share of the workers when several accounts wait (stride scheduling, src/queue/fair-claim.ts); default 1. */
+  weight: number;
+  /** Spending caps (captured + held), per UTC day and month; null = none. */
+  daily_cap_micros: number | null;
+  monthly_cap_micros: number | null;
   /** Spendable balance: the sum of every ledger row's delta_available for this account. */
   available_micros: number;
   /** Held by in-flight jobs: the sum of every ledger row's delta_held for this account. */
@@ -27,6 +32,7 @@ export interface ApiKeyTable {
   last_used_at: number | null;
 }
 
+export type JobPriority = 'low' | 'normal' | 'high';
 export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
 
 export interface JobTable {
@@ -74,6 +80,8 @@ export interface JobTable {
   lease_token: string | null;
   /** A story's work list (src/story/plan.ts), computed once at submit and read from here after (migration 0009). */
   plan_json: string | null;
+  /** low | normal | high (issue 18): the job's order within its account. */
+  priority: JobPriority;
 }
 
 /** One metadata pair of a job, for GET /v1/jobs?metadata[key]=value. */
@@ -118,6 +126,30 @@ export interface QueueTaskTable {
   lease_expires_at: number | null;
   last_error: string | null;
   created_at: number;
+  /** The account whose share of the workers this task uses (migration 0010). */
+  account_id: string;
+  /** Order within the account: created-at shifted by priority (src/queue/priority.ts). */
+  sort_key: number;
+  /** The work it occupies, in images (a story: its scenes): what a dispatch advances the account's pass by, over its weight. */
+  cost: number;
+}
+
+/** An account's place in the fair schedule (src/queue/fair-claim.ts). */
+export interface SchedAccountTable {
+  account_id: string;
+  /** Stride scheduling's pass: the account with the lowest pass among those with work goes next. */
+  pass: number;
+  /** The account's tasks in the queue, claimed or not. */
+  tasks: number;
+  /** Its tasks not held by a claim (waiting to start; a crashed claim's task counts again once claimed anew). */
+  queued: number;
+}
+
+/** Money captured per account per UTC day (`d2026-12-06`) and month (`m2026-12`): the spending caps read it. */
+export interface AccountSpendTable {
+  account_id: string;
+  period: string;
+  captured_micros: number;
 }
 
 /**
@@ -203,6 +235,8 @@ export interface Database {
   job_metadata: JobMetadataTable;
   ledger: LedgerTable;
   queue_tasks: QueueTaskTable;
+  sched_accounts: SchedAccountTable;
+  account_spend: AccountSpendTable;
   idempotency_keys: IdempotencyKeyTable;
   webhook_endpoints: WebhookEndpointTable;
   job_webhooks: JobWebhookTable;

@@ -19,6 +19,7 @@ export async function jobControlView(job: JobRow, eta: Pick<EtaEstimator, 'estim
       refunded_eur: microsToEur(Number(job.refunded_micros)),
     },
   };
+  out.priority = job.priority ?? 'normal';
   if (job.max_cost_micros != null) out.max_cost_eur = microsToEur(Number(job.max_cost_micros));
   if (job.metadata_json) out.metadata = JSON.parse(job.metadata_json) as Record<string, string>;
   if (job.cancel_requested_at != null && !TERMINAL.has(job.status)) out.cancel_requested_at = isoSeconds(Number(job.cancel_requested_at));

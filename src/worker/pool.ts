@@ -8,6 +8,7 @@ import { EaselError, JobFailure } from '../errors.js';
 import { LeaseLost } from '../jobs/lease-lost.js';
 import { backoffMs } from '../util/backoff.js';
 import { newId } from '../util/ids.js';
+import { queueWait } from '../observability/metrics.js';
 
 export interface PoolOptions {
   concurrency: number;
@@ -45,14 +46,14 @@ export class WorkerPool {
   start(): void {
     this.offPoke = this.queue.onPoke(() => this.wakeOne());
     for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slotLoop());
-    if (this.queue.abandoned) void this.reconcileLoop();
+    void this.reconcileLoop();
   }
 
   /** Settles jobs the queue engine gave up on (retries exhausted by lost workers), releasing their money. */
   private async reconcileLoop(): Promise<void> {
     while (!this.stopping) {
       try {
-        for (const id of await this.queue.abandoned!(this.deps.db)) {
+        for (const id of await this.queue.abandoned(this.deps.db)) {
           this.log.warn({ job_id: id }, 'job abandoned by the queue after repeated worker losses');
           await this.jobs.abandon(id, 'timeout', 'The job was interrupted too many times (its workers stopped) and was given up.');
         }
@@ -97,6 +98,7 @@ export class WorkerPool {
         await this.idle();
         continue;
       }
+      if (task.waitedMs !== null) queueWait.observe({ weight: String(task.weight) }, task.waitedMs / 1000);
       try {
         await this.runTask(task);
       } catch (e) {

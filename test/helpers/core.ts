@@ -1,21 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Db } from '../../src/store/db.js';
 import type { JobQueue } from '../../src/queue/port.js';
 import type { Fence } from '../../src/jobs/transitions/context.js';
 import { openSqlite, migrate } from '../../src/store/db.js';
 import { openPostgres } from '../../src/store/postgres.js';
-import { EmbeddedQueue } from '../../src/queue/embedded.js';
-import { PgBossQueue } from '../../src/queue/pgboss.js';
+import { SqlQueue, type SqlQueueOptions } from '../../src/queue/sql-queue.js';
+import { PgWakeup } from '../../src/queue/pg-wakeup.js';
 import { JobService } from '../../src/jobs/service.js';
 import { createKey } from '../../src/accounts/accounts.js';
 import { MODE, createDatabase, dropDatabase } from './server.js';
 
 /**
  * The job core in this process, no server: the mode's real store (a SQLite file, or a fresh
- * PostgreSQL database) and its real queue adapter (embedded, or pg-boss), with the JobService on
+ * PostgreSQL database) and its real queue (src/queue/sql-queue.ts on that store), with the JobService on
  * top. Stale writes are collected instead of logged.
  */
 export interface Core {
@@ -30,61 +29,65 @@ export interface Core {
   submit(accountId: string, holdMicros: number, operation?: string): Promise<string>;
   /** Claims until the task of `jobId` comes up (other tasks are left to their leases). */
   claimJob(jobId: string, owner?: string): Promise<{ jobId: string; token: string; attempts: number }>;
+  /** Closes the store's connections and opens them again (a restart): db, queue and jobs are replaced. */
+  reopen(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function openCore(opts: { leaseMs?: number } = {}): Promise<Core> {
+export interface CoreOptions {
+  leaseMs?: number;
+  /** The queue's scheduling settings (defaults: a high running limit, 5 attempts, 300 s aging, fair). */
+  queue?: Partial<Omit<SqlQueueOptions, 'dialect' | 'notify'>>;
+  maxQueuedJobs?: number;
+}
+
+export async function openCore(opts: CoreOptions = {}): Promise<Core> {
   const leaseMs = opts.leaseMs ?? (MODE === 'scaleout' ? 1000 : 300);
-  const log = pino({ level: 'silent' });
-  let db: Db;
-  let queue: JobQueue;
-  let cleanup: () => Promise<void>;
-  if (MODE === 'scaleout') {
-    const url = await createDatabase();
-    db = openPostgres(url, 4).db;
-    await migrate(db);
-    queue = await PgBossQueue.start({ url, leaseMs, maxAttempts: 5, retryBaseMs: 500, poolSize: 4 }, log, false);
-    cleanup = async () => {
-      await queue.stop?.();
-      await db.destroy();
-      await dropDatabase(url);
-    };
-  } else {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-core-'));
-    db = openSqlite(path.join(dir, 'easel.sqlite'));
-    await migrate(db);
-    queue = new EmbeddedQueue(db);
-    cleanup = async () => {
-      await db.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    };
-  }
+  const queueDefaults = { maxRunning: 1000, maxAttempts: 5, agingMs: 300_000, dispatch: 'fair' as const };
   const stale: Core['stale'] = [];
-  const jobs = new JobService(db, queue, { maxConcurrentJobs: 1000, retentionS: 86_400, onStale: (transition, fence) => stale.push({ transition, fence }) });
-  return {
-    db,
-    queue,
-    jobs,
+  // The store's address survives a reopen: a PostgreSQL database or a SQLite file of this core's own.
+  const url = MODE === 'scaleout' ? await createDatabase() : null;
+  const dir = url ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'easel-core-'));
+  const open = async () => {
+    const db = url ? openPostgres(url, 4).db : openSqlite(path.join(dir!, 'easel.sqlite'));
+    await migrate(db);
+    const queue: JobQueue = url
+      ? new SqlQueue(db, { ...queueDefaults, ...opts.queue, dialect: 'postgres', notify: PgWakeup.notify })
+      : new SqlQueue(db, { ...queueDefaults, ...opts.queue, dialect: 'sqlite' });
+    const jobs = new JobService(db, queue, { maxQueuedJobs: opts.maxQueuedJobs ?? 100_000, retentionS: 86_400, onStale: (transition, fence) => stale.push({ transition, fence }) });
+    return { db, queue, jobs };
+  };
+  const core: Core = {
+    ...(await open()),
     stale,
     leaseMs,
     async account(name, eur = 1) {
-      return (await createKey(db, { name, creditsMicros: Math.round(eur * 1e6) })).accountId;
+      return (await createKey(core.db, { name, creditsMicros: Math.round(eur * 1e6) })).accountId;
     },
     async submit(accountId, holdMicros, operation = 'image') {
-      const job = await jobs.submit({ accountId, keyId: null, operation, model: 'easel-sketch', request: { prompt: 'core test' }, holdMicros, scenesTotal: 1 });
+      const job = await core.jobs.submit({ accountId, keyId: null, operation, model: 'easel-sketch', request: { prompt: 'core test' }, holdMicros, scenesTotal: 1 });
       return job.id;
     },
     async claimJob(jobId, owner = 'test') {
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const t = await queue.claim(owner, leaseMs);
+        const t = await core.queue.claim(owner, leaseMs);
         if (t && t.jobId === jobId) return t;
         if (Date.now() > deadline) throw new Error(`job ${jobId} was never claimable`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    close: cleanup,
+    async reopen() {
+      await core.db.destroy();
+      Object.assign(core, await open());
+    },
+    async close() {
+      await core.db.destroy();
+      if (url) await dropDatabase(url);
+      else fs.rmSync(dir!, { recursive: true, force: true });
+    },
   };
+  return core;
 }
 
 /** The account's balance and the ledger's own sums, read from the store. */

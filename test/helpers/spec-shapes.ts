@@ -58,6 +58,8 @@ export const jobSchema = {
     // Easel extensions (issue 7, part A): money, metadata, cancel, queue, retention.
     cost: { type: 'object', required: ['held_eur', 'charged_eur', 'refunded_eur'], properties: { held_eur: eur, charged_eur: eur, refunded_eur: eur }, additionalProperties: false },
     max_cost_eur: eur,
+    // Easel extension (issue 18): the job's order within its account.
+    priority: { enum: ['low', 'normal', 'high'] },
     metadata: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 500 } },
     cancel_requested_at: iso,
     queue_position: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },

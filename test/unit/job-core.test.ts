@@ -10,7 +10,7 @@ import type { Pipeline, PipelineDeps } from '../../src/pipelines/context.js';
 const PRICE = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until the task's lease has run out and another claim can take it (pg-boss expires on its maintenance beat). */
+/** Waits until the task's lease has run out and another claim can take it. */
 async function reclaimAfterExpiry(core: Core, jobId: string) {
   await sleep(core.leaseMs + 50);
   return core.claimJob(jobId, 'second');
@@ -24,9 +24,9 @@ async function rowsOf(core: Core, jobId: string) {
 
 /**
  * The job core in-process (test/helpers/core.ts): every transition of src/jobs/transitions and
- * the mode's queue adapter against a real store — a SQLite file, or PostgreSQL with pg-boss.
+ * the queue against a real store — a SQLite file, or PostgreSQL.
  */
-describe(`job transitions and the ${MODE === 'scaleout' ? 'pg-boss' : 'embedded'} queue, in-process`, () => {
+describe(`job transitions and the queue on ${MODE === 'scaleout' ? 'PostgreSQL' : 'SQLite'}, in-process`, () => {
   let core: Core;
   before(async () => {
     core = await openCore();
@@ -266,8 +266,7 @@ describe(`WorkerPool in-process (${MODE})`, () => {
     });
     // Another worker takes the task as if the pool's heartbeats had stopped reaching the queue.
     await core.db.transaction().execute(async (trx) => {
-      if (MODE === 'scaleout') await trx.executeQuery({ sql: `UPDATE pgboss.job SET output = '{"easel_lease":"stolen"}'::jsonb WHERE id = $1`, parameters: [id], query: { kind: 'RawNode' } } as never);
-      else await trx.updateTable('queue_tasks').set({ lease_owner: 'stolen' }).where('job_id', '=', id).execute();
+      await trx.updateTable('queue_tasks').set({ lease_owner: 'stolen' }).where('job_id', '=', id).execute();
     });
     const thief = { jobId: id, token: 'stolen' };
     assert.equal((await core.jobs.start(thief)).outcome, 'started');

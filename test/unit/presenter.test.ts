@@ -36,7 +36,7 @@ describe(`the job view (${MODE})`, () => {
   let presenter: Presenter;
   before(async () => {
     core = await openCore();
-    presenter = new Presenter({ urls, storySteps: (id) => core.jobs.allSteps(id), eta: new EtaEstimator(core.db, 2) });
+    presenter = new Presenter({ urls, storySteps: (id) => core.jobs.allSteps(id), eta: new EtaEstimator(core.db, 2, core.queue) });
   });
   after(async () => {
     await core.close();

@@ -6,6 +6,7 @@ import { microsToEur } from '../../util/money.js';
 import { holdOrRefuse } from '../../billing/credit-insufficient.js';
 import { lockJob, type TransitionContext } from './context.js';
 import { seedStatus } from '../seed-status.js';
+import { taskOf } from '../task-of.js';
 
 /** The story's rules for one scene: its price, or the client's error (src/story/scenes.ts). */
 export type SceneRetryPrice = (job: JobRow, index: number, completedSteps: ReadonlySet<string>) => number;
@@ -58,6 +59,6 @@ export async function retryScene(
     .execute();
   await appendJobEvent(trx, row, 'job.started', { retry_scene: index });
   await ctx.queue.remove(trx, id);
-  await ctx.queue.enqueue(trx, id);
+  await ctx.queue.enqueue(trx, taskOf(row, 1));
   return trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }

@@ -1,0 +1,62 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { QueuePosition } from './port.js';
+
+const EPS = 1e-9;
+
+/**
+ * Where a waiting task stands in the fair order (src/queue/fair-claim.ts): 1 + the tasks that will
+ * start before it. Its own account's tasks with a lower sort key go first; the account reaches
+ * this task when its pass has advanced by one stride per task ahead (target pass), and every other
+ * account with work is served while its own pass is below that target — ⌈(target − pass) × weight⌉
+ * times, at most its waiting tasks. Exact for accounts of unit-cost jobs whose work stays as it is;
+ * an estimate when stories (cost > 1) or new submissions change the picture meanwhile.
+ */
+export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fifo'): Promise<QueuePosition | null> {
+  const t = await db.selectFrom('queue_tasks').select(['account_id', 'sort_key', 'lease_owner', 'run_at', 'job_id']).where('job_id', '=', jobId).executeTakeFirst();
+  if (!t || t.lease_owner !== null) return null;
+  if (dispatch === 'fifo') {
+    const ahead = await db
+      .selectFrom('queue_tasks')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('lease_owner', 'is', null)
+      .where(sql<boolean>`(run_at, job_id) < (${t.run_at}, ${t.job_id})`)
+      .executeTakeFirstOrThrow();
+    return { position: Number(ahead.n) + 1, ownAhead: Number(ahead.n), othersAhead: 0 };
+  }
+  const own = await db
+    .selectFrom('queue_tasks')
+    .select(sql<number>`count(*)`.as('n'))
+    .where('account_id', '=', t.account_id)
+    .where('lease_owner', 'is', null)
+    .where(sql<boolean>`(sort_key, job_id) < (${t.sort_key}, ${t.job_id})`)
+    .executeTakeFirstOrThrow();
+  const ownAhead = Number(own.n);
+  const me = await db
+    .selectFrom('sched_accounts as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.pass', 'a.weight'])
+    .where('s.account_id', '=', t.account_id)
+    .executeTakeFirst();
+  if (!me) return { position: ownAhead + 1, ownAhead, othersAhead: 0 };
+  const target = Number(me.pass) + ownAhead / Math.max(1, Number(me.weight));
+  const others = await db
+    .selectFrom('sched_accounts as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.account_id', 's.pass', 's.queued', 'a.weight'])
+    .where('s.tasks', '>', 0)
+    .where('s.queued', '>', 0)
+    .where('s.account_id', '!=', t.account_id)
+    .where('s.pass', '<=', target + EPS)
+    .execute();
+  let othersAhead = 0;
+  for (const o of others) {
+    const w = Math.max(1, Number(o.weight));
+    const pass = Number(o.pass);
+    let n = Math.max(0, Math.ceil((target - pass) * w - EPS));
+    // Equal passes go by account id (the claim's tie-break).
+    if (Math.abs(pass + n / w - target) < EPS && o.account_id < t.account_id) n += 1;
+    othersAhead += Math.min(Number(o.queued), n);
+  }
+  return { position: ownAhead + othersAhead + 1, ownAhead, othersAhead };
+}

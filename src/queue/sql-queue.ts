@@ -1,0 +1,189 @@
+import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { JobQueue, NewTask, QueueDepth, QueuePosition, QueueStats, QueueTask } from './port.js';
+import { sortKey } from './priority.js';
+import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
+import { fairPosition } from './fair-position.js';
+
+export interface SqlQueueOptions {
+  /** postgres: row locks and SKIP LOCKED (several processes claim at once); sqlite: one writer at a time. */
+  dialect: 'sqlite' | 'postgres';
+  /** Live claims per account (EASEL_MAX_CONCURRENT_JOBS). */
+  maxRunning: number;
+  maxAttempts: number;
+  /** EASEL_PRIORITY_AGING_S in ms (src/queue/priority.ts). */
+  agingMs: number;
+  /** fair (default) or fifo (EASEL_DISPATCH). */
+  dispatch: 'fair' | 'fifo';
+  /** PostgreSQL: wakes this process's idle workers when another process enqueues (src/queue/pg-wakeup.ts). */
+  notify?: (trx: Db, jobId: string) => Promise<void>;
+}
+
+/**
+ * The job queue, in the store's own database: SQLite in embedded mode, PostgreSQL in scale-out
+ * mode, the same tables and the same order in both (docs/DECISIONS.md, "Fair dispatch", says why
+ * this replaced pg-boss). A claim is a lease held by a fresh token; a lease that runs out makes the
+ * task claimable again, which is how a dead worker's jobs come back; a task whose leases ran out
+ * `maxAttempts` times is reported as abandoned. The schedule's counters (`sched_accounts.tasks` /
+ * `queued`) change only here, in the same transactions as the tasks they count.
+ */
+export class SqlQueue implements JobQueue {
+  private readonly events = new EventEmitter();
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: SqlQueueOptions,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  async enqueue(trx: Db, task: NewTask, at: { runAt?: number } = {}): Promise<void> {
+    const now = Date.now();
+    await trx
+      .insertInto('queue_tasks')
+      .values({
+        job_id: task.jobId,
+        queue: 'default',
+        run_at: at.runAt ?? now,
+        attempts: 0,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_error: null,
+        created_at: now,
+        account_id: task.accountId,
+        sort_key: sortKey(task.createdAt, task.priority, this.opts.agingMs),
+        cost: Math.max(1, Math.round(task.cost)),
+      })
+      .execute();
+    // An account that had no work joins at the schedule's current position (the lowest pass among
+    // accounts with work; with none, the highest pass seen), never behind it: idleness saves no credit.
+    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).executeTakeFirst();
+    const joinAt = floor?.p != null ? Number(floor.p) : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).executeTakeFirst())?.p ?? 0);
+    await trx
+      .insertInto('sched_accounts')
+      .values({ account_id: task.accountId, pass: joinAt, tasks: 1, queued: 1 })
+      .onConflict((oc) =>
+        oc.column('account_id').doUpdateSet({
+          pass: sql`case when sched_accounts.tasks <= 0 and sched_accounts.pass < ${joinAt} then ${joinAt} else sched_accounts.pass end`,
+          tasks: sql`sched_accounts.tasks + 1`,
+          queued: sql`sched_accounts.queued + 1`,
+        }),
+      )
+      .execute();
+    await this.opts.notify?.(trx, task.jobId);
+  }
+
+  poke(): void {
+    this.events.emit('poke');
+  }
+
+  onPoke(listener: () => void): () => void {
+    this.events.on('poke', listener);
+    return () => this.events.off('poke', listener);
+  }
+
+  private claimOptions(leaseMs: number): ClaimOptions {
+    return { leaseMs, maxRunning: this.opts.maxRunning, maxAttempts: this.opts.maxAttempts, rowLocks: this.opts.dialect === 'postgres' };
+  }
+
+  /** `owner` is not stored: the lease is held by the claim's token, so two claims by one process are told apart. */
+  async claim(_owner: string, leaseMs: number): Promise<QueueTask | null> {
+    const o = this.claimOptions(leaseMs);
+    return this.opts.dispatch === 'fifo' ? fifoClaim(this.db, o) : fairClaim(this.db, o);
+  }
+
+  async holds(trx: Db, jobId: string, token: string): Promise<boolean> {
+    const row = await trx.selectFrom('queue_tasks').select('job_id').where('job_id', '=', jobId).where('lease_owner', '=', token).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async heartbeat(jobId: string, token: string, leaseMs: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('queue_tasks')
+      .set({ lease_expires_at: Date.now() + leaseMs })
+      .where('job_id', '=', jobId)
+      .where('lease_owner', '=', token)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async complete(trx: Db, jobId: string): Promise<void> {
+    await this.remove(trx, jobId);
+  }
+
+  async remove(trx: Db, jobId: string): Promise<void> {
+    const gone = await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).returning(['account_id', 'lease_owner']).executeTakeFirst();
+    if (!gone) return;
+    await trx
+      .updateTable('sched_accounts')
+      .set({ tasks: sql`tasks - 1`, queued: gone.lease_owner === null ? sql`queued - 1` : sql`queued` })
+      .where('account_id', '=', gone.account_id)
+      .execute();
+  }
+
+  async retryLater(trx: Db, jobId: string, token: string, runAt: number, error: string): Promise<void> {
+    await this.unclaim(trx, jobId, token, { run_at: runAt, last_error: error.slice(0, 2000) });
+  }
+
+  async release(trx: Db, jobId: string, token: string): Promise<void> {
+    // Handing work back at shutdown is not a failed attempt.
+    await this.unclaim(trx, jobId, token, { attempts: sql<number>`case when attempts > 0 then attempts - 1 else 0 end` });
+    await this.opts.notify?.(trx, jobId);
+  }
+
+  /** The claim's task waits again (counted as queued), if that claim still holds it. */
+  private async unclaim(trx: Db, jobId: string, token: string, set: Record<string, unknown>): Promise<void> {
+    const back = await trx
+      .updateTable('queue_tasks')
+      .set({ lease_owner: null, lease_expires_at: null, ...set })
+      .where('job_id', '=', jobId)
+      .where('lease_owner', '=', token)
+      .returning('account_id')
+      .executeTakeFirst();
+    if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('account_id', '=', back.account_id).execute();
+  }
+
+  async position(jobId: string): Promise<QueuePosition | null> {
+    return fairPosition(this.db, jobId, this.opts.dispatch);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const now = Date.now();
+    const row = await this.db
+      .selectFrom('queue_tasks')
+      .select([
+        sql<number>`sum(case when lease_expires_at is null or lease_expires_at < ${now} then 1 else 0 end)`.as('ready'),
+        sql<number>`sum(case when lease_expires_at >= ${now} then 1 else 0 end)`.as('leased'),
+        sql<number | null>`min(case when lease_expires_at is null or lease_expires_at < ${now} then run_at end)`.as('oldest'),
+      ])
+      .executeTakeFirstOrThrow();
+    return {
+      ready: Number(row.ready ?? 0),
+      leased: Number(row.leased ?? 0),
+      oldestReadyAgeMs: row.oldest == null ? null : Math.max(0, now - Number(row.oldest)),
+    };
+  }
+
+  async depth(): Promise<QueueDepth[]> {
+    const rows = await this.db
+      .selectFrom('sched_accounts as s')
+      .innerJoin('accounts as a', 'a.id', 's.account_id')
+      .select(['a.weight', sql<number>`sum(s.queued)`.as('queued'), sql<number>`count(*)`.as('accounts')])
+      .where('s.tasks', '>', 0)
+      .groupBy('a.weight')
+      .execute();
+    return rows.map((r) => ({ weight: Number(r.weight), queued: Math.max(0, Number(r.queued)), accounts: Number(r.accounts) }));
+  }
+
+  async abandoned(db: Db): Promise<string[]> {
+    const rows = await db
+      .selectFrom('queue_tasks')
+      .select('job_id')
+      .where('lease_expires_at', '<', Date.now())
+      .where('attempts', '>=', this.opts.maxAttempts)
+      .limit(100)
+      .execute();
+    return rows.map((r) => r.job_id);
+  }
+}
