@@ -10,7 +10,6 @@ export interface Config {
   /** postgres://… selects PostgreSQL (scale-out); unset keeps SQLite in the data directory. */
   databaseUrl: string | null;
   databasePoolSize: number;
-  /** 'embedded' (SQLite) or 'pgboss' (PostgreSQL); follows the database unless set. */
   /** Where the job queue lives: the store's own database (src/queue/sql-queue.ts), named for /health. */
   queueDriver: 'embedded' | 'postgres';
   s3: {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EaselProcess, api } from '../helpers/server.js';
+import { EaselProcess, api, waitFor } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
 
 describe('concurrent submits against a small balance', () => {
@@ -38,21 +38,30 @@ describe('concurrent submits against a small balance', () => {
     assert.deepEqual(audit.chargeMismatches, []);
   });
 
-  it('over the concurrent-generation limit answers 429 rate_limited with Retry-After and holds nothing', async () => {
-    const slow = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '2', EASEL_SKETCH_LATENCY_MS: '1500', EASEL_WORKER_CONCURRENCY: '2' } });
+  it('over the backlog limit answers 429 rate_limited with Retry-After and holds nothing; the running limit makes the rest wait, not fail', async () => {
+    // One job of the account runs at a time and one may wait: of four simultaneous creates two are
+    // refused, the two accepted run one after the other.
+    const slow = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '1', EASEL_MAX_QUEUED_JOBS: '1', EASEL_SKETCH_LATENCY_MS: '1500', EASEL_WORKER_CONCURRENCY: '2' } });
     try {
       const key = await slow.createKey('limited', '10');
-      const results = await Promise.all(
-        Array.from({ length: 4 }, (_, i) => api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `limit ${i}` } })),
-      );
+      const first = api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'limit 0' } });
+      await waitFor(async () => (await api(slow.baseUrl, 'GET', '/v1/jobs?status=processing', { key })).body.generations.length === 1, 20_000);
+      const results = [await first, ...(await Promise.all(Array.from({ length: 3 }, (_, i) => api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `limit ${i + 1}` } }))))];
       const codes = results.map((r) => r.status).sort();
       assert.deepEqual(codes, [200, 200, 429, 429]);
       const limited = results.find((r) => r.status === 429)!;
       assert.equal(limited.body.error, 'rate_limited');
+      assert.equal(limited.body.details.limit, 1);
       assert.ok(Number(limited.headers.get('retry-after')) > 0);
       const p = (await api(slow.baseUrl, 'GET', '/v1/account/profile', { key })).body.user;
       assert.equal(p.balance_eur, '9.960000');
       assert.equal(p.held_eur, '0.000000');
+      assert.deepEqual([p.scheduling.max_running_jobs, p.scheduling.max_queued_jobs], [1, 1]);
+      // The two that ran never overlapped: the running limit held.
+      const done = (await api(slow.baseUrl, 'GET', '/v1/jobs?status=completed', { key })).body.generations as { started_at: string; completed_at: string }[];
+      assert.equal(done.length, 2);
+      const [a, b] = done.map((j) => [Date.parse(j.started_at), Date.parse(j.completed_at)] as const).sort((x, y) => x[0] - y[0]);
+      assert.ok(b![0] >= a![1] - 1000, `the second started (${b![0]}) after the first ended (${a![1]}), to the second`);
     } finally {
       await slow.stop();
     }

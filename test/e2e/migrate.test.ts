@@ -17,7 +17,7 @@ describe(`easel migrate (${MODE})`, () => {
       const health = await api(srv.baseUrl, 'GET', '/health');
       assert.equal(health.status, 200);
       assert.equal(health.body.store.driver, MODE === 'scaleout' ? 'postgres' : 'sqlite');
-      assert.equal(health.body.queue.driver, MODE === 'scaleout' ? 'pgboss' : 'embedded');
+      assert.equal(health.body.queue.driver, MODE === 'scaleout' ? 'postgres' : 'embedded');
       assert.equal(health.body.storage.driver, MODE === 'scaleout' ? 's3' : 'fs');
       assert.equal(health.body.storage.ok, true);
     } finally {

@@ -197,31 +197,34 @@ describe('SDK against a real server', () => {
   });
 });
 
-describe('SDK retries against a real server with a concurrency limit', () => {
+describe('SDK retries against a real server with a backlog limit', () => {
   let srv: EaselProcess;
   let key: string;
 
   before(async () => {
-    srv = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '1', EASEL_SKETCH_LATENCY_MS: '3000' } });
+    // One job runs per account and one may wait: a third create while both are taken answers 429.
+    srv = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '1', EASEL_MAX_QUEUED_JOBS: '1', EASEL_SKETCH_LATENCY_MS: '2000' } });
     key = await srv.createKey('sdk-retry', '10');
   });
   after(() => srv.stop());
 
-  const blockerActive = () =>
-    waitFor(async () => {
-      const r = await api(srv.baseUrl, 'GET', '/v1/jobs', { key });
-      return r.body.generations.some((j: { status: string }) => j.status === 'pending' || j.status === 'processing');
-    }, 20_000);
+  /** Two slow creates: one running, one waiting — the account's running and backlog limits both full. */
+  const startBlockers = async (easel: Easel, prompt: string) => {
+    const first = easel.generateImage({ prompt: `${prompt} 1` });
+    await waitFor(async () => (await api(srv.baseUrl, 'GET', '/v1/jobs?status=processing', { key })).body.generations.length === 1, 20_000);
+    const second = easel.generateImage({ prompt: `${prompt} 2` });
+    await waitFor(async () => (await api(srv.baseUrl, 'GET', '/v1/jobs?status=pending', { key })).body.generations.length === 1, 20_000);
+    return { done: Promise.all([first, second]) };
+  };
 
   it('a 429 with Retry-After is retried after the server\'s delay until the slot frees, then succeeds', async () => {
     const easel = new Easel({ apiKey: key, baseUrl: srv.baseUrl, maxRetries: 10 });
-    const blocker = easel.generateImage({ prompt: 'the blocker: a slow lighthouse' });
-    await blockerActive();
+    const blocker = await startBlockers(easel, 'the blocker: a slow lighthouse');
     const retries: RetryInfo[] = [];
     const retrying = new Easel({ apiKey: key, baseUrl: srv.baseUrl, maxRetries: 10, onRetry: (i) => retries.push(i) });
     const r = await retrying.generateImage({ prompt: 'a patient second image' });
     assert.equal(r.ai_generated, true);
-    await blocker;
+    await blocker.done;
     assert.ok(retries.length >= 1, 'at least one retry');
     for (const i of retries) {
       assert.ok(i.error instanceof EaselApiError);
@@ -234,8 +237,7 @@ describe('SDK retries against a real server with a concurrency limit', () => {
 
   it('without retries the 429 surfaces as a typed error with its Retry-After', async () => {
     const easel = new Easel({ apiKey: key, baseUrl: srv.baseUrl });
-    const blocker = easel.generateImage({ prompt: 'another slow blocker' });
-    await blockerActive();
+    const blocker = await startBlockers(easel, 'another slow blocker');
     await assert.rejects(new Easel({ apiKey: key, baseUrl: srv.baseUrl, maxRetries: 0 }).generateImage({ prompt: 'too soon' }), (e: unknown) => {
       assert.ok(e instanceof EaselApiError);
       assert.equal(e.status, 429);
@@ -243,7 +245,7 @@ describe('SDK retries against a real server with a concurrency limit', () => {
       assert.match(e.requestId ?? '', /^req_/);
       return true;
     });
-    await blocker;
+    await blocker.done;
   });
 });
 
