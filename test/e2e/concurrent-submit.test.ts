@@ -46,7 +46,8 @@ describe('concurrent submits against a small balance', () => {
       const key = await slow.createKey('limited', '10');
       const first = api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'limit 0' } });
       await waitFor(async () => (await api(slow.baseUrl, 'GET', '/v1/jobs?status=processing', { key })).body.generations.length === 1, 20_000);
-      const results = [await first, ...(await Promise.all(Array.from({ length: 3 }, (_, i) => api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `limit ${i + 1}` } }))))];
+      const others = Promise.all(Array.from({ length: 3 }, (_, i) => api(slow.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `limit ${i + 1}` } })));
+      const results = [await first, ...(await others)];
       const codes = results.map((r) => r.status).sort();
       assert.deepEqual(codes, [200, 200, 429, 429]);
       const limited = results.find((r) => r.status === 429)!;
