@@ -4,6 +4,8 @@ import type { Config } from './config.js';
 import type { Db } from './store/db.js';
 import { openStore, type Store } from './store/open.js';
 import { SqlQueue } from './queue/sql-queue.js';
+import { Fleet } from './fleet/fleet.js';
+import { FleetProbes } from './fleet/probes.js';
 import { PgWakeup } from './queue/pg-wakeup.js';
 import type { JobQueue } from './queue/port.js';
 import { FsBlobStore } from './blob/fs-store.js';
@@ -34,6 +36,10 @@ export interface Services {
   db: Db;
   store: Store;
   queue: JobQueue;
+  /** The backends of every pool and their shared state (src/fleet/). */
+  fleet: Fleet;
+  /** Active health checks of those backends; worker processes run them. */
+  probes: FleetProbes;
   blob: BlobStore;
   signer: UrlSigner;
   moderator: Moderator;
@@ -88,7 +94,9 @@ export async function createServices(config: Config, log: Logger = createLogger(
   // Several processes share a PostgreSQL queue: an enqueue in one wakes idle workers in the others.
   const wakeup = store.driver === 'postgres' && opts.listen !== false ? new PgWakeup(config.databaseUrl!, log.child({ component: 'queue' }), () => queue.poke()) : null;
   await wakeup?.listen();
-  const factory = new ProviderFactory(config);
+  // Pools of backends share their state through the store (src/fleet/): capacity, health, leases.
+  const fleet = new Fleet(db, { dialect: store.driver, ejectAfter: config.backendEjectAfter });
+  const factory = new ProviderFactory(config, fleet);
   const catalogue = config.modelsFile
     ? (() => {
         const f = loadCatalogueFile(config.modelsFile!, factory);
@@ -97,6 +105,8 @@ export async function createServices(config: Config, log: Logger = createLogger(
     : new Catalogue(builtinModels(config, factory), { image: 'easel-sketch', graphic: 'easel-sketch', diagram: 'easel-sketch', edit: 'easel-sketch', combine: 'easel-sketch', story: 'easel-sketch' });
   // Every provider call is timed and counted per model (GET /metrics), whichever pipeline makes it.
   instrumentCatalogue(catalogue);
+  await fleet.register();
+  const probes = new FleetProbes(fleet, factory.probeSpecs, config.backendProbeMs, log.child({ component: 'fleet' }));
   const staleLog = log.child({ component: 'jobs' });
   const jobs = new JobService(db, queue, {
     maxQueuedJobs: config.maxQueuedJobs,
@@ -119,6 +129,8 @@ export async function createServices(config: Config, log: Logger = createLogger(
     db,
     store,
     queue,
+    fleet,
+    probes,
     blob,
     signer,
     moderator: new RuleModerator(),
@@ -158,6 +170,8 @@ export function startWorkers(s: Services): WorkerPool {
   });
   webhooks.start();
   pool.alongside(webhooks);
+  s.probes.start();
+  pool.alongside({ stop: async () => s.probes.stop() });
   s.worker = pool;
   return pool;
 }

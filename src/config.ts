@@ -41,6 +41,14 @@ export interface Config {
   priorityAgingMs: number;
   /** EASEL_DISPATCH: fair (stride scheduling across accounts) or fifo. */
   dispatch: 'fair' | 'fifo';
+  /** EASEL_BACKEND_ROUTING: sticky (prefer a backend with the model loaded) or least_loaded (src/fleet/routing.ts). */
+  backendRouting: 'sticky' | 'least_loaded';
+  /** EASEL_BACKEND_PROBE_MS: how often worker processes probe every backend of every pool. */
+  backendProbeMs: number;
+  /** EASEL_BACKEND_EJECT_AFTER: consecutive failures (calls or probes) that eject a backend. */
+  backendEjectAfter: number;
+  /** EASEL_BACKEND_COOLDOWN_S: an ejected hosted API key is tried again after this long. */
+  backendCooldownMs: number;
   shutdownGraceMs: number;
   /** YAML/JSON model catalogue; unset = the built-in easel-sketch models. */
   modelsFile: string | null;
@@ -131,6 +139,12 @@ function queueDriver(): 'embedded' | 'postgres' {
   return pg ? 'postgres' : 'embedded';
 }
 
+function backendRouting(): 'sticky' | 'least_loaded' {
+  const v = str('EASEL_BACKEND_ROUTING', 'sticky');
+  if (v !== 'sticky' && v !== 'least_loaded') throw new Error('EASEL_BACKEND_ROUTING must be sticky or least_loaded');
+  return v;
+}
+
 function dispatch(): 'fair' | 'fifo' {
   const v = str('EASEL_DISPATCH', 'fair');
   if (v !== 'fair' && v !== 'fifo') throw new Error('EASEL_DISPATCH must be fair or fifo');
@@ -173,6 +187,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
     priorityAgingMs: int('EASEL_PRIORITY_AGING_S', 300, 0, 30 * 86_400) * 1000,
     dispatch: dispatch(),
+    backendRouting: backendRouting(),
+    backendProbeMs: int('EASEL_BACKEND_PROBE_MS', 5000, 50, 3_600_000),
+    backendEjectAfter: int('EASEL_BACKEND_EJECT_AFTER', 3, 1, 1000),
+    backendCooldownMs: int('EASEL_BACKEND_COOLDOWN_S', 30, 1, 86_400) * 1000,
     shutdownGraceMs: int('EASEL_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     modelsFile: process.env.EASEL_MODELS_FILE ? path.resolve(process.env.EASEL_MODELS_FILE) : null,
     allowLoopbackUrls: process.env.EASEL_ALLOW_LOOPBACK_URLS === 'true',

@@ -6,6 +6,7 @@ import { OperatorError, createKey, grantByKeyName, listKeys, revokeKey } from '.
 import { eurToMicros, microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 import { registerAccountCommands } from './operator-accounts.js';
+import { registerBackendCommands } from './operator-backends.js';
 
 export async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   const store = await openStore(loadConfig(), opts);
@@ -101,4 +102,5 @@ export function registerOperatorCommands(program: Command): void {
     });
 
   registerAccountCommands(program, (fn) => withDb(fn));
+  registerBackendCommands(program, (fn) => withDb(fn));
 }

@@ -38,7 +38,18 @@ export const Job = Type.Object(
     completed_at: atOrNull('When the job ended (completed or failed, cancels included); omitted until then.'),
     scenes_completed: Type.Integer({ minimum: 0 }),
     scenes_total: Type.Integer({ minimum: 0 }),
-    model: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String({ description: 'The model that produced the result: the requested one, or the fallback it was rerouted to (see rerouted).' })),
+    rerouted: Type.Optional(
+      Type.Object(
+        {
+          from_model: Type.String({ description: 'The model the request named.' }),
+          reason: Type.Union([Type.Literal('no_healthy_backend'), Type.Literal('overflow')], {
+            description: "no_healthy_backend: none of its backends was up; overflow: all were busy past the model's overflow_after_s.",
+          }),
+        },
+        { additionalProperties: false, description: "Easel: the requested model's pool could not take the job and a fallback model ran; the job was charged that model's price." },
+      ),
+    ),
     result: Type.Optional(ResultOf),
     error: Type.Optional(
       Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed. A cancel has code "canceled".' }),

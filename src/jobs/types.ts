@@ -22,6 +22,9 @@ export interface StoredImageResult {
   image: StoredImage;
   cost_micros: number;
   balance_after_micros: number;
+  /** Issue 19: the model requested, when its pool was down or overloaded and a fallback ran (`model`). */
+  rerouted_from?: string;
+  reroute_reason?: 'no_healthy_backend' | 'overflow';
 }
 
 export type StoredResult = StoredImageResult | { kind: string; [k: string]: unknown };

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobQueue } from '../queue/port.js';
+import { snapshotOf } from '../fleet/fleet.js';
 import type { Catalogue } from '../providers/catalogue.js';
 import type { ImageProvider } from '../providers/port.js';
 import { EaselError, JobFailure } from '../errors.js';
@@ -208,6 +209,26 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
       if (s) this.set(s.ready);
     },
   });
+  const fleet = cached(5000, () => snapshotOf(db));
+  const perBackend = (name: string, help: string, value: (b: Awaited<ReturnType<typeof snapshotOf>>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool', 'backend'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await fleet().catch(() => null);
+        if (!rows) return;
+        this.reset();
+        for (const b of rows) this.set({ pool: b.pool, backend: b.url }, value(b));
+      },
+    });
+  perBackend('easel_backend_healthy', 'Backends of each pool: 1 healthy, 0 ejected (src/fleet/).', (b) => (b.healthy ? 1 : 0));
+  perBackend('easel_backend_in_flight', 'Calls in flight on each backend, from every process.', (b) => b.inFlight);
+  perBackend('easel_backend_capacity', "Each backend's max_concurrency.", (b) => b.maxConcurrency);
+  perBackend('easel_backend_latency_ewma_seconds', 'Exponentially weighted average call time of each backend (0 before its first call).', (b) => (b.latencyEwmaMs ?? 0) / 1000);
+  perBackend('easel_backend_calls_total', 'Calls sent to each backend since it was first registered (a counter kept in the store).', (b) => b.callsTotal);
+  perBackend('easel_backend_errors_total', 'Failed calls of each backend since it was first registered (a counter kept in the store).', (b) => b.errorsTotal);
   const depth = cached(5000, () => queue.depth());
   new Gauge({
     name: 'easel_queue_depth_by_weight',

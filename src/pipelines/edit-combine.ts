@@ -11,6 +11,7 @@ import type { ProvenanceInput } from '../imaging/signing.js';
 import { probeImage } from '../net/image-probe.js';
 import { JobFailure } from '../errors.js';
 import type { Strictness } from '../moderation/moderator.js';
+import { withFallbacks } from '../fleet/fallback.js';
 
 /** One input image of an edit or combine: a client URL (fetched by the worker) or a multipart upload already in storage. */
 export type InputRef = { field: string; url: string } | { field: string; blob_key: string };
@@ -125,7 +126,7 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
       ...(req.transparent_background ? { transparentBackground: true } : {}),
     };
     const prompt = req.mode === 'edit' ? editPrompt(req.kind, req.prompt, req) : combinePrompt(req.kind, req.prompt, inputs.length, req);
-    return callModel(model, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal });
+    return withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal }));
   };
   const provenance: ProvenanceInput[] = inputs.map((x, i) => ({ bytes: x.bytes, mime: x.mime, title: `input ${i + 1} (${req.inputs[i]!.field})` }));
   await finishImageJob(deps, run, generate, {

@@ -5,6 +5,7 @@ import type { ProvenanceInput } from '../imaging/signing.js';
 import { storeImage } from './store-image.js';
 import { knockOutBackground } from '../imaging/transparency.js';
 import { crashPoint } from '../util/crash.js';
+import type { RouteRecord } from '../fleet/fallback.js';
 
 export interface ImageJobOutput {
   /** Stamped into the image's provenance and the job's result. */
@@ -23,28 +24,46 @@ export interface ImageJobOutput {
  * folder, after a check that the run still owns the job; settling is one fenced transaction. The crash points mark each gap between a side
  * effect and the next, and crash tests (test/e2e/crash-recovery.test.ts) kill the process there.
  */
-export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 'job' | 'fence'>, generate: () => Promise<ProviderOutput>, out: ImageJobOutput): Promise<void> {
+export async function finishImageJob(
+  deps: PipelineDeps,
+  run: Pick<PipelineRun, 'job' | 'fence'>,
+  generate: () => Promise<ProviderOutput | { output: ProviderOutput; route: RouteRecord | null }>,
+  out: ImageJobOutput,
+): Promise<void> {
   const { job } = run;
   const rawKey = `jobs/${job.id}/raw/image.png`;
+  // A rerouted job (src/fleet/fallback.ts): which model ran is kept before its output, so a resumed attempt charges it too.
+  const routeKey = `jobs/${job.id}/raw/route.json`;
   let raw = await deps.blob.get(rawKey);
+  let route: RouteRecord | null = null;
   if (!raw) {
-    const generated = await generate();
+    const got = await generate();
+    const generated = 'output' in got ? got.output : got;
+    route = 'output' in got ? got.route : null;
     crashPoint('after_provider_call');
     raw = out.knockOut ? await knockOutBackground(generated.bytes) : generated.bytes;
     await deps.jobs.assertOwned(run.fence);
+    if (route) await deps.blob.put(routeKey, Buffer.from(JSON.stringify(route)), 'application/json');
     await deps.blob.put(rawKey, raw, raw === generated.bytes ? generated.mime : 'image/png');
     crashPoint('after_raw_stored');
+  } else {
+    const kept = await deps.blob.get(routeKey);
+    route = kept ? (JSON.parse(kept.toString('utf8')) as RouteRecord) : null;
   }
+  const model = route?.model ?? out.model;
   await deps.jobs.assertOwned(run.fence);
   // Per run: a run that lost its claim can never replace the files another run recorded.
-  const image = await storeImage(deps.blob, `jobs/${job.id}/run-${Number(job.attempts)}/image`, raw, { model: out.model, action: out.action, inputs: out.inputs });
+  const image = await storeImage(deps.blob, `jobs/${job.id}/run-${Number(job.attempts)}/image`, raw, { model, action: out.action, inputs: out.inputs });
   crashPoint('after_image_stored');
-  await deps.jobs.complete(run.fence, Number(job.hold_micros), (balanceAfter, charged): StoredImageResult => ({
+  // The price of the model that ran: a fallback never costs more than the hold (src/fleet/fallback.ts).
+  const capture = route ? Math.min(route.priceMicros, Number(job.hold_micros)) : Number(job.hold_micros);
+  await deps.jobs.complete(run.fence, capture, (balanceAfter, charged): StoredImageResult => ({
     kind: 'image',
-    model: out.model,
+    model,
     image,
     cost_micros: charged,
     balance_after_micros: balanceAfter,
+    ...(route ? { rerouted_from: route.reroutedFrom, reroute_reason: route.reason } : {}),
   }));
   crashPoint('after_job_completed');
 }

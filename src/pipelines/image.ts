@@ -3,6 +3,7 @@ import type { Pipeline } from './context.js';
 import type { AspectRatio, ImageSize } from '../contract/dimensions.js';
 import { dimensionsFor } from '../jobs/sizes.js';
 import { finishImageJob } from './finish-image-job.js';
+import { withFallbacks } from '../fleet/fallback.js';
 import { generatePrompt } from './templates.js';
 import type { ContentKind, DiagramType } from '../contract/content-kinds.js';
 
@@ -43,7 +44,7 @@ export const imagePipeline: Pipeline = async (deps, run) => {
         description: r.description,
       })),
     );
-    return model.provider.generate({
+    return withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => m.provider.generate({
       prompt: generatePrompt(kind, req.prompt, req),
       content: {
         kind,
@@ -56,7 +57,7 @@ export const imagePipeline: Pipeline = async (deps, run) => {
       seed: req.seed ?? defaultSeed(req.prompt),
       references,
       signal,
-    });
+    }));
   };
   await finishImageJob(deps, run, generate, { model: model.id, action: 'created', knockOut: kind === 'graphic' && !!req.transparent_background });
 };

@@ -16,6 +16,7 @@ export function builtinModels(config: Config, factory: ProviderFactory): ModelEn
     imageSizes: ['1K', '2K', '4K'] as const,
     outputFormats: ['png', 'jpeg', 'webp'],
     maxCombineInputs: 0,
+    fallbacks: [] as string[],
   };
   return [
     {

@@ -24,6 +24,24 @@ const Entry = Type.Object(
     supports_multiturn: Type.Optional(Type.Boolean()),
     max_characters: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
     max_input_images: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+    /** Issue 19: this model's own backends (a pool); absent = the vendor's env settings. */
+    endpoints: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            url: Type.String({ pattern: '^https?://' }),
+            max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 256 },
+      ),
+    ),
+    /** Models tried in order when this one's backends are all down, or busy past overflow_after_s. */
+    fallbacks: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9._/-]{0,99}$' }), { maxItems: 8 })),
+    overflow_after_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
   },
   { additionalProperties: false },
 );
@@ -58,7 +76,17 @@ export function loadCatalogueFile(file: string, factory: ProviderFactory): { mod
       seen.add(n);
     }
     const multiturn = m.supports_multiturn ?? false;
-    const provider = factory.make({ id: m.id, provider: m.provider, vendorModel: m.vendor_model ?? m.id, multiturn });
+    if (m.overflow_after_s !== undefined && !(m.fallbacks ?? []).length) throw new Error(`${file}: model "${m.id}" sets overflow_after_s but has no fallbacks to overflow to`);
+    const provider = factory.make({
+      id: m.id,
+      provider: m.provider,
+      vendorModel: m.vendor_model ?? m.id,
+      multiturn,
+      ...(m.endpoints
+        ? { endpoints: m.endpoints.map((e) => ({ url: e.url, ...(e.max_concurrency ? { maxConcurrency: e.max_concurrency } : {}), ...(e.weight ? { weight: e.weight } : {}), ...(e.labels ? { labels: e.labels } : {}) })) }
+        : {}),
+      overflowAfterS: m.overflow_after_s ?? null,
+    });
     for (const op of m.operations) {
       if (!provider.capabilities.operations.includes(op)) {
         throw new Error(`${file}: model "${m.id}" lists operation "${op}", which its provider (${m.provider}, ${m.vendor_model ?? m.id}) cannot do`);
@@ -80,8 +108,18 @@ export function loadCatalogueFile(file: string, factory: ProviderFactory): { mod
       priceMicros: eurToMicros(m.price_eur),
       maxCharacters: m.max_characters ?? 0,
       maxCombineInputs: m.max_input_images ?? 0,
+      fallbacks: m.fallbacks ?? [],
     };
   });
+  for (const m of models) {
+    for (const f of m.fallbacks) {
+      const fb = models.find((x) => x.id === f);
+      if (!fb) throw new Error(`${file}: model "${m.id}" falls back to "${f}", which is not in the catalogue`);
+      if (fb.id === m.id) throw new Error(`${file}: model "${m.id}" cannot fall back to itself`);
+      const missing = m.operations.filter((op) => !fb.operations.includes(op));
+      if (missing.length > 0) throw new Error(`${file}: model "${m.id}" falls back to "${f}", which cannot ${missing.join(', ')}`);
+    }
+  }
   const defaults = parsed.defaults ?? {};
   for (const [op, id] of Object.entries(defaults)) {
     if (!seen.has(id)) throw new Error(`${file}: the default model for "${op}" ("${id}") is not in the catalogue`);

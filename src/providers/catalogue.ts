@@ -18,6 +18,8 @@ export interface ModelEntry {
   priceMicros: number;
   maxCharacters: number;
   maxCombineInputs: number;
+  /** Issue 19: tried in order when this model's pool has no healthy backend or is busy past its overflow limit (src/fleet/fallback.ts). */
+  fallbacks: string[];
 }
 
 /** Which job operations need which model operation. */
@@ -64,6 +66,22 @@ export class Catalogue {
     return this.models
       .filter((m) => m.operations.includes(need) && (!opts.multiturn || m.supportsMultiturn))
       .reduce<ModelEntry | undefined>((best, m) => (!best || m.priceMicros < best.priceMicros ? m : best), undefined);
+  }
+
+  /** A model by id (fallbacks name ids). */
+  byId(id: string): ModelEntry | undefined {
+    return this.models.find((m) => m.id === id);
+  }
+
+  /**
+   * The hold for a request to `model`: its price — or, when it has fallbacks and the client allowed
+   * more (max_cost_eur), up to the dearest of them within that allowance, so a reroute to a dearer
+   * model is covered. What is captured is the price of the model that ran; the rest is released.
+   */
+  holdFor(model: ModelEntry, maxCostMicros: number | undefined): number {
+    if (model.fallbacks.length === 0 || maxCostMicros === undefined || maxCostMicros <= model.priceMicros) return model.priceMicros;
+    const dearest = Math.max(model.priceMicros, ...model.fallbacks.map((id) => this.byId(id)?.priceMicros ?? 0));
+    return Math.min(maxCostMicros, dearest);
   }
 
   resolve(requested: string | null | undefined, jobOperation: string, opts: { multiturn?: boolean } = {}): ModelEntry {

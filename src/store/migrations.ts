@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { jobControlMigrations } from './migrations-job-control.js';
 import { fairQueueMigrations } from './migrations-fair-queue.js';
+import { fleetMigrations } from './migrations-fleet.js';
 import { jobLeaseMigrations } from './migrations-job-lease.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
@@ -134,6 +135,7 @@ const migrations: Record<string, Migration> = {
   ...webhookRotationMigrations,
   ...jobLeaseMigrations,
   ...fairQueueMigrations,
+  ...fleetMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

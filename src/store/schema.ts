@@ -145,6 +145,39 @@ export interface SchedAccountTable {
   queued: number;
 }
 
+/** One endpoint of a fleet (src/fleet/): shared state of every process that sends work to it. */
+export interface BackendTable {
+  id: string;
+  /** The pool it serves (a vendor's endpoint list, or a catalogue model's own `endpoints`). */
+  pool: string;
+  vendor: string;
+  /** Its address as shown to operators (never a key). */
+  url: string;
+  max_concurrency: number;
+  weight: number;
+  labels_json: string;
+  healthy: number;
+  consecutive_failures: number;
+  ejected_at: number | null;
+  last_error: string | null;
+  last_probe_at: number | null;
+  latency_ewma_ms: number | null;
+  loaded_model: string | null;
+  calls_total: number;
+  errors_total: number;
+  model_loads_total: number;
+  updated_at: number;
+}
+
+/** A call in flight on a backend (its concurrency slot), held until the call ends or `expires_at`. */
+export interface BackendLeaseTable {
+  token: string;
+  backend_id: string;
+  model: string | null;
+  acquired_at: number;
+  expires_at: number;
+}
+
 /** Money captured per account per UTC day (`d2026-12-06`) and month (`m2026-12`): the spending caps read it. */
 export interface AccountSpendTable {
   account_id: string;
@@ -237,6 +270,8 @@ export interface Database {
   queue_tasks: QueueTaskTable;
   sched_accounts: SchedAccountTable;
   account_spend: AccountSpendTable;
+  backends: BackendTable;
+  backend_leases: BackendLeaseTable;
   idempotency_keys: IdempotencyKeyTable;
   webhook_endpoints: WebhookEndpointTable;
   job_webhooks: JobWebhookTable;

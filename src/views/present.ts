@@ -54,6 +54,14 @@ export class Presenter {
     out.scenes_completed = Number(job.scenes_completed);
     out.scenes_total = Number(job.scenes_total);
     if (job.model) out.model = job.model;
+    // A fallback ran (src/fleet/fallback.ts): the model that produced the result, and which was asked for.
+    if (job.status === 'completed' && job.result_json?.includes('"rerouted_from"')) {
+      const r = JSON.parse(job.result_json) as { model?: string; rerouted_from?: string; reroute_reason?: string };
+      if (r.rerouted_from && r.model) {
+        out.model = r.model;
+        out.rerouted = { from_model: r.rerouted_from, reason: r.reroute_reason };
+      }
+    }
     // After retention the files are gone: no result (and no scene images), result_expired instead.
     if (job.status === 'completed' && job.result_expired_at == null) {
       const result = await this.result(job);

@@ -58,6 +58,7 @@ export const jobSchema = {
     // Easel extensions (issue 7, part A): money, metadata, cancel, queue, retention.
     cost: { type: 'object', required: ['held_eur', 'charged_eur', 'refunded_eur'], properties: { held_eur: eur, charged_eur: eur, refunded_eur: eur }, additionalProperties: false },
     max_cost_eur: eur,
+    rerouted: { type: 'object', required: ['from_model', 'reason'], properties: { from_model: { type: 'string' }, reason: { enum: ['no_healthy_backend', 'overflow'] } }, additionalProperties: false },
     // Easel extension (issue 18): the job's order within its account.
     priority: { enum: ['low', 'normal', 'high'] },
     metadata: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 500 } },

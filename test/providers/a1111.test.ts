@@ -79,6 +79,8 @@ describe('AUTOMATIC1111: generate (txt2img)', () => {
       batch_size: 1,
       n_iter: 1,
       override_settings: { sd_model_checkpoint: CKPT },
+      // The checkpoint stays loaded after the call, so a pool can route the next call of that model to it (issue 19).
+      override_settings_restore_afterwards: false,
     });
     assert.deepEqual(fake.rendered.at(-1), { route: 'txt2img', prompt: 'red fox in snow', seed: 42, width: 768, height: 1024, checkpoint: CKPT, denoisingStrength: null, initImage: null });
     assert.equal(fake.requests[0]!.headers.authorization, undefined);

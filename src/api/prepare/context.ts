@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { SubmitInput } from '../../jobs/service.js';
 import { idempotencyOf, type IdempotencyClaim } from '../../idempotency/request.js';
 import { requireAuth, type AuthContext } from '../auth.js';
-import type { JobOptions } from '../../jobs/options.js';
+import { jobOptionsOf, type JobOptions } from '../../jobs/options.js';
+import type { Catalogue, ModelEntry } from '../../providers/catalogue.js';
 
 /**
  * Who a create request (or its quote) is for, and how it is fingerprinted for an Idempotency-Key.
@@ -31,4 +32,26 @@ export function quoteContext(auth: AuthContext): CreateContext {
 /** What every prepared job shares: whose it is, and the create request's options, Idempotency-Key and webhook. */
 export function preparedFor(ctx: CreateContext, extras: Pick<PreparedSubmit, 'idempotency' | 'webhook'>, options: JobOptions): Pick<PreparedSubmit, 'accountId' | 'keyId' | 'options' | 'idempotency' | 'webhook'> {
   return { accountId: ctx.auth.accountId, keyId: ctx.auth.keyId, options, idempotency: extras.idempotency, webhook: extras.webhook };
+}
+
+/**
+ * A job of one image at its model's price (generate, edit, combine): the hold is the model's price,
+ * or more when the model has fallbacks and the client's max_cost_eur allows a dearer one (Catalogue.holdFor).
+ */
+export function preparedImage<R>(
+  ctx: CreateContext,
+  extras: Pick<PreparedSubmit, 'idempotency' | 'webhook'>,
+  body: unknown,
+  catalogue: Pick<Catalogue, 'holdFor'>,
+  job: { operation: string; model: ModelEntry; request: R },
+): PreparedSubmit & { request: R } {
+  const options = jobOptionsOf(body);
+  return {
+    ...preparedFor(ctx, extras, options),
+    operation: job.operation,
+    model: job.model.id,
+    request: job.request,
+    holdMicros: catalogue.holdFor(job.model, options.maxCostMicros),
+    scenesTotal: 1,
+  };
 }

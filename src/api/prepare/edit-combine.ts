@@ -1,5 +1,5 @@
 import type { Services } from '../../app.js';
-import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
+import { preparedImage, type CreateContext, type PreparedSubmit } from './context.js';
 import type { EditKind } from '../../contract/content.js';
 import type { EditCombineRequest } from '../../pipelines/edit-combine.js';
 import type { DiagramType } from '../../contract/content-kinds.js';
@@ -9,7 +9,6 @@ import { checkInputUrls } from '../input-url.js';
 import { checkPrompt } from './check-prompt.js';
 import { checkImageSize } from './check-image-size.js';
 import { createExtras } from '../create-extras.js';
-import { jobOptionsOf } from '../../jobs/options.js';
 
 export interface EditCombineInput {
   mode: 'edit' | 'combine';
@@ -70,12 +69,5 @@ export async function prepareEditCombine(s: Services, ctx: CreateContext, r: Edi
     ...(body.transparent_background ? { transparent_background: true } : {}),
     ...(body.type ? { diagram_type: body.type as DiagramType } : {}),
   };
-  return {
-    ...preparedFor(ctx, extras, jobOptionsOf(body)),
-    operation,
-    model: model.id,
-    request,
-    holdMicros: model.priceMicros,
-    scenesTotal: 1,
-  };
+  return preparedImage(ctx, extras, body, s.catalogue, { operation, model, request });
 }

@@ -3,11 +3,10 @@ import type { Services } from '../../app.js';
 import type { GenerateImageBody } from '../../contract/generation.js';
 import type { GenerateDiagramBody, GenerateGraphicBody } from '../../contract/content.js';
 import type { ImageRequest } from '../../pipelines/image.js';
-import { preparedFor, type CreateContext, type PreparedSubmit } from './context.js';
+import { preparedImage, type CreateContext, type PreparedSubmit } from './context.js';
 import { createExtras } from '../create-extras.js';
 import { checkPrompt } from './check-prompt.js';
 import { checkImageSize } from './check-image-size.js';
-import { jobOptionsOf } from '../../jobs/options.js';
 
 export type GenerationOperation = 'image' | 'graphic' | 'diagram';
 type GenerationBody = Static<typeof GenerateImageBody> & Partial<Pick<Static<typeof GenerateGraphicBody>, 'transparent_background'> & Pick<Static<typeof GenerateDiagramBody>, 'type'>>;
@@ -39,12 +38,5 @@ export async function prepareGeneration(s: Services, ctx: CreateContext, body: G
     ...(body.raw_prompt ? { raw_prompt: true } : {}),
   };
   checkImageSize(model, request.image_size);
-  return {
-    ...preparedFor(ctx, extras, jobOptionsOf(body)),
-    operation,
-    model: model.id,
-    request,
-    holdMicros: model.priceMicros,
-    scenesTotal: 1,
-  };
+  return preparedImage(ctx, extras, body, s.catalogue, { operation, model, request });
 }

@@ -51,8 +51,18 @@ export function metaRoutes(app: FastifyInstance, s: Services): void {
         s.blob.health(),
       ]);
       const ok = store.ok && queue.ok && storage.ok;
+      // A pool with no healthy backend degrades the service (its models fail or fall back) but not the API: still 200.
+      const pools = new Map<string, { pool: string; healthy: number; total: number }>();
+      for (const b of store.ok ? await s.fleet.snapshot().catch(() => []) : []) {
+        const p = pools.get(b.pool) ?? { pool: b.pool, healthy: 0, total: 0 };
+        p.total += 1;
+        if (b.healthy) p.healthy += 1;
+        pools.set(b.pool, p);
+      }
+      const poolDown = [...pools.values()].some((p) => p.healthy === 0);
       return reply.code(ok ? 200 : 503).send({
-        status: ok ? 'ok' : 'degraded',
+        status: ok && !poolDown ? 'ok' : 'degraded',
+        ...(pools.size > 0 ? { backends: { pools: [...pools.values()].map((p) => ({ ...p, ok: p.healthy > 0 })) } } : {}),
         store: { ...store, driver: s.drivers.store },
         queue: { ...queue, driver: s.drivers.queue, workers: s.worker ? { concurrency: s.config.workerConcurrency, in_flight: s.worker.inFlight } : null },
         storage: { ...storage, driver: s.drivers.storage },

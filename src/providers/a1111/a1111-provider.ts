@@ -15,8 +15,8 @@
  * HTTP basic auth. It never appears in an error message: every failure is rebuilt with the
  * username, password and encoded token scrubbed.
  *
- * The checkpoint is `vendorModel` via override_settings.sd_model_checkpoint (the server switches to
- * it for this request); an empty vendorModel uses whatever checkpoint the server has loaded.
+ * The checkpoint is `vendorModel` via override_settings.sd_model_checkpoint, kept loaded afterwards
+ * (override_settings_restore_afterwards: false, so pools can route by what each server has loaded); an empty vendorModel uses whatever checkpoint the server has loaded.
  * Reference images and history are not used; figures are added to the prompt as text. Deadline
  * (vendor/deadline.ts): once a concurrency slot is free, the call and vendorFetch's retries must
  * finish within cfg.timeoutMs, else a retryable `timeout`.
@@ -132,7 +132,9 @@ export class A1111Provider implements ImageProvider {
       batch_size: 1,
       n_iter: 1,
       ...(this.options.samplerName ? { sampler_name: this.options.samplerName } : {}),
-      ...(this.vendorModel ? { override_settings: { sd_model_checkpoint: this.vendorModel } } : {}),
+      // The checkpoint stays loaded after the request (the webui would otherwise switch back): a pool
+      // routes the next call of this model to the backend that has it (src/fleet/routing.ts).
+      ...(this.vendorModel ? { override_settings: { sd_model_checkpoint: this.vendorModel }, override_settings_restore_afterwards: false } : {}),
     };
   }
 
