@@ -5,7 +5,7 @@ import type { Services } from '../../app.js';
 import { errorResponses } from '../../contract/common.js';
 import { EaselError } from '../../errors.js';
 import { requireAuth } from '../auth.js';
-import { CSP } from '../hardening.js';
+import { CSP, HSTS } from '../hardening.js';
 import { Easel } from '../../sdk/index.js';
 
 /**
@@ -42,7 +42,10 @@ export function mcpRoutes(app: FastifyInstance, s: Services): void {
           'Tools: generate_image, edit_image, generate_story, get_job, wait_for_job (progress notifications from the job\u2019s events), list_models, get_balance. ' +
           'Each tool calls this server\u2019s /v1 API with your key: every call is a job, charged and listed as usual. Errors of a tool are MCP tool errors carrying Easel\u2019s code and request id. Stateless: no Mcp-Session-Id.',
         tags: ['mcp'],
-        body: Type.Unsafe<unknown>({ description: 'One JSON-RPC 2.0 message of MCP, or a batch of them.', type: ['object', 'array'] }),
+        body: Type.Object(
+          { jsonrpc: Type.Literal('2.0'), id: Type.Optional(Type.Union([Type.String(), Type.Integer()])), method: Type.Optional(Type.String()), params: Type.Optional(Type.Object({}, { additionalProperties: true })) },
+          { additionalProperties: true, description: 'One JSON-RPC 2.0 message of MCP: a request, a notification or a response.' },
+        ),
         response: {
           200: {
             description: 'The JSON-RPC answer, as a Server-Sent Events stream (progress notifications, then the result) or as JSON.',
@@ -68,12 +71,14 @@ export function mcpRoutes(app: FastifyInstance, s: Services): void {
       });
       const server = createMcpServer(easel, { fileUrl: (url) => (url.startsWith(`${publicBase}/`) ? base + url.slice(publicBase.length) : url) });
       const transport = new Transport({ sessionIdGenerator: undefined });
+      // Past the hijack no hook runs: the headers every answer carries (src/api/hardening.ts) are written here.
+      const headers = reply.getHeaders();
       reply.hijack();
       const res = reply.raw;
-      res.setHeader('x-request-id', String(req.id));
-      res.setHeader('x-content-type-options', 'nosniff');
+      for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value as string);
       res.setHeader('content-security-policy', CSP);
       res.setHeader('cache-control', 'no-store');
+      if ((s.config.publicUrl ?? '').startsWith('https://')) res.setHeader('strict-transport-security', HSTS);
       res.on('close', () => {
         void transport.close().catch(() => undefined);
         void server.close().catch(() => undefined);
