@@ -9,7 +9,6 @@ import {
   OpenAIImageEditForm,
   OpenAIImageGenerationBody,
   OpenAIImagesResponse,
-  OPENAI_MAX_N,
   openAIErrorResponses,
 } from '../../contract/openai-images.js';
 import { EaselError, badRequest } from '../../errors.js';
@@ -286,4 +285,3 @@ function fromFormValue(name: string, v: string): unknown {
   return v;
 }
 
-export { OPENAI_MAX_N };
