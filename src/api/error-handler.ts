@@ -1,8 +1,17 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EaselError } from '../errors.js';
 import { describeValidation } from './validation.js';
+import { sendOpenAIError } from './openai-error.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `openai`: this route answers errors in OpenAI's shape and statuses (src/api/openai-error.ts). */
+    errorShape?: 'openai';
+  }
+}
 
 export function sendError(reply: FastifyReply, req: FastifyRequest, err: EaselError): FastifyReply {
+  if (req.routeOptions?.config?.errorShape === 'openai') return sendOpenAIError(reply, req, err);
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   const body: Record<string, unknown> = { error: err.code, message: err.message };
   if (err.details && Object.keys(err.details).length > 0) body.details = err.details;

@@ -17,6 +17,8 @@
 type Json = Record<string, any>;
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
+/** The OpenAI-compatible routes (/v1/images/*) answer errors in OpenAI's shape, the generic ones included. */
+const OPENAI_ERROR_REF = { $ref: '#/components/schemas/OpenAIError' };
 const LIMIT_KEYWORDS = ['maximum', 'minimum', 'exclusiveMaximum', 'exclusiveMinimum', 'maxLength', 'minLength', 'maxItems', 'minItems', 'maxProperties'];
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
@@ -30,6 +32,14 @@ const GENERIC: Record<string, string> = {
   '429': 'rate_limited: over the per-key request rate (or, for creates, over EASEL_MAX_QUEUED_JOBS jobs of the account waiting to start); wait Retry-After seconds.',
   '500': 'internal_error: a bug; quote the request id.',
   '503': 'service_unavailable: shutting down or a dependency is unavailable; Retry-After when known.',
+};
+
+/** The same answers on the OpenAI-compatible routes, in OpenAI's statuses and codes (src/api/openai-error.ts). */
+const OPENAI_GENERIC: Record<string, string> = {
+  '400': 'invalid_request_error: malformed, a wrong type, an unknown field, a value over a limit (param names it), content_policy_violation.',
+  '401': 'invalid_api_key: the API key is missing, unknown or revoked.',
+  '403': 'account_suspended.',
+  '429': 'rate_limit_exceeded (Retry-After) or insufficient_quota (the balance does not cover the images; X-Should-Retry: false).',
 };
 
 const REQUEST_ID = { description: 'The request id (echoed when the client sent a sane one); also in error bodies as request_id.', required: true, schema: { type: 'string' } };
@@ -70,12 +80,14 @@ export function completeDocument(doc: Json): Json {
       const op = item[method] as Json | undefined;
       if (!op) continue;
       const responses: Json = (op.responses ??= {});
+      const openai = Object.values<Json>(responses).some((r) => r.content?.['application/json']?.schema?.$ref === OPENAI_ERROR_REF.$ref);
       for (const status of statusesOf(op, doc)) {
-        responses[status] ??= { description: GENERIC[status], content: { 'application/json': { schema: ERROR_REF } } };
+        responses[status] ??= { description: openai ? OPENAI_GENERIC[status] ?? GENERIC[status] : GENERIC[status], content: { 'application/json': { schema: openai ? OPENAI_ERROR_REF : ERROR_REF } } };
       }
       for (const [status, response] of Object.entries<Json>(responses)) {
         response.headers = { 'X-Request-Id': REQUEST_ID, ...(response.headers ?? {}) };
-        if (status === '429') response.headers['Retry-After'] = retryAfter(true);
+        // OpenAI's 429 insufficient_quota (Easel's 402) has nothing to wait for; rate_limit_exceeded sends it.
+        if (status === '429') response.headers['Retry-After'] = retryAfter(!openai);
         if (status === '503') response.headers['Retry-After'] ??= retryAfter(false);
       }
       op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));

@@ -29,6 +29,8 @@ import { jobEventRoutes } from './routes/job-events.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { quoteRoutes } from './routes/quote.js';
 import { keyRoutes } from './routes/keys.js';
+import { openAIImageRoutes } from './routes/openai-images.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { installDashboard } from './dashboard.js';
 import { completeDocument } from './openapi-document.js';
 import { installClosingGate } from './closing-gate.js';
@@ -122,6 +124,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   fileRoutes(app, s, blobRoot);
   processRoutes(app, s);
   uploadRoutes(app, s);
+  openAIImageRoutes(app, s);
+  mcpRoutes(app, s);
   await installDashboard(app, s.config);
   return app;
 }

@@ -12,6 +12,7 @@ import { probeImage } from '../net/image-probe.js';
 import { JobFailure } from '../errors.js';
 import type { Strictness } from '../moderation/moderator.js';
 import { withFallbacks } from '../fleet/fallback.js';
+import { applyEditMask, fitToSize, type PixelSize } from './fit-size.js';
 
 /** One input image of an edit or combine: a client URL (fetched by the worker) or a multipart upload already in storage. */
 export type InputRef = { field: string; url: string } | { field: string; blob_key: string };
@@ -35,6 +36,10 @@ export interface EditCombineRequest {
   diagram_type?: DiagramType;
   /** Edit: one; combine: 2–5, in order. */
   inputs: InputRef[];
+  /** An exact output size (the OpenAI-compatible routes' `size`). */
+  pixel_size?: PixelSize;
+  /** Edit: an OpenAI-style mask (stored upload); only its fully transparent pixels may change. */
+  mask?: { blob_key: string };
 }
 
 interface LoadedInput {
@@ -115,7 +120,7 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
       const first = await probeImage(inputs[0]!.bytes);
       ratio = nearestRatio(first.width, first.height, model.aspectRatios);
     }
-    const { width, height } = dimensionsFor(ratio, req.image_size);
+    const { width, height } = req.pixel_size ?? dimensionsFor(ratio, req.image_size);
     const references = await Promise.all(
       (req.reference_images ?? []).map(async (r, i) => ({ bytes: await deps.inputs.fetch(r.url, `reference_images[${i}]`, signal), description: r.description })),
     );
@@ -126,7 +131,15 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
       ...(req.transparent_background ? { transparentBackground: true } : {}),
     };
     const prompt = req.mode === 'edit' ? editPrompt(req.kind, req.prompt, req) : combinePrompt(req.kind, req.prompt, inputs.length, req);
-    return withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal }));
+    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal }));
+    let out = routed.output;
+    if (req.pixel_size) out = await fitToSize(out, req.pixel_size);
+    if (req.mask) {
+      const mask = await deps.blob.get(req.mask.blob_key);
+      if (!mask) throw new JobFailure('reference_unavailable', 'mask is no longer stored.', false);
+      out = await applyEditMask(out, inputs[0]!.bytes, mask);
+    }
+    return { output: out, route: routed.route };
   };
   const provenance: ProvenanceInput[] = inputs.map((x, i) => ({ bytes: x.bytes, mime: x.mime, title: `input ${i + 1} (${req.inputs[i]!.field})` }));
   await finishImageJob(deps, run, generate, {

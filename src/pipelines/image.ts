@@ -6,6 +6,7 @@ import { finishImageJob } from './finish-image-job.js';
 import { withFallbacks } from '../fleet/fallback.js';
 import { generatePrompt } from './templates.js';
 import type { ContentKind, DiagramType } from '../contract/content-kinds.js';
+import { fitToSize, type PixelSize } from './fit-size.js';
 
 export interface ImageRequest {
   prompt: string;
@@ -20,6 +21,8 @@ export interface ImageRequest {
   transparent_background?: boolean;
   /** Diagrams: the layout type. */
   diagram_type?: DiagramType;
+  /** An exact output size (the OpenAI-compatible routes' `size`); aspect_ratio and image_size are its nearest. */
+  pixel_size?: PixelSize;
 }
 
 /** Same prompt, same seed: the default seed comes from the prompt so a repeat request repeats the picture. */
@@ -37,14 +40,14 @@ export const imagePipeline: Pipeline = async (deps, run) => {
   const model = deps.catalogue.resolve(req.model, job.operation);
   const kind: ContentKind = job.operation === 'graphic' || job.operation === 'diagram' ? job.operation : 'image';
   const generate = async () => {
-    const { width, height } = dimensionsFor(req.aspect_ratio, req.image_size);
+    const { width, height } = req.pixel_size ?? dimensionsFor(req.aspect_ratio, req.image_size);
     const references = await Promise.all(
       (req.reference_images ?? []).map(async (r, i) => ({
         bytes: await deps.inputs.fetch(r.url, `reference_images[${i}]`, signal),
         description: r.description,
       })),
     );
-    return withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => m.provider.generate({
+    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => m.provider.generate({
       prompt: generatePrompt(kind, req.prompt, req),
       content: {
         kind,
@@ -58,6 +61,7 @@ export const imagePipeline: Pipeline = async (deps, run) => {
       references,
       signal,
     }));
+    return req.pixel_size ? { ...routed, output: await fitToSize(routed.output, req.pixel_size) } : routed;
   };
   await finishImageJob(deps, run, generate, { model: model.id, action: 'created', knockOut: kind === 'graphic' && !!req.transparent_background });
 };

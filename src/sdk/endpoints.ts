@@ -68,6 +68,12 @@ export function endpointPath(name: EndpointName, params: Record<string, string> 
  * Whether an SDK endpoint serves an OpenAPI operation: same method, same segments, where a
  * `{param}` on either side matches any one segment (the server may route `/v1/edit/{kind}`).
  */
+/**
+ * Operations of the served document that speak another protocol, for that protocol's own clients
+ * (OpenAI's SDKs and apps, MCP clients): the SDK leaves them out on purpose.
+ */
+export const OTHER_PROTOCOL_PATHS: readonly string[] = ['/v1/images/generations', '/v1/images/edits', '/mcp'];
+
 export function coversOperation(method: string, path: string): EndpointName | undefined {
   const want = path.split('/');
   return (Object.keys(ENDPOINTS) as EndpointName[]).find((name) => {

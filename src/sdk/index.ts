@@ -8,7 +8,7 @@
  */
 export { Easel, DEFAULT_BASE_URL, SDK_VERSION, parseRetryAfter, type EaselOptions, type RequestOptions, type RetryInfo, type UploadOptions } from './client.js';
 export { EaselError, EaselApiError, EaselConnectionError, EaselTimeoutError, EaselJobFailedError, EaselAbortError } from './errors.js';
-export { ENDPOINTS, coversOperation, endpointPath, type EndpointName } from './endpoints.js';
+export { ENDPOINTS, OTHER_PROTOCOL_PATHS, coversOperation, endpointPath, type EndpointName } from './endpoints.js';
 export { SseParser, type SseEvent } from './sse.js';
 export type { WaitOptions } from './wait.js';
 export { slug, type DownloadOptions, type DownloadedFile } from './download.js';

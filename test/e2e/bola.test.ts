@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { EaselProcess, MODE, ROOT, S3_CREDS, S3_ENDPOINT, api, download, waitFor } from '../helpers/server.js';
-import { containsUri, fillPath, operationsOf, sampleOf, type Operation } from '../helpers/openapi.js';
+import { containsUri, errorOf, fillPath, operationsOf, sampleOf, type Operation } from '../helpers/openapi.js';
 import { multipart, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 
 /**
@@ -147,8 +147,9 @@ describe(`access control over every route (${MODE})`, () => {
       ] as const) {
         const res = await call(label, op.method, p, { headers: { ...headers }, ...b });
         assert.equal(res.status, 401, `${op.method} ${op.template} with ${label}: ${res.status} ${res.text.slice(0, 200)}`);
-        assert.equal(res.json.error, 'auth_invalid');
-        assert.equal(res.json.request_id, res.headers['x-request-id']);
+        const err = errorOf(res.json);
+        assert.equal(err.code, 'auth_invalid');
+        assert.equal(err.requestId, res.headers['x-request-id']);
         refused++;
       }
     }

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EaselProcess, api } from '../helpers/server.js';
-import { fillPath, operationsOf } from '../helpers/openapi.js';
+import { errorOf, fillPath, isOpenAIShaped, operationsOf } from '../helpers/openapi.js';
 import { writeDb } from '../helpers/store-snapshot.js';
 
 /** Every error this slice can produce, each in the one shape with a request id, changing nothing. */
@@ -152,7 +152,14 @@ describe('errors and auth', () => {
     for (const op of ops) {
       // The key is checked before the body is read: no body is needed to be refused.
       const res = await api(srv.baseUrl, op.method, fillPath(op.template, { n: '0' }), { key: suspended });
-      assertErrorShape(res, 403, 'account_suspended');
+      if (isOpenAIShaped(op.template)) {
+        // OpenAI's shape on the OpenAI-compatible routes, with Easel's code beside OpenAI's.
+        assert.equal(res.status, 403, JSON.stringify(res.body));
+        const err = errorOf(res.body);
+        assert.equal(err.shape, 'openai');
+        assert.equal(err.code, 'account_suspended');
+        assert.equal(err.requestId, res.headers.get('x-request-id'));
+      } else assertErrorShape(res, 403, 'account_suspended');
       assert.ok(doc.paths[op.template][op.method.toLowerCase()].responses['403'], `${op.method} ${op.template} documents 403`);
     }
   });

@@ -11,6 +11,7 @@ import {
   ENDPOINTS,
   Easel,
   EaselApiError,
+  OTHER_PROTOCOL_PATHS,
   coversOperation,
   type EndpointName,
   type Job,
@@ -43,7 +44,7 @@ describe('SDK against a real server', () => {
     assert.ok(ops.length >= 9, `the document lists the live operations (${ops.length})`);
     const uncovered = ops.filter((op) => {
       const [method, p] = op.split(' ') as [string, string];
-      return coversOperation(method, p) === undefined;
+      return coversOperation(method, p) === undefined && !OTHER_PROTOCOL_PATHS.includes(p);
     });
     assert.deepEqual(uncovered, [], `operations on the server with no SDK method; add them to src/sdk/endpoints.ts and the client:\n${uncovered.join('\n')}`);
 

@@ -174,3 +174,19 @@ export function setAt(root: unknown, path: (string | number)[], value: unknown):
   copy[head as any] = setAt(copy[head as any], rest, value);
   return copy;
 }
+
+/**
+ * An error body's Easel code and request id, whichever shape it has: Easel's own
+ * `{error, message, request_id}`, or the OpenAI shape of /v1/images/* `{error: {message, type,
+ * code, easel_code, request_id}}` (src/api/openai-error.ts).
+ */
+export function errorOf(body: any): { code: string | undefined; message: string | undefined; requestId: string | undefined; shape: 'easel' | 'openai' | 'unknown' } {
+  if (body && typeof body.error === 'string') return { code: body.error, message: body.message, requestId: body.request_id, shape: 'easel' };
+  if (body && body.error && typeof body.error === 'object' && typeof body.error.easel_code === 'string') {
+    return { code: body.error.easel_code, message: body.error.message, requestId: body.error.request_id, shape: 'openai' };
+  }
+  return { code: undefined, message: undefined, requestId: undefined, shape: 'unknown' };
+}
+
+/** Operations that answer errors in OpenAI's shape (their documented errors reference OpenAIError). */
+export const isOpenAIShaped = (template: string) => template.startsWith('/v1/images/');

@@ -165,5 +165,33 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
   const first = deliveries.deliveries[0];
   if (!first) throw new Error('no webhook delivery for the image');
   must('POST /v1/webhooks/deliveries/{id}/redeliver', await client.POST('/v1/webhooks/deliveries/{id}/redeliver', { params: { path: { id: first.id } } }));
+
+  // The OpenAI-compatible images routes, as a generic client reaches them.
+  const openaiImage = must('POST /v1/images/generations', await client.POST('/v1/images/generations', { body: { prompt: 'a lighthouse', n: 1, size: '1024x1024', response_format: 'url' } }));
+  const openaiUrl = openaiImage.data[0]?.url;
+  if (!openaiUrl) throw new Error('no url in the OpenAI-shaped answer');
+  await download(openaiUrl);
+  must(
+    'POST /v1/images/edits',
+    await client.POST('/v1/images/edits', {
+      body: { image: '', prompt: 'make it warmer' },
+      bodySerializer: () => {
+        const form = new FormData();
+        form.append('image', new Blob([f.png], { type: 'image/png' }), 'input.png');
+        form.append('prompt', 'make it warmer');
+        return form;
+      },
+    }),
+  );
+
+  // MCP over Streamable HTTP: one JSON-RPC request (its answer is an event stream); GET and DELETE are documented 405s.
+  const mcp = await client.POST('/mcp', {
+    body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'generated-client', version: '1.0.0' } } },
+    headers: { accept: 'application/json, text/event-stream' },
+    parseAs: 'text',
+  });
+  note('POST /mcp', mcp.response);
+  note('GET /mcp', (await client.GET('/mcp')).response);
+  note('DELETE /mcp', (await client.DELETE('/mcp')).response);
   return calls;
 }
