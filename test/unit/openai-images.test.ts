@@ -22,6 +22,7 @@ const model = (id: string, extra: Partial<ModelEntry> = {}): ModelEntry => ({
   priceMicros: 20_000,
   maxCharacters: 0,
   maxCombineInputs: 0,
+  fallbacks: [],
   ...extra,
 });
 
