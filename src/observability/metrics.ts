@@ -230,30 +230,21 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
   perBackend('easel_backend_calls_total', 'Calls sent to each backend since it was first registered (a counter kept in the store).', (b) => b.callsTotal);
   perBackend('easel_backend_errors_total', 'Failed calls of each backend since it was first registered (a counter kept in the store).', (b) => b.errorsTotal);
   const depth = cached(5000, () => queue.depth());
-  new Gauge({
-    name: 'easel_queue_depth_by_weight',
-    help: 'Jobs waiting to start, by the weight class of their account (accounts of one weight form one class; label "weight").',
-    labelNames: ['weight'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await depth().catch(() => null);
-      if (!rows) return;
-      this.reset();
-      for (const r of rows) this.set({ weight: String(r.weight) }, r.queued);
-    },
-  });
-  new Gauge({
-    name: 'easel_queue_accounts_waiting',
-    help: 'Accounts with jobs in the queue, by weight class.',
-    labelNames: ['weight'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await depth().catch(() => null);
-      if (!rows) return;
-      this.reset();
-      for (const r of rows) this.set({ weight: String(r.weight) }, r.accounts);
-    },
-  });
+  const perWeight = (name: string, help: string, value: (r: Awaited<ReturnType<JobQueue['depth']>>[number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['weight'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await depth().catch(() => null);
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) this.set({ weight: String(r.weight) }, value(r));
+      },
+    });
+  perWeight('easel_queue_depth_by_weight', 'Jobs waiting to start, by the weight class of their account (accounts of one weight form one class; label "weight").', (r) => r.queued);
+  perWeight('easel_queue_accounts_waiting', 'Accounts with jobs in the queue, by weight class.', (r) => r.accounts);
   new Gauge({
     name: 'easel_queue_leased',
     help: 'Queue tasks held by a worker under a lease (running).',

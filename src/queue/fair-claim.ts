@@ -68,12 +68,8 @@ async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): 
       .where('lease_expires_at', '>=', now)
       .executeTakeFirstOrThrow();
     if (Number(running.n) >= opts.maxRunning) return null;
-    let next = trx
-      .selectFrom('queue_tasks')
-      .select(['job_id', 'queue', 'attempts', 'lease_owner', 'cost', 'created_at'])
+    let next = readyTasks(trx, now, opts.maxAttempts)
       .where('account_id', '=', accountId)
-      .where('run_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb.and([eb('lease_expires_at', '<', now), eb('attempts', '<', opts.maxAttempts)])]))
       .orderBy('sort_key')
       .orderBy('job_id')
       .limit(1);
@@ -92,11 +88,7 @@ async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): 
 export async function fifoClaim(db: Db, opts: ClaimOptions): Promise<QueueTask | null> {
   return db.transaction().execute(async (trx) => {
     const now = Date.now();
-    let next = trx
-      .selectFrom('queue_tasks')
-      .select(['job_id', 'queue', 'attempts', 'lease_owner', 'cost', 'created_at', 'account_id'])
-      .where('run_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb.and([eb('lease_expires_at', '<', now), eb('attempts', '<', opts.maxAttempts)])]))
+    let next = readyTasks(trx, now, opts.maxAttempts)
       .orderBy('run_at')
       .orderBy('job_id')
       .limit(1);
@@ -106,6 +98,15 @@ export async function fifoClaim(db: Db, opts: ClaimOptions): Promise<QueueTask |
     const weight = await accountWeight(trx, task.account_id);
     return take(trx, task, { accountId: task.account_id, weight, passStep: 0, now, leaseMs: opts.leaseMs });
   });
+}
+
+/** Tasks that may be claimed now: due, and unleased or under a lease that ran out (short of the attempt limit). */
+function readyTasks(trx: Db, now: number, maxAttempts: number) {
+  return trx
+    .selectFrom('queue_tasks')
+    .select(['job_id', 'queue', 'attempts', 'lease_owner', 'cost', 'created_at', 'account_id'])
+    .where('run_at', '<=', now)
+    .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb.and([eb('lease_expires_at', '<', now), eb('attempts', '<', maxAttempts)])]));
 }
 
 async function accountWeight(trx: Db, accountId: string): Promise<number> {
