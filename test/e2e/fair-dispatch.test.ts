@@ -91,7 +91,7 @@ async function freeze(apiProc: Proc, workers: Proc[]): Promise<() => void> {
 }
 async function storeIdle(apiProc: Proc): Promise<boolean> {
   if (apiProc.databaseUrl) {
-    const busy = await queryDb(apiProc, "select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null");
+    const busy = await queryDb(apiProc, "select count(*) as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid() and xact_start is not null");
     return Number(busy[0]!.n) === 0;
   }
   // SQLite: a write transaction can begin (no paused process holds the write lock).
