@@ -11,12 +11,13 @@
  *      transaction, lock the account with the lowest pass that has work (SKIP LOCKED), count its
  *      running jobs in its queue (the running limit), boss.fetch from its queue, advance its pass;
  *   3. beside it, SqlQueue.claim (src/queue/sql-queue.ts) on the same layouts (bench/fair-dispatch.ts).
- * Prints a table; nothing is written. FAIR_OPTIONS_SMALL=1: 200 queues and 5 000 pending (a quick check).
+ * Every claim cost is measured in the same alternating rounds (pg-boss 100, pg-boss 100 000, SQL 100,
+ * SQL 100 000, then the reverse, …). Prints a table; nothing is written. FAIR_OPTIONS_SMALL=1: 200 queues and 5 000 pending (a quick check).
  */
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { createDatabase, dropDatabase } from '../test/helpers/server.js';
-import { claimCosts, median, percentile } from './fair-dispatch.js';
+import { claimBench, median, percentile } from './fair-dispatch.js';
 
 const QUICK = process.env.FAIR_OPTIONS_SMALL === '1';
 const ACCOUNTS = QUICK ? 200 : 1_000;
@@ -118,15 +119,27 @@ async function main(): Promise<void> {
         await client.query('update passes set pending = pending + 1 where account = $1', [got.name]);
       }
     };
-    for (const s of sets) await measure(s, 20, false);
-    const per = Math.ceil(CLAIMS / ROUNDS);
-    for (let r = 0; r < ROUNDS; r++) for (const s of r % 2 === 0 ? sets : [...sets].reverse()) await measure(s, per);
-    await tx.end();
+    // 3. The SQL queue on the same layouts, in databases of its own on the same PostgreSQL server; its
+    // claims are measured in the same alternating rounds as pg-boss's, so load falls on all four alike.
+    const sqlSmall = await claimBench('scaleout', { pending: SMALL, accounts: SMALL });
+    const sqlLarge = await claimBench('scaleout', { pending: LARGE, accounts: ACCOUNTS });
+    try {
+      for (const s of sets) await measure(s, 20, false);
+      await sqlSmall.measure(20);
+      await sqlLarge.measure(20);
+      sqlSmall.claims.length = 0;
+      sqlLarge.claims.length = 0;
+      const per = Math.ceil(CLAIMS / ROUNDS);
+      const steps = [() => measure(sets[0]!, per), () => measure(sets[1]!, per), () => sqlSmall.measure(per), () => sqlLarge.measure(per)];
+      for (let r = 0; r < ROUNDS; r++) for (const step of r % 2 === 0 ? steps : [...steps].reverse()) await step();
+    } finally {
+      await tx.end();
+      await sqlSmall.close();
+      await sqlLarge.close();
+    }
     await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
     boss = null;
-
-    // 3. The SQL queue, same layouts, same PostgreSQL server.
-    const sqlq = await claimCosts('scaleout', { small: { pending: SMALL, accounts: SMALL }, large: { pending: LARGE, accounts: ACCOUNTS }, claims: CLAIMS, rounds: ROUNDS });
+    const sqlq = { small: sqlSmall.result(), large: sqlLarge.result() };
 
     const [bs, bl] = sets;
     const row = (what: string, small: string, large: string, ratio: string) => `| ${what} | ${small} | ${large} | ${ratio} |`;
