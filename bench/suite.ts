@@ -4,7 +4,7 @@
  * Run through bench/run.ts (`npm run bench`), which runs one process per mode and writes the report.
  *
  *   BENCH_SECONDS      seconds per measured phase (default 10; BENCH_SMOKE=1 → 1)
- *   BENCH_ONLY         comma list of row ids to run (poll,throughput,story,files,memory); default all
+ *   BENCH_ONLY         comma list of row ids to run (poll,throughput,story,files,memory,fairwait,jain,claimcost); default all
  *   BENCH_PROFILE_DIR  when set, every easel process writes a V8 CPU profile there (bench/lib/cpu-prof.mjs)
  */
 import fs from 'node:fs';
@@ -25,9 +25,10 @@ import type { StoredImageResult } from '../src/jobs/types.js';
 import type { ImageRequest } from '../src/pipelines/image.js';
 import { newId } from '../src/util/ids.js';
 import { pino } from 'pino';
+import { claimCosts, jainIndex, lightWait, percentile } from './fair-dispatch.js';
 
-export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory';
-export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory'];
+export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory' | 'fairwait' | 'jain' | 'claimcost';
+export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost'];
 
 export interface Row {
   id: RowId;
@@ -601,6 +602,76 @@ async function memoryRow(): Promise<Row> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6–8. Fair dispatch (issue 18): the SqlQueue on the mode's store, claimed by simulated worker slots (bench/fair-dispatch.ts)
+
+const FAIR_SLOTS = 4;
+const queueName = () => (MODE === 'embedded' ? 'SQLite' : 'PostgreSQL');
+
+async function fairWaitRow(): Promise<Row> {
+  const o = SMOKE
+    ? { backlog: 100, lightJobs: 10, gapMs: 30, serviceMs: 30, slots: FAIR_SLOTS }
+    : { backlog: 500, lightJobs: 40, gapMs: 100, serviceMs: 100, slots: FAIR_SLOTS };
+  const fair = await lightWait(MODE, { ...o, dispatch: 'fair' });
+  const fifo = await lightWait(MODE, { ...o, dispatch: 'fifo' });
+  const ratio = fair.p95 / fair.serviceMs;
+  const ms = (x: number) => `${fmt(x, 0)} ms`;
+  return {
+    id: 'fairwait',
+    title: `Fair dispatch: a light account's p95 wait behind a ${o.backlog}-job backlog of a heavy account (${o.slots} slots)`,
+    value: `p95 ${ms(fair.p95)} = ${fmt(ratio, 2)} × one job's service time (${ms(fair.serviceMs)}); median ${ms(percentile(fair.waits, 0.5))}`,
+    anchor: `FIFO order (EASEL_DISPATCH=fifo), same backlog: p95 ${ms(fifo.p95)} = ${fmt(fifo.p95 / fifo.serviceMs, 1)} × service time`,
+    ratio,
+    target: '≤ 2 (× service time)',
+    met: ratio <= 2,
+    notes: [
+      `The ${queueName()} queue (src/queue/sql-queue.ts) on a fresh store, claimed by ${o.slots} simulated worker slots in one process through the queue's own claim, each job holding its slot ${o.serviceMs} ms (a provider call), running limit ${o.slots} per account (EASEL_MAX_CONCURRENT_JOBS ≥ the slots). The heavy account keeps ${o.backlog} jobs waiting (one more each time one completes); the light one submits ${o.lightJobs} jobs at random intervals of ${fmt(o.gapMs / 2, 0)}–${fmt(1.5 * o.gapMs, 0)} ms. Wait = enqueue → claim. Fair ÷ FIFO p95 = ${(fair.p95 / fifo.p95).toFixed(3)}.`,
+    ],
+    data: { fair, fifo, options: o },
+  };
+}
+
+async function jainRow(): Promise<Row> {
+  const o = SMOKE ? { accounts: 4, perAccount: 60, window: 100, serviceMs: 10, slots: FAIR_SLOTS } : { accounts: 4, perAccount: 300, window: 800, serviceMs: 20, slots: FAIR_SLOTS };
+  const fair = await jainIndex(MODE, { ...o, dispatch: 'fair' });
+  const fifo = await jainIndex(MODE, { ...o, dispatch: 'fifo' });
+  return {
+    id: 'jain',
+    title: `Fair dispatch: Jain's fairness index over ${o.accounts} equally weighted backlogged accounts (${o.slots} slots)`,
+    value: `${fair.index.toFixed(4)} (jobs started per account: ${fair.counts.join(' / ')})`,
+    anchor: `FIFO order, same backlogs: ${fifo.index.toFixed(4)} (${fifo.counts.join(' / ')})`,
+    ratio: fair.index,
+    target: '≥ 0.95',
+    met: fair.index >= 0.95,
+    notes: [
+      `Jain's index (Σx)² ÷ (n·Σx²) of the jobs each account started among the first ${o.window}: 1 when all get the same share, 1/${o.accounts} when one gets everything; it is itself the ratio, the FIFO order beside it. Each account's ${o.perAccount} jobs were submitted as one burst, one account after another; service times jittered ±50 % around ${o.serviceMs} ms; every account still had work waiting at the end of the window. Same queue and slots as the row above.`,
+    ],
+    data: { fair, fifo, options: o },
+  };
+}
+
+async function claimCostRow(): Promise<Row> {
+  const o = SMOKE
+    ? { small: { pending: 100, accounts: 100 }, large: { pending: 5_000, accounts: 1_000 }, claims: 200, rounds: 2 }
+    : { small: { pending: 100, accounts: 100 }, large: { pending: 100_000, accounts: 1_000 }, claims: 2_000, rounds: 4 };
+  const { small, large } = await claimCosts(MODE, o);
+  const ratio = large.medianMs / small.medianMs;
+  const ms = (x: number) => `${fmt(x, 3)} ms`;
+  return {
+    id: 'claimcost',
+    title: `Fair dispatch: cost of one claim with ${fmt(o.large.pending, 0)} jobs pending across ${fmt(o.large.accounts, 0)} accounts`,
+    value: `median ${ms(large.medianMs)} (p95 ${ms(percentile(large.claims, 0.95))}, ${large.claims.length} claims)`,
+    anchor: `the same claim with ${o.small.pending} pending (1 each for ${o.small.accounts} accounts): median ${ms(small.medianMs)} (p95 ${ms(percentile(small.claims, 0.95))})`,
+    ratio,
+    target: '≤ 2',
+    met: ratio <= 2,
+    notes: [
+      `SqlQueue.claim on the ${queueName()} store, stride order (read the accounts with work by pass, lock the first one's schedule row, count its running claims, take its first task, advance its pass) — everything a worker's claim does. Tasks seeded through SqlQueue.enqueue, 1 000 per transaction (${fmt(large.seedSeconds, 1)} s for ${fmt(o.large.pending, 0)}). Each claimed task is completed and replaced by a new task of the same account outside the timing, so both stores keep their size; ${o.rounds} alternating rounds.${MODE === 'embedded' ? ' SQLite with synchronous=NORMAL: the commit\'s flush to disk is the same for both sizes and would hide the query cost.' : ' ANALYZE after seeding (what autovacuum does after that many inserts).'}`,
+    ],
+    data: { small: { ...small, claims: undefined }, large: { ...large, claims: undefined }, options: o },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const out = process.env.BENCH_OUT;
@@ -636,6 +707,9 @@ async function main(): Promise<void> {
   }
   await guard('story', 'Story overhead', storyRow);
   await guard('memory', 'Memory', memoryRow);
+  await guard('fairwait', "Fair dispatch: a light account's wait", fairWaitRow);
+  await guard('jain', "Fair dispatch: Jain's index", jainRow);
+  await guard('claimcost', 'Fair dispatch: claim cost', claimCostRow);
 
   const json = JSON.stringify(result, null, 2);
   if (out) fs.writeFileSync(out, json);
