@@ -69,12 +69,6 @@ export const rateLimited = new Counter({
   registers: [registry],
 });
 
-/** Route label: the template, never the raw URL (ids and junk would explode the series count). */
-/**
- * Transitions refused because their writer no longer held the job (it paused past its lease and
- * another worker took the job): nothing was written. A steady rate says leases are too short for
- * the pauses this deployment sees (GC, a stopped VM, an overloaded host).
- */
 /** Observed by the worker that claims: scrape every worker's /metrics. */
 export const queueWait = new Histogram({
   name: 'easel_queue_wait_seconds',
@@ -84,6 +78,11 @@ export const queueWait = new Histogram({
   registers: [registry],
 });
 
+/**
+ * Transitions refused because their writer no longer held the job (it paused past its lease and
+ * another worker took the job): nothing was written. A steady rate says leases are too short for
+ * the pauses this deployment sees (GC, a stopped VM, an overloaded host).
+ */
 export const staleWrites = new Counter({
   name: 'easel_job_stale_writes_total',
   help: 'Job transitions refused because the worker making them had lost its claim (fenced; nothing written), by transition.',
@@ -91,6 +90,7 @@ export const staleWrites = new Counter({
   registers: [registry],
 });
 
+/** Route label: the template, never the raw URL (ids and junk would explode the series count). */
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
   const labels = { method, route: route ?? 'unmatched', status: String(status) };
   httpRequests.inc(labels);
