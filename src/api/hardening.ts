@@ -71,7 +71,14 @@ function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string 
         ? [431, 'bad_request', 'The request headers are too large.']
         : [400, 'bad_request', 'The request is not valid HTTP.'];
   const requestId = newRequestId();
-  const body = JSON.stringify({ error: code, message, request_id: requestId });
+  // The OpenAI-compatible routes answer in OpenAI's shape even here, when the request line was read.
+  const line = (err as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 256) ?? '';
+  const openai = /^[A-Z]+ \/v1\/images\//.test(line);
+  const body = JSON.stringify(
+    openai
+      ? { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null, easel_code: code, request_id: requestId } }
+      : { error: code, message, request_id: requestId },
+  );
   this.log.info({ code: err.code, status, reqId: requestId }, 'client error');
   if (socket.writable) {
     socket.write(

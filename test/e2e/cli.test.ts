@@ -246,8 +246,9 @@ describe('easel CLI: interrupted stories and a real terminal', () => {
     assert.equal(JSON.parse(again.stdout).files.length, 7);
   });
 
-  it('two at once with a concurrency limit of 1: the second exits 5 (rate limited) after its retries', async () => {
-    const limited = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '1', EASEL_SKETCH_LATENCY_MS: '3000' } });
+  it('with the account\'s running and waiting limits full, another create exits 5 (rate limited) after its retries', async () => {
+    // One job of the account runs at a time and one may wait: the story runs, one image waits, the CLI's image is refused.
+    const limited = await EaselProcess.start({ env: { EASEL_MAX_CONCURRENT_JOBS: '1', EASEL_MAX_QUEUED_JOBS: '1', EASEL_SKETCH_LATENCY_MS: '3000' } });
     try {
       const key = await limited.createKey('cli-limited', '20');
       const lenv = { EASEL_API_KEY: key, EASEL_BASE_URL: limited.baseUrl };
@@ -259,8 +260,10 @@ describe('easel CLI: interrupted stories and a real terminal', () => {
       await waitFor(async () => {
         if (first.exited) throw new Error(`the first CLI exited early:\n${first.stderr}`);
         const r = await api(limited.baseUrl, 'GET', '/v1/jobs', { key });
-        return r.body.generations.some((j: { status: string }) => j.status === 'pending' || j.status === 'processing');
+        return r.body.generations.some((j: { status: string }) => j.status === 'processing');
       }, 30_000);
+      const waiting = await api(limited.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a waiting picture' }, headers: { prefer: 'wait=0' } });
+      assert.equal(waiting.status, 202, 'the backlog takes one job');
       const second = await runCli(['image', 'a second picture', '--out', dir], lenv);
       assertFailure(second, 5, 'rate_limited');
       first.child.kill('SIGKILL');
