@@ -1,6 +1,6 @@
 import { shownStatus, type Job } from '../types';
 import { href } from '../router';
-import { when } from '../format';
+import { shortId, when } from '../format';
 import { Status } from './Status';
 import { Progress } from './Progress';
 
@@ -10,7 +10,7 @@ export function JobCard({ job }: { job: Job }) {
     <li class="card job-card" data-job-id={job.job_id} data-status={shownStatus(job)}>
       <div class="job-card-head">
         <a href={href.job(job.job_id)}>
-          <span class="op">{job.operation}</span> <code class="id">{job.job_id.slice(0, 8)}</code>
+          <span class="op">{job.operation}</span> <code class="id">{shortId(job.job_id)}</code>
         </a>
         <Status status={shownStatus(job)} />
       </div>

@@ -5,7 +5,8 @@ import type { Job } from '../types';
  * accessible value; the <progress> bar repeats it visually (no inline style: the CSP forbids it).
  */
 export function Progress({ job }: { job: Job }) {
-  if (job.scenes_total <= 0) return null;
+  // An image job is one picture: its status says everything, "1/1 scenes" would only confuse.
+  if (job.scenes_total <= 0 || (job.operation !== 'story' && job.scenes_total <= 1)) return null;
   const label = `${job.scenes_completed}/${job.scenes_total} scenes`;
   return (
     <span class="progress">
