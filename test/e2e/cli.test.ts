@@ -147,6 +147,9 @@ describe('easel CLI against a real server', () => {
     const list = await runCli(['jobs', 'list', '--limit', '5'], env);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^${img.id}\\timage\\tcompleted\\t`, 'm'));
+    assert.match(list.stdout, new RegExp(`^${img.id}\\t.*\\ta teapot$`, 'm'), 'the list says what each job is (its prompt); an image job shows no scene count');
+    const saved = fs.readdirSync(path.dirname(img.files[0]));
+    assert.ok(saved[0]!.endsWith(`-${img.id.replace(/-/g, '').slice(-8)}.png`), `file name ends with the id's random tail: ${saved[0]}`);
     const show = JSON.parse((await runCli(['jobs', 'show', img.id, '--json'], env)).stdout);
     assert.equal(show.job_id, img.id);
     assert.equal(show.status, 'completed');
@@ -243,6 +246,7 @@ describe('easel CLI against a real server', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('scenes '));
     assert.equal(lines.at(-1), 'scenes 4/4');
     for (const l of lines) assert.match(l, /^scenes [0-4]\/4$/);
+    for (const l of r.stderr.split('\n').filter((x) => x.startsWith('portraits '))) assert.match(l, /^portraits \d\/\d$/);
     assert.equal(r.stdout.trim().split('\n').length, 7);
     const job = JSON.parse(fs.readFileSync(path.join(folder, 'job.json'), 'utf8'));
     assert.equal(job.status, 'completed');

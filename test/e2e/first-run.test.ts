@@ -44,6 +44,45 @@ describe(`first run (${MODE})`, () => {
     }
   });
 
+  it('a story says it is drawing portraits (phase, portraits n/N) before its scene counter moves; jobs carry their prompt', async () => {
+    const srv = await EaselProcess.start({ env: { EASEL_SKETCH_LATENCY_MS: '1500' } });
+    try {
+      const key = await srv.createKey('phases', '5');
+      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const story = {
+        model: 'easel-sketch',
+        prompt: 'Two friends cross the city in the rain',
+        characters: [{ name: 'Cato', appearance: 'a courier in a yellow raincoat' }, { name: 'Ida', appearance: 'a painter with red hair' }],
+        scenes: [{ prompt: 'Cato and Ida at the station', characters: ['Cato', 'Ida'] }, { prompt: 'Ida alone on the bridge', characters: ['Ida'] }],
+      };
+      const sub = await fetch(`${srv.baseUrl}/v1/generate/story`, { method: 'POST', headers: auth, body: JSON.stringify(story) });
+      assert.equal(sub.status, 202);
+      const { job_id } = (await sub.json()) as { job_id: string };
+      const seen: string[] = [];
+      let last: any;
+      for (let i = 0; i < 400; i++) {
+        last = await (await fetch(`${srv.baseUrl}/v1/jobs/${job_id}`, { headers: auth })).json();
+        if (last.status === 'processing') {
+          seen.push(`${last.phase} ${last.portraits_completed}/${last.portraits_total} ${last.scenes_completed}/${last.scenes_total}`);
+          if (last.phase === 'portraits') assert.equal(last.scenes_completed, 0);
+          if (last.phase === 'scenes') break;
+        }
+        if (last.status === 'completed' || last.status === 'failed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(seen.some((x) => x.startsWith('portraits 0/2 0/2')), `portraits phase seen: ${[...new Set(seen)].join(', ')}`);
+      assert.ok(seen.some((x) => x.startsWith('scenes 2/2')), `scenes phase after all portraits: ${[...new Set(seen)].join(', ')}`);
+      assert.equal(last.prompt, story.prompt);
+      const img = await fetch(`${srv.baseUrl}/v1/generate/image`, { method: 'POST', headers: { ...auth, prefer: 'respond-async' }, body: JSON.stringify({ prompt: 'a blue car on a city street' }) });
+      await img.arrayBuffer();
+      const list = (await (await fetch(`${srv.baseUrl}/v1/jobs`, { headers: auth })).json()) as { generations: { prompt?: string; operation: string }[] };
+      assert.deepEqual(list.generations.map((g) => [g.operation, g.prompt]).sort(), [['image', 'a blue car on a city street'], ['story', story.prompt]]);
+      await (await fetch(`${srv.baseUrl}/v1/jobs/${job_id}/cancel`, { method: 'POST', headers: auth, body: '{}' })).arrayBuffer();
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it('README links stay inside the repository and point at files that exist', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
