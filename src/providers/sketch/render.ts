@@ -77,9 +77,9 @@ export async function renderSketchDetailed(input: SketchRenderInput & { omitSubj
   const placeRng = rngFrom('easel-sketch/place', prompt, String(seed));
   // A portrait shows one character; extra figures would only shrink it.
   const shown = input.portrait ? figures.slice(0, 1) : figures;
-  const scene = composeScene(input.portrait ? { ...read, subjects: [] } : read, sceneRng, subjectRng, width, height, shown.length > 0);
-
   const boxes = input.portrait && shown.length === 1 ? [portraitBox(width, height)] : sceneBoxes(shown.length, width, height, placeRng);
+  const scene = composeScene(input.portrait ? { ...read, subjects: [] } : read, sceneRng, subjectRng, width, height, boxes);
+
   const people = shown.map((f, i) => figureSvg(figureSignature(f.key, f.appearance), boxes[i]!, scene.shadow, f.appearance, `f${i}`)).join('');
 
   const svg =

@@ -66,7 +66,8 @@ const SEAT: Record<string, number> = { 'couch-and-lamp': 0.5, bed: 0.45, cliff: 
  * pictograms, and every named subject as a large pictogram in front, tinted by its colour
  * word. The rng decides only jitter (positions, counts of scenery props), never what is shown.
  */
-export function composeScene(read: ReadPrompt, rng: Rng, subjectRng: Rng, width: number, height: number, withFigures: boolean): Scenery {
+export function composeScene(read: ReadPrompt, rng: Rng, subjectRng: Rng, width: number, height: number, figureBoxes: readonly Rect[] = []): Scenery {
+  const withFigures = figureBoxes.length > 0;
   const s = Math.min(width, height);
   const { time, weather, place } = read;
   const indoors = place === 'indoors';
@@ -210,6 +211,24 @@ export function composeScene(read: ReadPrompt, rng: Rng, subjectRng: Rng, width:
       const cx = width * (0.2 + (0.6 * (i + 0.5)) / air.length) + size * range(subjectRng, -0.2, 0.2);
       boxes.set(k, { x: cx - size / 2, y: height * range(subjectRng, 0.05, 0.12), size });
     });
+    // With story characters in front, move each subject to where the figures hide it least, so
+    // "Mira finds a map in the attic" still shows the map beside Mira.
+    if (withFigures) {
+      const taken: Rect[] = [];
+      for (const k of [...ground, ...air]) {
+        const b = boxes.get(k)!;
+        const need = supports.has(k) ? 1.6 : 1;
+        let best = { x: b.x, score: Infinity };
+        for (let i = 0; i <= 24; i++) {
+          const x = ((width - b.size) * i) / 24;
+          const r = { x, y: b.y - (need - 1) * b.size, w: b.size, h: b.size * need };
+          const score = figureBoxes.reduce((a, f) => a + overlap(r, f), 0) + taken.reduce((a, t) => a + 0.5 * overlap(r, t), 0) + Math.abs(x - b.x) * 1e-3;
+          if (score < best.score) best = { x, score };
+        }
+        b.x = best.x;
+        taken.push({ x: b.x, y: b.y, w: b.size, h: b.size });
+      }
+    }
     for (const k of riders) {
       const base = boxes.get(subjects[k]!.on);
       if (!base) continue;
@@ -253,6 +272,15 @@ export function composeScene(read: ReadPrompt, rng: Rng, subjectRng: Rng, width:
   if (indoors && night) over.push(`<rect width="${width}" height="${height}" fill="#404070" opacity="0.15"/>`);
   return { background: bg.join(''), subjects: parts.join(''), overlay: over.join(''), shadow: safe(mix(gNear, [40, 40, 40], 0.4)), placed, horizon };
 }
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const overlap = (a: Rect, b: Rect) => Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
 
 /** A rider's size as a share of its support's. */
 const riderShare = (support: string) => (support === 'cliff' ? 0.62 : 0.5);

@@ -16,26 +16,40 @@ const HUES: Record<string, [number, number]> = {
 };
 const HAIR = /^(hair|haired|beard|bearded|curls|braids?|ponytail|mane|fringe)$/;
 
-/** Colour words of an appearance: hair colours (a colour word right before "hair"/"beard") and clothing colours, in order. */
-export function appearanceColours(appearance: string): { hair: number | null; clothes: number[] } {
+const BODY = /^(coat|raincoat|overcoat|jacket|shirt|t-shirt|dress|gown|sweater|jumper|robe|cloak|cape|tunic|hoodie|uniform|overalls|vest|blouse|suit|parka|oilskin|apron|kimono|top|cardigan|blazer)s?$/;
+const LEGS = /^(trousers|pants|jeans|skirt|shorts|leggings|boots|breeches|tights)$/;
+const ACCESSORY = /^(scarf|hat|cap|beret|helmet|umbrella|gloves?|shoes|glasses|goggles|bag|backpack|satchel|tie|bow|ribbon|belt|badge|bandana|flower|book|map|lantern|eyes?)$/;
+
+/**
+ * Colour words of an appearance, by what they colour (the first noun within two words after the
+ * colour decides): hair ("copper hair", "blond"), clothes ("a yellow raincoat"), legs ("blue
+ * jeans"); colours of accessories ("a blue scarf") colour no part of the figure. A colour
+ * before no known noun counts as clothes.
+ */
+export function appearanceColours(appearance: string): { hair: number | null; clothes: number[]; legs: number | null } {
   const words = appearance.toLowerCase().split(/[^a-z]+/).filter(Boolean);
   let hair: number | null = null;
+  let legs: number | null = null;
   const clothes: number[] = [];
   words.forEach((w, i) => {
     const h = HUES[w];
     if (!h) return;
     const idx = h[1] * 12 + h[0];
-    if (HAIR.test(words[i + 1] ?? '') || w === 'blond' || w === 'blonde' || w === 'ginger' || w === 'auburn') hair = idx;
-    else clothes.push(idx);
+    if (w === 'blond' || w === 'blonde' || w === 'ginger' || w === 'auburn') return void (hair = idx);
+    const noun = words.slice(i + 1, i + 3).find((x) => HAIR.test(x) || BODY.test(x) || LEGS.test(x) || ACCESSORY.test(x)) ?? '';
+    if (HAIR.test(noun)) hair = idx;
+    else if (LEGS.test(noun)) legs = idx;
+    else if (!ACCESSORY.test(noun)) clothes.push(idx);
   });
-  return { hair, clothes };
+  return { hair, clothes, legs };
 }
 
 /**
  * Maps a figure (key "name" or "name#state", plus its appearance) to an ordered triple of
  * distinct palette colours: hair, clothes, legs. The appearance's colour words choose what they
  * name ("copper hair" the hair; the last clothing colour, e.g. "a yellow raincoat", the clothes;
- * an earlier one the legs); the key's hash fills the rest. It depends on key and appearance
+ * "blue jeans", else an earlier clothing colour, the legs; an accessory's colour, e.g. "a blue
+ * scarf", nothing); the key's hash fills the rest. It depends on key and appearance
  * alone, and a story sends a character's appearance with every scene, so the same character
  * looks the same in every scene and in its portrait: story consistency is checkable in pixels.
  *
@@ -48,7 +62,7 @@ export function figureSignature(key: string, appearance = ''): FigureSignature {
   let n = digest.readUIntBE(0, 6);
   const wanted = appearanceColours(appearance);
   const clothes = wanted.clothes.length > 0 ? wanted.clothes[wanted.clothes.length - 1]! : null;
-  const legs = wanted.clothes.length > 1 ? wanted.clothes[wanted.clothes.length - 2]! : null;
+  const legs = wanted.legs ?? (wanted.clothes.length > 1 ? wanted.clothes[wanted.clothes.length - 2]! : null);
   const chosen: (number | null)[] = [wanted.hair, clothes, legs];
   // Distinct colours: a later slot asking for a taken colour falls back to the hash.
   for (let k = 0; k < 3; k++) if (chosen[k] !== null && chosen.indexOf(chosen[k]!) < k) chosen[k] = null;
