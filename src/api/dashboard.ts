@@ -58,6 +58,8 @@ export async function installDashboard(app: FastifyInstance, config: Config): Pr
       reply.header('content-security-policy', csp);
       done();
     });
+    // The root is where a browser lands first: send it to the dashboard (302, so nothing is cached).
+    scope.get('/', { schema: { hide: true } }, (_req, reply) => reply.redirect('/dashboard/', 302));
     if (!fs.existsSync(path.join(DASHBOARD_ROOT, 'index.html'))) {
       app.log.warn({ dir: DASHBOARD_ROOT }, 'dashboard not built (npm run build); /dashboard/ answers 404');
       return;

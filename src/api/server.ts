@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import type { Services } from '../app.js';
@@ -50,7 +50,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
       return typeof h === 'string' && SANE_REQUEST_ID.test(h) && !/esl_/i.test(h) ? h : requestId();
     },
     // One access line per request, written by the onResponse hook (src/api/hardening.ts), instead of fastify's two.
-    disableRequestLogging: true,
+    // Through a LogController: the top-level disableRequestLogging option prints FSTDEP023 on every start.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import fs from 'node:fs';
+import { loadConfig, type Config } from '../config.js';
 import { migrate, type Db } from '../store/db.js';
 import { openStore } from '../store/open.js';
 import { OperatorError, createKey, grantByKeyName, listKeys, revokeKey } from '../accounts/accounts.js';
@@ -8,8 +9,43 @@ import { isoSeconds } from '../util/time.js';
 import { registerAccountCommands } from './operator-accounts.js';
 import { registerBackendCommands } from './operator-backends.js';
 
+/** Where an operator command's database is, for people: the SQLite file, or the PostgreSQL URL without its password. */
+export function describeDatabase(config: Config): string {
+  if (config.databaseUrl) {
+    try {
+      const u = new URL(config.databaseUrl);
+      if (u.password) u.password = '***';
+      return `PostgreSQL ${u.toString()}`;
+    } catch {
+      return 'PostgreSQL (EASEL_DATABASE_URL)';
+    }
+  }
+  return `SQLite ${config.databaseFile}`;
+}
+
+/** Set by the --create-data-dir option (on every operator command). */
+let createDataDir = false;
+
+/**
+ * Opens the database an operator command works on, after saying which one on stderr (stdout
+ * stays the command's answer: `keys create` prints the key alone on its last line). An SQLite
+ * database that does not exist yet is not created silently: a command run without the server's
+ * EASEL_DATA_DIR would otherwise make a fresh ./data, write a key there, and the server would
+ * answer 401 to it (issue 24). --create-data-dir says "yes, a new one".
+ */
 export async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
-  const store = await openStore(loadConfig(), opts);
+  const config = loadConfig();
+  if (!config.databaseUrl && !fs.existsSync(config.databaseFile)) {
+    if (!createDataDir) {
+      throw new OperatorError(
+        `no database at ${config.databaseFile} (EASEL_DATA_DIR=${process.env.EASEL_DATA_DIR ?? './data'}, resolved to ${config.dataDir}). ` +
+          "Set EASEL_DATA_DIR to the server's data directory (or start the server once), or pass --create-data-dir to create a new database here.",
+      );
+    }
+    console.error(`easel: creating a new database at ${config.databaseFile}`);
+  }
+  console.error(`easel: database ${describeDatabase(config)}`);
+  const store = await openStore(config, opts);
   try {
     return await fn(store.db);
   } finally {
@@ -29,8 +65,12 @@ function parseEur(v: string): number {
 
 /** Operator commands act on the database directly; they are safe while the server runs (WAL, write locks). */
 export function registerOperatorCommands(program: Command): void {
-  program
-    .command('migrate')
+  const flag = (c: Command) =>
+    c.option('--create-data-dir', 'create a new database (and data directory) when none exists yet, instead of refusing').hook('preAction', (cmd) => {
+      createDataDir = cmd.opts().createDataDir === true;
+    });
+  flag(program
+    .command('migrate'))
     .description('apply database migrations (idempotent)')
     .action(async () => {
       const applied = await withDb((db) => migrate(db), { migrate: false });
@@ -38,8 +78,8 @@ export function registerOperatorCommands(program: Command): void {
     });
 
   const keys = program.command('keys').description('manage API keys');
-  keys
-    .command('create')
+  flag(keys
+    .command('create'))
     .description('create an API key (and its account, if new); prints the key alone on the last line')
     .requiredOption('--name <name>', 'key name (unique within its account); also the account name unless --account is given')
     .option('--account <account>', 'attach the key to this account (created if missing)')
@@ -60,8 +100,8 @@ export function registerOperatorCommands(program: Command): void {
       console.log('store this key now; it cannot be shown again:');
       console.log(created.key);
     });
-  keys
-    .command('list')
+  flag(keys
+    .command('list'))
     .description('list API keys')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
@@ -79,8 +119,8 @@ export function registerOperatorCommands(program: Command): void {
       else if (view.length === 0) console.log('no keys');
       else console.table(view);
     });
-  keys
-    .command('revoke <name>')
+  flag(keys
+    .command('revoke <name>'))
     .description('revoke an API key; its next request answers 401')
     .option('--account <account>', 'the account the key belongs to (needed when several accounts have a key of that name)')
     .action(async (name: string, o: { account?: string }) => {
@@ -89,8 +129,8 @@ export function registerOperatorCommands(program: Command): void {
     });
 
   const credits = program.command('credits').description('manage credits');
-  credits
-    .command('grant')
+  flag(credits
+    .command('grant'))
     .description("grant EUR credits to a key's account (a ledger row)")
     .requiredOption('--key-name <name>', 'the key whose account receives the credits')
     .requiredOption('--eur <amount>', 'amount in EUR, e.g. 10 or 2.50')

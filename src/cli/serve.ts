@@ -34,4 +34,24 @@ export async function serve(opts: { worker: boolean }, overrides: Partial<Config
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  watchLauncher(() => void shutdown('launcher exited'));
+}
+
+/**
+ * Under `npm start`, the process a shell's `kill %1` or `kill $!` reaches is npm, which exits
+ * without passing the signal on, and the server would keep running as an orphan (issue 24). So a
+ * server started by an npm script watches its parent: when the parent is gone (the process is
+ * re-parented), it shuts down as on SIGTERM. Started directly (`node bin/easel.js serve`, a
+ * service manager, a container), nothing changes.
+ */
+export function watchLauncher(stop: () => void): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      stop();
+    }
+  }, 500);
+  timer.unref();
 }

@@ -57,6 +57,10 @@ export const Job = Type.Object(
     canceled: Type.Optional(Type.Literal(true, { description: 'Easel: the job ended because it was canceled (POST /v1/jobs/{id}/cancel); status is then failed, error.code canceled.' })),
     canceled_at: Type.Optional(Type.String({ format: 'date-time', description: 'Easel: when the cancel took effect (the same instant as completed_at).' })),
     scenes: Type.Optional(Type.Array(StorySceneProgress, { description: 'Easel, story jobs until completed: each scene, finished ones with their images.' })),
+    prompt: Type.Optional(Type.String({ maxLength: 200, description: "Easel: the job's prompt (a story's premise, else its first scene's), cut at 200 characters, so a list of jobs says what each one is. Absent for processing operations." })),
+    phase: Type.Optional(Type.Enum(['portraits', 'scenes'], { description: 'Easel, story jobs while processing: drawing the character portraits (scenes_completed stays 0 meanwhile), or the scenes.' })),
+    portraits_completed: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits drawn so far.' })),
+    portraits_total: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits to draw (client-supplied references are not drawn).' })),
     ...jobControlFields,
   },
   {

@@ -106,13 +106,22 @@ export class SketchProvider implements ImageProvider {
   }
 }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits ms unless the signal aborts first. The abort listener is removed when the time is up:
+ * a story's steps share one signal, and listeners left behind by finished delays piled up into
+ * MaxListenersExceededWarning (issue 24).
+ */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new JobFailure('timeout', 'generation aborted', true));
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
       reject(new JobFailure('timeout', 'generation aborted', true));
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -13,3 +13,4 @@ export { SseParser, type SseEvent } from './sse.js';
 export type { WaitOptions } from './wait.js';
 export { slug, type DownloadOptions, type DownloadedFile } from './download.js';
 export * from './types.js';
+export { shortId } from './short-id.js';

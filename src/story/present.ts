@@ -62,6 +62,17 @@ export interface SceneProgress {
  * failed; for older jobs, the scene that stopped the story), and the rest pending (still to
  * come), skipped (a failed story never reached them) or canceled.
  */
+/** A story's character portraits: drawn so far, and to draw (client references are not drawn). */
+export function storyPortraits(job: JobRow, steps: StepRow[]): { completed: number; total: number } {
+  let completed = 0;
+  for (const s of steps) {
+    if (s.status !== 'completed') continue;
+    const out = JSON.parse(s.output_json) as { kind?: string };
+    if (out.kind === 'portrait') completed++;
+  }
+  return { completed, total: storedPlan(job).slots.filter((s) => !s.clientUrl).length };
+}
+
 export async function presentStoryProgress(p: ResultUrls, job: JobRow, steps: StepRow[]): Promise<SceneProgress[]> {
   const plan = storedPlan(job);
   const finished = new Map<number, { out: SceneOutput; cost: number }>();

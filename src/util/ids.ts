@@ -14,3 +14,6 @@ export function requestId(): string {
   const u = crypto.randomUUID();
   return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}${u.slice(24)}`;
 }
+
+
+export { shortId } from '../sdk/short-id.js';

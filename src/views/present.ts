@@ -3,7 +3,7 @@ import type { EtaEstimator } from '../jobs/eta.js';
 import type { ResultUrls } from '../jobs/result-urls.js';
 import { isoSeconds } from '../util/time.js';
 import { presentResult } from './present-result.js';
-import { presentStoryProgress, type StepRow } from '../story/present.js';
+import { presentStoryProgress, storyPortraits, type StepRow } from '../story/present.js';
 import { jobControlView } from './present-control.js';
 import { TERMINAL } from '../jobs/types.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
@@ -74,9 +74,34 @@ export class Presenter {
       if (job.completed_at != null) out.canceled_at = isoSeconds(Number(job.completed_at));
     }
     // A story shows its finished scenes while it runs, and after it failed or was canceled.
-    if (job.operation === 'story' && job.status !== 'completed') out.scenes = await presentStoryProgress(this.deps.urls, job, await this.deps.storySteps(job.id));
+    if (job.operation === 'story' && job.status !== 'completed') {
+      const steps = await this.deps.storySteps(job.id);
+      out.scenes = await presentStoryProgress(this.deps.urls, job, steps);
+      // Portraits come first and move no scene counter: say so, or a story looks stuck at 0/N.
+      const portraits = storyPortraits(job, steps);
+      out.portraits_completed = portraits.completed;
+      out.portraits_total = portraits.total;
+      if (job.status === 'processing') out.phase = portraits.completed < portraits.total ? 'portraits' : 'scenes';
+    }
+    const prompt = jobPrompt(job);
+    if (prompt !== undefined) out.prompt = prompt;
     // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).
     Object.assign(out, await jobControlView(job, this.deps.eta));
     return out;
   }
+}
+
+/** What a job was asked for, in the words of its request: shown in job lists (issue 24). */
+export function jobPrompt(job: JobRow): string | undefined {
+  if (job.operation.startsWith('process_')) return undefined;
+  let req: { prompt?: unknown; scenes?: { prompt?: unknown }[] };
+  try {
+    req = JSON.parse(job.request_json) as typeof req;
+  } catch {
+    return undefined;
+  }
+  const p = typeof req.prompt === 'string' && req.prompt.trim() ? req.prompt : req.scenes?.[0]?.prompt;
+  if (typeof p !== 'string' || !p.trim()) return undefined;
+  const t = p.trim().replace(/\s+/g, ' ');
+  return t.length > 200 ? `${t.slice(0, 199)}…` : t;
 }

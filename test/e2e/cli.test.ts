@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { BIN, EaselProcess, api, waitFor } from '../helpers/server.js';
+import { BIN, EaselProcess, ROOT, api, waitFor } from '../helpers/server.js';
 import { runCli, startCli, storyboard, tmpHome } from '../helpers/cli.js';
 
 const tmpDir = (p = 'easel-cli-') => fs.mkdtempSync(path.join(os.tmpdir(), p));
@@ -94,6 +94,48 @@ describe('easel CLI against a real server', () => {
     assertFailure(await runCli(['balance', '--api-key', 'esl_' + 'C'.repeat(43)], { HOME: home }), 2, 'auth_invalid');
   });
 
+  it('login checks the key and the base URL against the server before saving anything', async () => {
+    const home = tmpHome();
+    const file = path.join(home, '.config', 'easel', 'config.json');
+    const bad = await runCli(['login', '--api-key', 'esl_' + 'D'.repeat(43), '--base-url', srv.baseUrl], { HOME: home });
+    assertFailure(bad, 2, 'auth_invalid');
+    assert.equal(fs.existsSync(file), false, 'a refused key is not saved');
+    const nowhere = await runCli(['login', '--api-key', key, '--base-url', 'http://127.0.0.1:9'], { HOME: home });
+    assert.equal(nowhere.code, 1, nowhere.stderr);
+    assert.match(nowhere.stderr, /^error: connection_failed: Cannot reach an Easel server at http:\/\/127\.0\.0\.1:9/m);
+    assert.equal(fs.existsSync(file), false, 'nothing saved for an unreachable server');
+    const ok = await runCli(['login', '--api-key', key, '--base-url', srv.baseUrl], { HOME: home });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^key accepted by http:\/\/127\.0\.0\.1:\d+ \(balance €\d+\.\d+\)$/m);
+    const offline = await runCli(['login', '--api-key', 'esl_' + 'E'.repeat(43), '--base-url', 'http://127.0.0.1:9', '--no-verify'], { HOME: tmpHome() });
+    assert.equal(offline.code, 0, '--no-verify saves without asking');
+  });
+
+  it('the packed client (npm run pack:cli) installs into any prefix with no registry, and runs from anywhere', { timeout: 180_000 }, async () => {
+    const work = tmpDir('easel-cli-pack-');
+    const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_'))) as Record<string, string>;
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT });
+    const tgz = execFileSync('npm', ['pack', path.join(ROOT, 'cli'), '--pack-destination', work, '--silent'], { cwd: work, env: npmEnv, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const prefix = path.join(work, 'prefix');
+    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', path.join(work, tgz)], { cwd: work, env: { ...npmEnv, HOME: work } });
+    const bin = path.join(prefix, 'bin', 'easel');
+    assert.ok(fs.existsSync(bin), 'bin/easel in the prefix');
+    const home = tmpHome();
+    const run = (args: string[]) => spawnSync(bin, args, { cwd: work, env: { PATH: process.env.PATH!, HOME: home }, encoding: 'utf8' });
+    const help = run(['--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /image/);
+    const login = run(['login', '--api-key', key, '--base-url', srv.baseUrl]);
+    assert.equal(login.status, 0, login.stderr);
+    const out = path.join(work, 'shots');
+    const img = run(['image', 'a red cat sleeping on a sofa', '--out', out]);
+    assert.equal(img.status, 0, img.stderr);
+    const saved = fs.readdirSync(out);
+    assert.equal(saved.length, 1);
+    assert.equal((await sharp(fs.readFileSync(path.join(out, saved[0]!))).metadata()).format, 'png');
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
   it('models, balance and jobs list|show; jobs cancel prints the server\'s error and exits 1', async () => {
     const models = await runCli(['models'], env);
     assert.equal(models.code, 0, models.stderr);
@@ -105,6 +147,9 @@ describe('easel CLI against a real server', () => {
     const list = await runCli(['jobs', 'list', '--limit', '5'], env);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^${img.id}\\timage\\tcompleted\\t`, 'm'));
+    assert.match(list.stdout, new RegExp(`^${img.id}\\t.*\\ta teapot$`, 'm'), 'the list says what each job is (its prompt); an image job shows no scene count');
+    const saved = fs.readdirSync(path.dirname(img.files[0]));
+    assert.ok(saved[0]!.endsWith(`-${img.id.replace(/-/g, '').slice(-8)}.png`), `file name ends with the id's random tail: ${saved[0]}`);
     const show = JSON.parse((await runCli(['jobs', 'show', img.id, '--json'], env)).stdout);
     assert.equal(show.job_id, img.id);
     assert.equal(show.status, 'completed');
@@ -201,6 +246,7 @@ describe('easel CLI against a real server', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('scenes '));
     assert.equal(lines.at(-1), 'scenes 4/4');
     for (const l of lines) assert.match(l, /^scenes [0-4]\/4$/);
+    for (const l of r.stderr.split('\n').filter((x) => x.startsWith('portraits '))) assert.match(l, /^portraits \d\/\d$/);
     assert.equal(r.stdout.trim().split('\n').length, 7);
     const job = JSON.parse(fs.readFileSync(path.join(folder, 'job.json'), 'utf8'));
     assert.equal(job.status, 'completed');

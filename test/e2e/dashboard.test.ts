@@ -118,7 +118,11 @@ describe(`dashboard in Chromium (${MODE})`, { timeout: 240_000 }, () => {
       await new Promise((r) => setTimeout(r, 40));
     }
     assert.ok(seen.length >= 3, `progress moved live: ${seen.join(' → ')}`);
-    const counts = seen.map((s) => Number(/^(\d+)\//.exec(s)?.[1]));
+    // Portraits first ("drawing character portraits n/N"), then the scenes; never the other way round.
+    const firstScene = seen.findIndex((s) => s.endsWith(' scenes'));
+    assert.ok(seen.slice(firstScene).every((s) => s.endsWith(' scenes')), `portraits before scenes: ${seen.join(' → ')}`);
+    for (const s of seen.slice(0, firstScene)) assert.match(s, /^drawing character portraits \d+\/\d+$/);
+    const counts = seen.slice(firstScene).map((s) => Number(/^(\d+)\//.exec(s)?.[1]));
     assert.deepEqual([...counts].sort((a, b) => a - b), counts, 'progress never goes back');
     assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'no reload happened');
     storyId = (await progress.getByRole('link').first().getAttribute('href'))!.split('/').pop()!;
@@ -138,6 +142,10 @@ describe(`dashboard in Chromium (${MODE})`, { timeout: 240_000 }, () => {
     assert.deepEqual(captions, storyboard.scenes.map((s) => s.prompt), 'scenes in order, prompts verbatim');
     assert.equal(await page.evaluate(() => document.querySelectorAll('script').length), 1, 'only the bundle: the prompt added no script');
     assert.deepEqual(dialogs, [], 'no dialog fired');
+    // Every scene is inside the page's width (none hidden past a scrollbar), and a portrait keeps its top (the head).
+    const overflow = await strip.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, right: Math.max(...[...el.children].map((c) => c.getBoundingClientRect().right)), vw: document.documentElement.clientWidth }));
+    assert.ok(overflow.scroll <= overflow.client + 1 && overflow.right <= overflow.vw, `scenes past the viewport: ${JSON.stringify(overflow)}`);
+    assert.match(await page.locator('.cast img').first().evaluate((i) => getComputedStyle(i).objectPosition), /^50% 0(%|px)$/);
     await screenshot(page, 'gallery');
   });
 
@@ -160,6 +168,22 @@ describe(`dashboard in Chromium (${MODE})`, { timeout: 240_000 }, () => {
       const cards = document.querySelectorAll('.job-card');
       return cards.length === 1 && cards[0]!.getAttribute('data-job-id') === id;
     }, storyId);
+    // The card says what the job is: its prompt, a thumbnail, and the id's random tail (not the shared time prefix).
+    const card = page.locator('.job-card').first();
+    assert.ok((await card.getByTestId('job-prompt').innerText()).length > 0);
+    await card.getByTestId('job-thumb').waitFor();
+    assert.equal(await card.locator('code.id').innerText(), storyId.replace(/-/g, '').slice(-8));
+    // Image jobs have no "1/1 scenes".
+    await page.getByLabel('Operation').selectOption('image');
+    await page.waitForFunction(() => {
+      const ops = [...document.querySelectorAll('.job-card .op')].map((o) => o.textContent);
+      return ops.length > 0 && ops.every((o) => o === 'image');
+    });
+    assert.equal(await page.locator('.job-card [data-testid=scene-progress]').count(), 0);
+    // A visited nav link looks like any other nav link.
+    const colours = await page.evaluate(() => [...document.querySelectorAll('.top nav a:not([aria-current])')].map((a) => getComputedStyle(a).color));
+    assert.equal(new Set(colours).size, 1, `nav link colours: ${colours}`);
+    await page.getByLabel('Operation').selectOption('story');
     await screenshot(page, 'jobs');
   });
 

@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EaselProcess, MODE, api } from '../helpers/server.js';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BIN, EaselProcess, MODE, api } from '../helpers/server.js';
+
+const execFileP = promisify(execFile);
 
 describe(`easel migrate (${MODE})`, () => {
   it('is idempotent and safe when several processes run it at once', async () => {
@@ -57,6 +64,41 @@ describe(`easel migrate (${MODE})`, () => {
       assert.equal((await api(srv.baseUrl, 'GET', '/v1/account/profile', { key: key2 })).body.user.balance_eur, '3.750000', 'two keys, one account');
     } finally {
       await srv.stop();
+    }
+  });
+
+  it('operator commands say which database they used, and refuse to create a new one unless told to (--create-data-dir)', async () => {
+    const srv = await EaselProcess.start();
+    try {
+      const list = await srv.cli(['keys', 'list', '--json']);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stderr, MODE === 'scaleout' ? /^easel: database PostgreSQL postgres:\/\// : /^easel: database SQLite \/.*\.sqlite$/m);
+      assert.ok(!/:[^:@/]+@/.test(list.stderr.replace(/postgres:\/\/[^:@/]+@/, '')), 'no password printed');
+    } finally {
+      await srv.stop();
+    }
+    // A command run without the server's EASEL_DATA_DIR (SQLite): nothing is created silently.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-op-'));
+    const env = { ...process.env, EASEL_DATA_DIR: path.join(dir, 'data') };
+    delete (env as Record<string, string | undefined>).EASEL_DATABASE_URL;
+    try {
+      const refused = await execFileP(process.execPath, [BIN, 'keys', 'create', '--name', 'stray'], { env, cwd: dir }).then(
+        () => assert.fail('keys create in a new data directory must fail'),
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      );
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /no database at .*easel\.sqlite/);
+      assert.match(refused.stderr, /--create-data-dir/);
+      assert.equal(refused.stdout, '');
+      assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'no data directory was made');
+      const made = await execFileP(process.execPath, [BIN, 'keys', 'create', '--name', 'fresh', '--create-data-dir'], { env, cwd: dir });
+      assert.match(made.stderr, /creating a new database at .*easel\.sqlite/);
+      assert.match(made.stdout.trim().split('\n').pop()!, /^esl_/);
+      assert.equal(fs.existsSync(path.join(dir, 'data', 'easel.sqlite')), true);
+      const again = await execFileP(process.execPath, [BIN, 'keys', 'list', '--json'], { env, cwd: dir });
+      assert.equal(JSON.parse(again.stdout)[0].name, 'fresh');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -8,6 +8,7 @@ import { auditLedger } from '../helpers/ledger.js';
 import { pollStory } from '../helpers/story.js';
 import { figureSignature } from '../../src/providers/sketch/signature.js';
 import { hasFigure } from '../../src/providers/sketch/detect.js';
+import { stateAppearance } from '../../src/story/prompts.js';
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -105,7 +106,14 @@ describe('POST /v1/generate/story', () => {
     assert.deepEqual(r.character_refs.map((c: any) => c.state ?? null), [null, 'winter', 'gala', null, 'disguise', null]);
     assert.deepEqual(r.characters.map((c: any) => [c.name, c.reference_url, c.expires_at]), r.character_refs.map((c: any) => [c.name, c.url, c.expires_at]));
 
-    const sigs = new Map(KEYS.map((k) => [k, figureSignature(k)]));
+    // A figure's colours come from its key and its appearance (colour words pick hair and clothes).
+    const appearanceOf = (k: string) => {
+      const [name, state] = k.split('#');
+      const c = STORY.characters.find((x) => x.name === name)!;
+      const st = state ? (c.states as Record<string, { appearance: string }> | undefined)?.[state] : undefined;
+      return st ? stateAppearance(c.appearance, state!, st.appearance) : c.appearance;
+    };
+    const sigs = new Map(KEYS.map((k) => [k, figureSignature(k, appearanceOf(k))]));
     assert.equal(new Set(KEYS.map((k) => JSON.stringify(sigs.get(k)))).size, KEYS.length, 'every key has its own signature');
 
     // Each portrait shows its own character and no other.

@@ -68,6 +68,11 @@ export const jobSchema = {
     estimated_completed_at: { anyOf: [iso, { type: 'null' }] },
     result_expires_at: iso,
     result_expired: { const: true },
+    // Easel extensions (issue 24): what the job was asked for; a story's portraits before its scenes.
+    prompt: { type: 'string', minLength: 1, maxLength: 200 },
+    phase: { enum: ['portraits', 'scenes'] },
+    portraits_completed: { type: 'integer', minimum: 0 },
+    portraits_total: { type: 'integer', minimum: 0 },
     // Easel extension (stories, until completed): per-scene progress.
     scenes: {
       type: 'array',
@@ -104,6 +109,9 @@ export const jobSchema = {
     // A completed job has its result, unless its retention ended (Easel: result_expired, files deleted).
     { if: { properties: { status: { const: 'completed' } }, not: { required: ['result_expired'] } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
     { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
+    // A phase only while a story is processing; portrait counts only on stories.
+    { if: { required: ['phase'] }, then: { properties: { status: { const: 'processing' }, operation: { const: 'story' } }, required: ['portraits_completed', 'portraits_total'] } },
+    { if: { required: ['portraits_total'] }, then: { properties: { operation: { const: 'story' } }, required: ['portraits_completed'] } },
     // A cancel: failed, error.code canceled, canceled_at beside it; nothing else says canceled.
     {
       if: { required: ['canceled'] },

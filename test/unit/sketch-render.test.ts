@@ -87,7 +87,7 @@ describe('renderSketch: output image', () => {
 describe('figure signatures', () => {
   it('depend only on the key, and 10 keys give 10 different signatures', () => {
     const keys = ['mira', 'tomas', 'old-ben', 'ada', 'rex', 'mira#wet', 'mira#angry', 'tomas#asleep', 'narrator', 'the-cat'];
-    const sigs = keys.map(figureSignature);
+    const sigs = keys.map((k) => figureSignature(k));
     assert.deepEqual(figureSignature('mira'), sigs[0]);
     for (const s of sigs) {
       assert.equal(s.colors.length, 3);
@@ -124,13 +124,14 @@ describe('figure signatures', () => {
 
 describe('figures in pixels', () => {
   for (const [width, height] of [[1024, 1024], [1024, 576], [576, 1024], [2048, 878]] as const) {
-    it(`each of 4 figures is found in a ${width}x${height} scene, each region >= 2% of the image`, async () => {
+    it(`each of 4 figures is found in a ${width}x${height} scene, each region >= 2% of the image (hair >= 1%)`, async () => {
       const png = await renderSketch({ prompt: 'the market at noon', seed: 3, width, height, figures: CAST });
       for (const f of CAST) {
         const sig = figureSignature(f.key);
         assert.equal(await hasFigure(png, sig), true, `${f.key} not found`);
         const cov = await signatureCoverage(png, sig);
-        for (const c of cov) assert.ok(c >= 0.02, `${f.key}: coverage ${cov.map((x) => x.toFixed(4)).join('/')}`);
+        // Hair frames the face, so it covers about half of what the head block used to: >= 1%.
+        cov.forEach((c, k) => assert.ok(c >= (k === 0 ? 0.01 : 0.02), `${f.key}: coverage ${cov.map((x) => x.toFixed(4)).join('/')}`));
       }
     });
   }

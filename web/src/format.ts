@@ -7,6 +7,14 @@ export function eur(amount: string | undefined | null): string {
   return `€${m[1]}.${frac}`;
 }
 
+/**
+ * A job's short id: the last 8 hex digits of its UUIDv7, which are random. The first 8 are the
+ * time prefix, the same for every job made within about a minute (issue 24).
+ */
+export function shortId(id: string): string {
+  return id.replace(/-/g, '').slice(-8);
+}
+
 export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);

@@ -65,6 +65,12 @@ export interface Job {
   scenes_completed: number;
   scenes_total: number;
   model?: string;
+  /** Easel: what the job was asked for (cut at 200 characters). */
+  prompt?: string;
+  /** Easel, stories while processing: portraits first, then scenes. */
+  phase?: 'portraits' | 'scenes';
+  portraits_completed?: number;
+  portraits_total?: number;
   result?: Record<string, unknown>;
   error?: { code: string; message: string };
   canceled?: true;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_BASE_URL, Easel, EaselApiError, EaselError, EaselJobFailedError } from '../../sdk/index.js';
+import { DEFAULT_BASE_URL, Easel, EaselApiError, EaselError, EaselJobFailedError, shortId } from '../../sdk/index.js';
 
 /** The CLI's exit codes (the public CLI's table). */
 export const EXIT = { ok: 0, general: 1, auth: 2, credits: 3, rejected: 4, rateLimited: 5 } as const;
@@ -152,12 +152,15 @@ export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>): (..
   };
 }
 
-/** `image-20261128-143022-0193ab12`: local time, plus the job id's start so names never collide. */
+/**
+ * `image-20261128-143022-7f3a91c2`: local time, plus the job's short id (the random end of its
+ * UUIDv7, not its time prefix, which jobs made within a minute share) so names never collide.
+ */
 export function stamp(kind: string, id?: string): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   const t = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-  return `${kind}-${t}${id ? `-${id.slice(0, 8)}` : ''}`;
+  return `${kind}-${t}${id ? `-${shortId(id)}` : ''}`;
 }
 
 /** "9.980000" → "€9.98" for people; the exact string stays in --json. */

@@ -12,12 +12,14 @@ function showJob(ctx: Ctx, j: Job): void {
   const rows: [string, string | null | undefined][] = [
     ['job', j.job_id],
     ['operation', j.operation],
+    ['prompt', j.prompt],
     ['status', displayStatus(j)],
     ['model', j.model],
     ['created', j.created_at],
     ['started', j.started_at],
     ['completed', j.completed_at],
     ['progress', progress(j) || undefined],
+    ['phase', j.phase === 'portraits' ? `drawing character portraits ${j.portraits_completed}/${j.portraits_total}` : undefined],
     ['error', j.error ? `${j.error.code}: ${j.error.message}` : undefined],
   ];
   for (const [k, v] of rows) if (v !== undefined && v !== null) ctx.out(`${k.padEnd(10)} ${v}`);
@@ -39,7 +41,8 @@ export function registerJobCommands(program: Command): void {
       const list = await ctx.easel.listJobs({ limit: o.limit, offset: o.offset });
       if (ctx.mode === 'json') return ctx.json(list);
       for (const j of list.generations) {
-        const cols = [j.job_id, j.operation.padEnd(10), displayStatus(j).padEnd(10), j.created_at, progress(j)];
+        const prompt = j.prompt ? (j.prompt.length > 48 ? `${j.prompt.slice(0, 47)}…` : j.prompt) : '';
+        const cols = [j.job_id, j.operation.padEnd(10), displayStatus(j).padEnd(10), j.created_at, progress(j).padEnd(5), prompt];
         ctx.out(ctx.mode === 'pipe' ? cols.map((c) => c.trim()).join('\t') : cols.join('  ').trimEnd());
       }
       if (ctx.mode === 'human') ctx.out(`${list.generations.length} of ${list.total} job(s)`);

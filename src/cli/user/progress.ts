@@ -9,7 +9,7 @@ export interface SceneProgress {
 /**
  * Scenes completed / total while a story runs, on stderr. In a terminal: a cli-progress bar with
  * ETA, redrawn in place. Anywhere else (a pipe, a log file, CI): one plain line per change,
- * `scenes 2/4`, so logs stay readable.
+ * `portraits 1/3` while the character portraits are drawn, then `scenes 2/4`, so logs stay readable.
  */
 export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): SceneProgress {
   if (stream.isTTY) {
@@ -37,7 +37,7 @@ export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): Scen
     return {
       update(job) {
         const total = Math.max(job.scenes_total, 1);
-        const payload = { status: displayStatus(job), eta_text: '' };
+        const payload = { status: phaseText(job), eta_text: '' };
         if (!started) {
           t0 = Date.now();
           v0 = job.scenes_completed;
@@ -58,12 +58,18 @@ export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): Scen
   let last = '';
   return {
     update(job) {
-      const line = `scenes ${job.scenes_completed}/${job.scenes_total}`;
+      const line = job.phase === 'portraits' ? `portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}` : `scenes ${job.scenes_completed}/${job.scenes_total}`;
       if (line !== last) stream.write(line + '\n');
       last = line;
     },
     stop() {},
   };
+}
+
+/** The status column: while portraits are drawn the scene bar cannot move, so say what is happening. */
+function phaseText(job: Job): string {
+  if (job.phase === 'portraits') return `drawing character portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}`;
+  return displayStatus(job);
 }
 
 function formatSeconds(s: number): string {

@@ -9,14 +9,15 @@
  */
 export type Rgb = [number, number, number];
 
-export const DECORATION_MIN_CHANNEL = 96;
+export const DECORATION_MIN_CHANNEL = 64;
 
 const SIGNATURE_HUES = 12; // 30 degrees apart
 const SIGNATURE_VALUES = [255, 190, 125];
 
 /**
  * 36 colours. Closest pair is ~62 apart, far beyond the detection tolerance (12) plus JPEG
- * error, so a pixel can match at most one palette colour.
+ * error, so a pixel can match at most one palette colour. DECORATION_MIN_CHANNEL (64) keeps every
+ * decoration pixel at least 64 from every signature colour: night skies can be dark blue.
  */
 export const SIGNATURE_PALETTE: readonly Rgb[] = SIGNATURE_VALUES.flatMap((v) =>
   Array.from({ length: SIGNATURE_HUES }, (_, i) => hsvFull((i * 360) / SIGNATURE_HUES, v)),

@@ -2,9 +2,9 @@ import sharp from 'sharp';
 import { figureSvg } from './figure.js';
 import { portraitBox, sceneBoxes } from './layout.js';
 import { rngFrom } from './prng.js';
-import { scenerySvg } from './scene.js';
+import { composeScene, type Placed } from './scene.js';
+import { readPrompt, type ReadPrompt } from './lexicon.js';
 import { figureSignature } from './signature.js';
-import { chooseTheme } from './theme.js';
 import { renderStyled, type SketchStyle } from './styled.js';
 import type { SketchDiagramType } from './diagram.js';
 
@@ -37,43 +37,64 @@ export const MIN_SIDE = 64;
 export const MAX_SIDE = 4096;
 export const MAX_FIGURES = 10;
 
+/** What the renderer drew for a prompt, for tests and the visual regression set. */
+export interface SketchRenderResult {
+  png: Buffer;
+  /** The named subjects, each as the pictogram drawn and its box in pixels. */
+  placed: Placed[];
+  /** How the prompt was read. */
+  read: ReadPrompt;
+}
+
 /**
  * Renders a prompt to a PNG (RGB, exactly width x height) with no network or GPU: an SVG of
- * flat shapes rasterised by sharp. No text, so missing fonts cannot change the output.
+ * pictograms (Fluent Emoji Flat, see pictograms.ts) and flat shapes, rasterised by sharp. No
+ * text, so missing fonts cannot change the output.
  *
- * Figures are drawn last, unoccluded, in their signature colours (see signature.ts), so
- * hasFigure can confirm from pixels alone which characters a picture shows. A figure's look
- * depends on its key only; `appearance` is accepted for the provider contract but does not
- * change the pixels, which is what keeps a character identical across scenes.
+ * The prompt is read by word lists (lexicon.ts): its time of day and weather make the sky, its
+ * place the ground and scenery, and every thing it names becomes a large pictogram in front,
+ * tinted by its colour word. Figures (story characters) are drawn last, unoccluded, in their
+ * signature colours (see signature.ts), which come from the key and the appearance's colour
+ * words, so hasFigure can confirm from pixels alone which characters a picture shows and a
+ * character stays identical across scenes.
  */
 export async function renderSketch(input: SketchRenderInput): Promise<Buffer> {
+  return (await renderSketchDetailed(input)).png;
+}
+
+export async function renderSketchDetailed(input: SketchRenderInput & { omitSubjects?: boolean }): Promise<SketchRenderResult> {
   validate(input);
+  const read = readPrompt(input.prompt);
   if (input.style === 'graphic' || input.style === 'diagram') {
-    return renderStyled({ prompt: input.prompt, seed: input.seed, width: input.width, height: input.height, style: input.style, diagramType: input.diagramType, transparent: input.transparent });
+    const png = await renderStyled({ prompt: input.prompt, seed: input.seed, width: input.width, height: input.height, style: input.style, diagramType: input.diagramType, transparent: input.transparent });
+    return { png, placed: [], read };
   }
   const { prompt, seed, width, height } = input;
   const figures = input.figures ?? [];
   // Separate streams: adding a figure to a scene must not repaint its background.
   const sceneRng = rngFrom('easel-sketch/scene', prompt, String(seed));
+  const subjectRng = rngFrom('easel-sketch/subjects', prompt, String(seed));
   const placeRng = rngFrom('easel-sketch/place', prompt, String(seed));
-  const theme = chooseTheme(prompt, sceneRng);
-  const scenery = scenerySvg(sceneRng, theme, width, height);
-
   // A portrait shows one character; extra figures would only shrink it.
   const shown = input.portrait ? figures.slice(0, 1) : figures;
   const boxes = input.portrait && shown.length === 1 ? [portraitBox(width, height)] : sceneBoxes(shown.length, width, height, placeRng);
-  const people = shown.map((f, i) => figureSvg(figureSignature(f.key), boxes[i]!, scenery.shadow)).join('');
+  const scene = composeScene(input.portrait ? { ...read, subjects: [] } : read, sceneRng, subjectRng, width, height, boxes);
+
+  const people = shown.map((f, i) => figureSvg(figureSignature(f.key, f.appearance), boxes[i]!, scene.shadow, f.appearance, `f${i}`)).join('');
 
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
-    scenery.svg +
+    scene.background +
+    (input.omitSubjects ? '' : scene.subjects) +
+    scene.overlay +
     // crispEdges: no antialiased blend at figure edges, so figure pixels are exact palette colours.
     `<g shape-rendering="crispEdges">${people}</g></svg>`;
 
-  return sharp(Buffer.from(svg), { density: 72 })
+  const png = await sharp(Buffer.from(svg), { density: 72 })
     .removeAlpha()
     .png({ compressionLevel: 6, adaptiveFiltering: false })
     .toBuffer();
+  return { png, placed: input.omitSubjects ? [] : scene.placed, read };
 }
 
 function validate(i: SketchRenderInput): void {

@@ -1,24 +1,41 @@
 import { shownStatus, type Job } from '../types';
 import { href } from '../router';
-import { when } from '../format';
+import { shortId, when } from '../format';
 import { Status } from './Status';
 import { Progress } from './Progress';
 
-/** One job in a list: operation, status, live progress, link to its detail. */
+/** The picture a finished job made, for the list: an image's PNG, a story's first scene. */
+export function thumbnailUrl(job: Job): string | null {
+  const r = job.result as { formats?: { png?: { url?: string } }; scenes?: { images?: { png?: string } }[] } | undefined;
+  return r?.formats?.png?.url ?? r?.scenes?.[0]?.images?.png ?? null;
+}
+
+/** One job in a list: what it is (operation, prompt, thumbnail), status, live progress, link to its detail. */
 export function JobCard({ job }: { job: Job }) {
+  const thumb = thumbnailUrl(job);
   return (
     <li class="card job-card" data-job-id={job.job_id} data-status={shownStatus(job)}>
       <div class="job-card-head">
         <a href={href.job(job.job_id)}>
-          <span class="op">{job.operation}</span> <code class="id">{job.job_id.slice(0, 8)}</code>
+          <span class="op">{job.operation}</span> <code class="id">{shortId(job.job_id)}</code>
         </a>
         <Status status={shownStatus(job)} />
       </div>
-      <div class="job-card-body">
-        <span class="muted">{when(job.created_at)}</span>
-        <Progress job={job} />
-        {job.queue_position != null ? <span class="muted">queue position {job.queue_position}</span> : null}
-        {job.error ? <span class="error-inline">{job.error.code}</span> : null}
+      <div class="job-card-main">
+        {thumb ? <img class="thumb" src={thumb} alt="" loading="lazy" data-testid="job-thumb" /> : null}
+        <div>
+          {job.prompt ? (
+            <p class="prompt" data-testid="job-prompt">
+              {job.prompt}
+            </p>
+          ) : null}
+          <div class="job-card-body">
+            <span class="muted">{when(job.created_at)}</span>
+            <Progress job={job} />
+            {job.queue_position != null ? <span class="muted">queue position {job.queue_position}</span> : null}
+            {job.error ? <span class="error-inline">{job.error.code}</span> : null}
+          </div>
+        </div>
       </div>
     </li>
   );

@@ -5,7 +5,22 @@ import type { Job } from '../types';
  * accessible value; the <progress> bar repeats it visually (no inline style: the CSP forbids it).
  */
 export function Progress({ job }: { job: Job }) {
-  if (job.scenes_total <= 0) return null;
+  // An image job is one picture: its status says everything, "1/1 scenes" would only confuse.
+  if (job.scenes_total <= 0 || (job.operation !== 'story' && job.scenes_total <= 1)) return null;
+  // Portraits come before scene 1 and move no scene counter: say what is being drawn.
+  if (job.phase === 'portraits') {
+    const p = `drawing character portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}`;
+    return (
+      <span class="progress">
+        <progress max={Math.max(1, job.portraits_total ?? 1)} value={job.portraits_completed ?? 0} aria-label={`Portrait progress for job ${job.job_id}`}>
+          {p}
+        </progress>
+        <span class="progress-text" data-testid="scene-progress" aria-live="polite">
+          {p}
+        </span>
+      </span>
+    );
+  }
   const label = `${job.scenes_completed}/${job.scenes_total} scenes`;
   return (
     <span class="progress">

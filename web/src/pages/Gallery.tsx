@@ -1,7 +1,7 @@
 import { get } from '../api';
 import { useAsync } from '../use-async';
 import { href } from '../router';
-import { when } from '../format';
+import { shortId, when } from '../format';
 import { ErrorBox } from '../components/ErrorBox';
 import { PageTitle } from '../components/PageTitle';
 import type { Job, JobList, StoryResult } from '../types';
@@ -40,7 +40,7 @@ function Storyboard({ id }: { id: string }) {
   const r = job.data?.status === 'completed' ? (job.data.result as StoryResult | undefined) : undefined;
   return (
     <>
-      <PageTitle>Story {id.slice(0, 8)}</PageTitle>
+      <PageTitle>Story {shortId(id)}</PageTitle>
       <ErrorBox error={job.error} />
       <p>
         <a href={href.job(id)}>Job details</a> · <a href={href.gallery()}>All stories</a>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call, post } from '../api';
 import { href } from '../router';
-import { eur } from '../format';
+import { eur, shortId } from '../format';
 import { useLiveJob } from '../use-live-job';
 import { ErrorBox } from '../components/ErrorBox';
 import { PageTitle } from '../components/PageTitle';
@@ -100,7 +100,7 @@ function StoryProgress({ id }: { id: string }) {
       <ErrorBox error={error} />
       {job ? (
         <p>
-          Job <a href={href.job(id)}>{id.slice(0, 8)}</a> <Status status={shownStatus(job)} /> <Progress job={job} />
+          Job <a href={href.job(id)}>{shortId(id)}</a> <Status status={shownStatus(job)} /> <Progress job={job} />
         </p>
       ) : (
         <p aria-busy="true">Submitted…</p>
