@@ -73,7 +73,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const signer = new UrlSigner(secrets.urlSigningKey);
   const publicBase = { url: config.publicUrl ?? `http://${config.host}:${config.port}` };
   let blob: BlobStore;
-  // Scale-out drivers (AWS SDK, pg-boss) are imported only when configured: together they add
+  // Scale-out drivers (AWS SDK, pg) are imported only when configured: together they add
   // tens of MB of resident memory that a single-machine server never uses.
   if (config.s3.endpoint || config.s3.accessKeyId) {
     const { S3BlobStore } = await import('./blob/s3-store.js');
