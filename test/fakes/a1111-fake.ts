@@ -18,7 +18,8 @@
  * the prompt, the seed and (img2img) the init image — see `fakeColour`. Every request is recorded;
  * faults can be scripted per route for the next N requests.
  *
- *   GET /sdapi/v1/options  the webui's settings, with `sd_model_checkpoint` = the loaded checkpoint
+ *   GET /sdapi/v1/options  the webui's settings, with `sd_model_checkpoint` = the loaded checkpoint's
+ *                          title, as the webui gives it: "<file name> [<short hash>]"
  *   GET /internal/ping     {} (the webui's liveness route)
  *
  * For pools (issue 19): `latencyMs` (each generation takes that long), `maxInFlight` (the most
@@ -257,7 +258,8 @@ export class A1111Fake {
       }
     }
 
-    if (route === 'options') return json(res, 200, { sd_model_checkpoint: this.loadedModel, sd_checkpoint_hash: null, samples_format: 'png', CLIP_stop_at_last_layers: 1, sd_vae: 'Automatic' });
+    // The webui reports the checkpoint's title: its file name and short hash ("v1-5-pruned-emaonly.safetensors [6ce0161689]").
+    if (route === 'options') return json(res, 200, { sd_model_checkpoint: checkpointTitle(this.loadedModel), sd_checkpoint_hash: null, samples_format: 'png', CLIP_stop_at_last_layers: 1, sd_vae: 'Automatic' });
 
     const f = this.faults.find((x) => x.remaining > 0 && x.route === route);
     if (f) {
@@ -332,7 +334,7 @@ export class A1111Fake {
       }
     }
 
-    const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint : null;
+    const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint.replace(/ \[[0-9a-f]+\]$/, '') : null;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
@@ -369,6 +371,11 @@ export class A1111Fake {
     this.generations++;
     return json(res, 200, { images: [png.toString('base64')], parameters, info });
   }
+}
+
+/** A checkpoint's title as the webui shows it: the file name and the first 10 hex digits of its hash. */
+export function checkpointTitle(name: string): string {
+  return `${name} [${crypto.createHash('sha256').update(name).digest('hex').slice(0, 10)}]`;
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
