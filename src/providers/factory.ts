@@ -42,7 +42,11 @@ interface PoolableVendor {
   build: (spec: ProviderSpec, cfg: VendorConfig, shared: Shared) => ImageProvider;
   hosted: boolean;
   probe: (cfg: VendorConfig) => ProbeSpec;
-  /** The backend does not report its loaded model: track what it last ran (ComfyUI). */
+  /**
+   * A successful call leaves its model loaded: the fleet records it at once (ComfyUI, which does not
+   * report its checkpoint; AUTOMATIC1111, whose calls keep theirs loaded — override_settings_restore_afterwards
+   * false — and whose probe reports it only every EASEL_BACKEND_PROBE_MS).
+   */
   trackModel: boolean;
 }
 
@@ -81,7 +85,7 @@ export class ProviderFactory {
       a1111: {
         config: a1111Config,
         hosted: false,
-        trackModel: false,
+        trackModel: true,
         probe: (cfg) => ({ kind: 'a1111', url: cfg.baseUrl, authorization: basic(cfg) }),
         build: (s, cfg, sh) => new A1111Provider(s.id, s.vendorModel, cfg, { ...sh, ...rb }),
       },
