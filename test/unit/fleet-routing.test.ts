@@ -7,6 +7,11 @@ import { chooseBackend, type BackendView } from '../../src/fleet/routing.js';
 import { Fleet, type EndpointSpec, type Lease } from '../../src/fleet/fleet.js';
 import { PoolProvider } from '../../src/fleet/pool-provider.js';
 import { PoolUnavailable } from '../../src/fleet/pool-unavailable.js';
+import { withFallbacks } from '../../src/fleet/fallback.js';
+import { checkpointName, probe } from '../../src/fleet/probes.js';
+import type { ModelEntry } from '../../src/providers/catalogue.js';
+import { A1111Fake, checkpointTitle } from '../fakes/a1111-fake.js';
+import { ComfyUIFake } from '../fakes/comfyui-fake.js';
 import { JobFailure } from '../../src/errors.js';
 import type { GenerateInput, ImageProvider, ProviderOutput } from '../../src/providers/port.js';
 import { openSqlite, migrate, type Db } from '../../src/store/db.js';
@@ -298,14 +303,59 @@ describe(`PoolProvider on the ${MODE} store (src/fleet/pool-provider.ts)`, () =>
     assert.equal(a.healthy, true);
   });
 
-  it('every backend down: the call fails over through all of them, then the pool is unavailable (a fallback may take it)', async () => {
+  it('every backend down: the call fails over through all of them, then the pool is unavailable — and the fallback runs it', async () => {
     const members = [new StubMember('d-a', 'down'), new StubMember('d-b', 'down')];
     const p = pool('alldown', members);
     await fleet.register();
-    await assert.rejects(p.generate(input('nobody home')), /unreachable/);
-    await assert.rejects(p.generate(input('nobody home')), /unreachable/);
+    const unavailable = (e: unknown) => e instanceof PoolUnavailable && e.reason === 'no_healthy_backend';
+    // Every backend failed this call (before any was ejected): the pool could not take it, like a pool already down.
+    await assert.rejects(p.generate(input('nobody home')), unavailable);
+    assert.deepEqual(members.map((m) => m.calls), [1, 1]);
+    const fallback = new StubMember('fallback', 'ok');
+    const model = (id: string, provider: ImageProvider, priceMicros: number, fallbacks: string[] = []) => ({ id, provider, priceMicros, fallbacks }) as unknown as ModelEntry;
+    const requested = model('pooled', p, 20_000, ['fb']);
+    const fb = model('fb', fallback, 5_000);
+    const got = await withFallbacks({ byId: (id) => (id === 'fb' ? fb : undefined) }, requested, 20_000, (m) => m.provider.generate(input('nobody home')));
+    assert.equal(got.output.bytes.toString(), 'fallback');
+    assert.deepEqual(got.route, { model: 'fb', priceMicros: 5_000, reroutedFrom: 'pooled', reason: 'no_healthy_backend' });
     // ejectAfter 2: both are out now, and the next call does not reach either.
-    await assert.rejects(p.generate(input('nobody home')), (e: unknown) => e instanceof PoolUnavailable && e.reason === 'no_healthy_backend');
+    await assert.rejects(p.generate(input('nobody home')), unavailable);
     assert.deepEqual(members.map((m) => m.calls), [2, 2]);
+  });
+});
+
+describe('probes (src/fleet/probes.ts) against the fakes', () => {
+  it('A1111: /sdapi/v1/options answers the loaded checkpoint by title; the probe reports its file name', async () => {
+    const fake = await A1111Fake.start({ loadedModel: 'dreamshaper_8.safetensors' });
+    try {
+      assert.match(checkpointTitle('dreamshaper_8.safetensors'), /^dreamshaper_8\.safetensors \[[0-9a-f]{10}\]$/);
+      assert.equal(checkpointName('v1-5-pruned-emaonly.safetensors [6ce0161689]'), 'v1-5-pruned-emaonly.safetensors');
+      assert.equal(checkpointName('sdxl/base.safetensors'), 'sdxl/base.safetensors');
+      assert.deepEqual(await probe({ kind: 'a1111', url: fake.url, authorization: null }, null), { ok: true, loadedModel: 'dreamshaper_8.safetensors' });
+      fake.failAll = true;
+      assert.equal((await probe({ kind: 'a1111', url: fake.url, authorization: null }, null)).ok, false);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('ComfyUI: /system_stats and /queue answer; a stopped server fails the probe, a restarted one passes', async () => {
+    const fake = await ComfyUIFake.start();
+    try {
+      const spec = { kind: 'comfyui' as const, url: fake.url, authorization: null };
+      assert.deepEqual(await probe(spec, null), { ok: true });
+      assert.deepEqual(fake.requests.map((r) => r.route), ['system_stats', 'queue_status']);
+      await fake.stop();
+      assert.equal((await probe(spec, null)).ok, false);
+      await fake.restart();
+      assert.equal((await probe(spec, null)).ok, true);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a hosted key has no probe: it is readmitted once its cooldown is over', async () => {
+    assert.equal((await probe({ kind: 'cooldown', cooldownMs: 60_000 }, Date.now())).ok, false);
+    assert.equal((await probe({ kind: 'cooldown', cooldownMs: 60_000 }, Date.now() - 61_000)).ok, true);
   });
 });
