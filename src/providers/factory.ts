@@ -124,13 +124,18 @@ export class ProviderFactory {
       const id = backendId(cfg.vendor, url, v.hosted ? apiKey : null);
       this.fleet!.declare({ id, pool, vendor: cfg.vendor, url: backendLabel(url, apiKey, v.hosted), maxConcurrency, weight: ep.weight ?? 1, labels: ep.labels ?? {} });
       this.probeSpecs.set(id, v.probe(memberCfg));
-      return { id, url: backendLabel(url, apiKey, v.hosted), provider: v.build(spec, memberCfg, { breaker: new CircuitBreaker(`${cfg.vendor} ${url}`), limiter: new Limiter(maxConcurrency) }) };
+      // No circuit breaker of its own (it never opens): the fleet's ejection and probe readmission are
+      // the member's breaker. One of its own would stay open for 30 s after a probe had readmitted the
+      // backend, failing every call routed there (test/e2e/fleet.test.ts: a killed backend, restarted).
+      const breaker = new CircuitBreaker(`${cfg.vendor} ${url}`, Number.POSITIVE_INFINITY);
+      return { id, url: backendLabel(url, apiKey, v.hosted), provider: v.build(spec, memberCfg, { breaker, limiter: new Limiter(maxConcurrency) }) };
     });
     return new PoolProvider(spec.id, members, this.fleet, {
       pool,
       model: spec.vendorModel || null,
       trackModel: v.trackModel,
-      routing: this.config.backendRouting,
+      // A hosted key loads nothing: its pool is spread by load alone.
+      routing: v.hosted ? 'least_loaded' : this.config.backendRouting,
       leaseMs: cfg.timeoutMs + 30_000,
       overflowAfterMs: spec.overflowAfterS == null ? null : spec.overflowAfterS * 1000,
       callLog: this.config.providerCallLog,
