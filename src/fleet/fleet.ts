@@ -113,13 +113,18 @@ export class Fleet {
       const backends = await rows.execute();
       const live = await trx
         .selectFrom('backend_leases')
-        .select(['backend_id', sql<number>`count(*)`.as('n')])
+        .select(['backend_id', 'model', sql<number>`count(*)`.as('n')])
         .where('backend_id', 'in', [...ids])
         .where('expires_at', '>', now)
-        .groupBy('backend_id')
+        .groupBy(['backend_id', 'model'])
         .execute();
-      const inFlight = new Map(live.map((r) => [r.backend_id, Number(r.n)]));
-      const views = backends.map((b) => viewOf(b, inFlight.get(b.id) ?? 0));
+      const inFlight = new Map<string, number>();
+      const running = new Map<string, string[]>();
+      for (const r of live) {
+        inFlight.set(r.backend_id, (inFlight.get(r.backend_id) ?? 0) + Number(r.n));
+        if (r.model) running.set(r.backend_id, [...(running.get(r.backend_id) ?? []), r.model]);
+      }
+      const views = backends.map((b) => ({ ...viewOf(b, inFlight.get(b.id) ?? 0), running: running.get(b.id) ?? [] }));
       if (!views.some((v) => v.healthy && !exclude.has(v.id))) return 'none_healthy' as const;
       const chosen = chooseBackend(views, model, routing, exclude);
       if (!chosen) return 'full' as const;

@@ -66,8 +66,25 @@ describe('chooseBackend (src/fleet/routing.ts)', () => {
     assert.equal(chooseBackend(backends.map((b) => (b.id === 'a' ? { ...b, inFlight: 4 } : b)), 'm1', 'sticky')!.id, 'b');
     // Two warm backends: the least loaded of them.
     assert.equal(chooseBackend([...backends, view('d', { maxConcurrency: 4, inFlight: 1, loadedModel: 'm1' })], 'm1', 'sticky')!.id, 'd');
-    // A model nobody has loaded, or no model: plain least-loaded.
+    // A model nobody holds: an idle backend takes the load first, then plain least-loaded.
     assert.deepEqual(fill(backends, 4, 'm3'), { a: 0, b: 2, c: 2 });
+  });
+
+  it('sticky: a backend running calls of another model is not warm, and a cold call goes to an idle backend before a busy one', () => {
+    // a's last finished call left m1, but it runs an m2 call now: it is swapping to m2.
+    const a = view('a', { maxConcurrency: 2, inFlight: 1, loadedModel: 'm1', running: ['m2'] });
+    const b = view('b', { maxConcurrency: 1, loadedModel: 'm1' });
+    assert.equal(chooseBackend([a, b], 'm1', 'sticky')!.id, 'b');
+    assert.equal(chooseBackend([a, b], 'm2', 'sticky')!.id, 'a', 'a is warm for m2 (its call in flight)');
+    // Cold: least-loaded would pick a (1 of 2 busy: (1+1)/2 = 1, tie with c, lower latency); sticky prefers the idle c.
+    const c = view('c', { maxConcurrency: 1, latencyEwmaMs: 900 });
+    const a2 = { ...a, latencyEwmaMs: 100 };
+    assert.equal(chooseBackend([a2, c], 'm3', 'least_loaded')!.id, 'a');
+    assert.equal(chooseBackend([a2, c], 'm3', 'sticky')!.id, 'c');
+    // Nothing idle: the least loaded, whatever it runs.
+    assert.equal(chooseBackend([a2, { ...c, inFlight: 1, maxConcurrency: 3 }], 'm3', 'sticky')!.id, 'c');
+    // No model (the backend picks): plain least-loaded.
+    assert.equal(chooseBackend([a2, c], null, 'sticky')!.id, 'a');
   });
 });
 
