@@ -6,7 +6,7 @@
  *   BENCH_MODES=embedded,scaleout   modes to run, one process each (the test harness reads EASEL_TEST_MODE once)
  *   BENCH_SECONDS=10                seconds per measured phase
  *   BENCH_SMOKE=1                   about 1 s per phase (CI; see test/e2e/bench-smoke.test.ts); report to test-artifacts/
- *   BENCH_ONLY=poll,files           a subset of rows (poll, throughput, story, files, memory)
+ *   BENCH_ONLY=poll,files           a subset of rows (poll, throughput, story, files, memory, fleet)
  *   BENCH_PROFILE_DIR=dir           CPU profiles (--cpu-prof) of every easel process; read with bench/lib/cpuprofile.ts
  *   BENCH_FROM_JSON=file            re-render the report from a saved run's JSON, measuring nothing
  * Loopback only. Scale-out needs PostgreSQL and Swift running (`bash scripts/services.sh`).
@@ -45,8 +45,8 @@ const ratioCell = (r: Row) => (r.ratio == null ? '—' : r.ratio.toFixed(r.ratio
 const verdict = (r: Row) => (r.error ? '**ERROR**' : r.todo ? '**TODO**' : r.met == null ? 'reported' : r.met ? 'met' : '**not met**');
 const MODE_TITLE = { embedded: 'Embedded (SQLite, local disk, in-process queue)', scaleout: 'Scale-out (PostgreSQL + pg-boss + S3 on Swift)' };
 
-/** The issue's order: poll, throughput, story, files, memory. */
-const ORDER = ['poll', 'throughput', 'story', 'files', 'memory'];
+/** The issue's order: poll, throughput, story, files, memory; then the fleet row of issue 19. */
+const ORDER = ['poll', 'throughput', 'story', 'files', 'memory', 'fleet'];
 
 function table(res: SuiteResult): string {
   const rows = [...res.rows].sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
@@ -86,6 +86,8 @@ How it is measured:
   much of a core the process got: a noise-independent cross-check.
 - Row 2 reuses \`bench/queue-throughput.ts\` (also \`npm run bench:queue\`); its raw-queue anchor uses the same
   SQLite durability as the server.
+- Row 6 (issue 19) drives \`bench/fleet-dispatch.ts\` in-process: a PoolProvider on the mode's store in front of
+  stub backends of fixed latency, so it measures routing and the shared fleet state, not HTTP.
 - The per-key request limit (\`EASEL_RATE_LIMIT_PER_MIN\`, default 600/min) is set to 10 000 000/min: still checked on
   every request (its cost is counted) but never reached by the one bench key.
 
