@@ -108,7 +108,7 @@ export class PoolProvider implements ImageProvider {
           const wait = await this.expectedWaitMs();
           if (wait > this.opts.overflowAfterMs) throw new PoolUnavailable(this.opts.pool, 'overflow', wait);
         }
-        await this.fleet.waitForSlot(WAIT_POLL_MS, signal);
+        await this.fleet.waitForSlot(WAIT_POLL_MS, signal, this.ids);
       }
     } finally {
       this.waiters--;
