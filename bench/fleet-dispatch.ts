@@ -10,7 +10,8 @@
  * dispatch with no store and no routing. Callers through the pool: 2 × K, so a slot never waits for
  * a caller.
  *
- * Standalone: `EASEL_TEST_MODE=embedded node --import tsx bench/fleet-dispatch.ts`.
+ * Standalone: `EASEL_TEST_MODE=embedded node --import tsx bench/fleet-dispatch.ts` (BENCH_SECONDS per phase,
+ * BENCH_FLEET_LATENCY_MS for another L).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,7 +100,7 @@ export async function fleetDispatch(seconds: number, latencyMs = FLEET_LATENCY_M
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const points = await fleetDispatch(Number(process.env.BENCH_SECONDS ?? 5));
+  const points = await fleetDispatch(Number(process.env.BENCH_SECONDS ?? 5), Number(process.env.BENCH_FLEET_LATENCY_MS ?? FLEET_LATENCY_MS));
   for (const p of points) console.log(`K=${p.k}: pool ${p.pool.toFixed(2)}/s, direct ${p.anchor.toFixed(2)}/s, ideal ${p.ideal}/s, ratio to ideal ${(p.pool / p.ideal).toFixed(3)}, most at once ${p.mostAtOnce}`);
   process.exit(0);
 }
