@@ -6,7 +6,7 @@
  *   BENCH_MODES=embedded,scaleout   modes to run, one process each (the test harness reads EASEL_TEST_MODE once)
  *   BENCH_SECONDS=10                seconds per measured phase
  *   BENCH_SMOKE=1                   about 1 s per phase (CI; see test/e2e/bench-smoke.test.ts); report to test-artifacts/
- *   BENCH_ONLY=poll,files           a subset of rows (poll, throughput, story, files, memory, fairwait, jain, claimcost)
+ *   BENCH_ONLY=poll,files           a subset of rows (poll, throughput, story, files, memory, fairwait, jain, claimcost, fleet)
  *   BENCH_PROFILE_DIR=dir           CPU profiles (--cpu-prof) of every easel process; read with bench/lib/cpuprofile.ts
  *   BENCH_FROM_JSON=file            re-render the report from a saved run's JSON, measuring nothing
  * Loopback only. Scale-out needs PostgreSQL and Swift running (`bash scripts/services.sh`).
@@ -45,8 +45,8 @@ const ratioCell = (r: Row) => (r.ratio == null ? '—' : r.ratio.toFixed(r.ratio
 const verdict = (r: Row) => (r.error ? '**ERROR**' : r.todo ? '**TODO**' : r.met == null ? 'reported' : r.met ? 'met' : '**not met**');
 const MODE_TITLE = { embedded: 'Embedded (SQLite with its SQL queue, local disk)', scaleout: 'Scale-out (PostgreSQL with its SQL queue, S3 on Swift)' };
 
-/** The issues' order: poll, throughput, story, files, memory (issue #11), then fair dispatch (issue 18). */
-const ORDER = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost'];
+/** The issues' order: poll, throughput, story, files, memory (issue #11), then fair dispatch (issue 18) and the fleet (issue 19). */
+const ORDER = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost', 'fleet'];
 
 function table(res: SuiteResult): string {
   const rows = [...res.rows].sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
@@ -90,6 +90,8 @@ How it is measured:
   with simulated worker slots in the bench process that claim through the same \`claim\` as Easel's workers and hold
   each job for a fixed service time: they measure the order and the claim's cost, not image rendering. The FIFO
   order (\`EASEL_DISPATCH=fifo\`) runs beside the fair one on the same workload.
+- Row 9 (issue 19) drives \`bench/fleet-dispatch.ts\` in-process: a PoolProvider on the mode's store in front of
+  stub backends of fixed latency, so it measures routing and the shared fleet state, not HTTP.
 - The per-key request limit (\`EASEL_RATE_LIMIT_PER_MIN\`, default 600/min) is set to 10 000 000/min: still checked on
   every request (its cost is counted) but never reached by the one bench key.
 

@@ -24,11 +24,12 @@ import { SketchProvider } from '../src/providers/sketch-provider.js';
 import type { StoredImageResult } from '../src/jobs/types.js';
 import type { ImageRequest } from '../src/pipelines/image.js';
 import { newId } from '../src/util/ids.js';
+import { fleetDispatch, FLEET_LATENCY_MS } from './fleet-dispatch.js';
 import { pino } from 'pino';
 import { claimCosts, jainIndex, lightWait, percentile } from './fair-dispatch.js';
 
-export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory' | 'fairwait' | 'jain' | 'claimcost';
-export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost'];
+export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory' | 'fairwait' | 'jain' | 'claimcost' | 'fleet';
+export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost', 'fleet'];
 
 export interface Row {
   id: RowId;
@@ -671,6 +672,31 @@ async function claimCostRow(): Promise<Row> {
   };
 }
 
+// 9. Fleet dispatch (issue 19)
+
+async function fleetRow(): Promise<Row> {
+  const phase = Math.max(1, SECONDS / 2);
+  const points = await fleetDispatch(phase);
+  const L = FLEET_LATENCY_MS;
+  const ratio = Math.min(...points.map((p) => p.pool / p.anchor));
+  const toIdeal = Math.min(...points.map((p) => p.pool / p.ideal));
+  const rate = (x: number) => `${fmt(x, 1)}/s`;
+  return {
+    id: 'fleet',
+    title: `Fleet dispatch: K = ${points.map((p) => p.k).join(', ')} backends of latency ${L} ms, concurrency 1 each`,
+    value: points.map((p) => `K=${p.k} ${rate(p.pool)} (${fmt((100 * p.pool) / p.ideal, 1)} % of K/L)`).join('; '),
+    anchor: `direct calls: ${points.map((p) => `K=${p.k} ${rate(p.anchor)}`).join('; ')}; K/L = ${points.map((p) => rate(p.ideal)).join(', ')}`,
+    ratio,
+    target: '≥ 0.9 × K/L at every K',
+    met: toIdeal >= 0.9,
+    notes: [
+      `In-process, not over HTTP: a PoolProvider on the mode's real store (${MODE === 'embedded' ? 'a SQLite file' : 'a PostgreSQL database'}) in front of K stub backends that answer after exactly ${L} ms, so the row measures routing and the shared fleet state (every call: Fleet.acquire, a transaction that locks the pool's rows and inserts a lease; Fleet.release, another), not an HTTP stack. 2 × K callers loop for ${fmt(phase, 0)} s (a slot never waits for a caller); the rate counts every call over the time to the last one's end.`,
+      `The ratio column is the pool's rate ÷ the anchor's (K callers each calling one stub directly: perfect dispatch, same stubs, same run), the worst K; the target is against K/L itself: worst ${toIdeal.toFixed(3)} of K/L. No stub ever had more than ${Math.max(...points.map((p) => p.mostAtOnce))} call at once.`,
+    ],
+    data: { latencyMs: L, seconds: phase, points },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -710,6 +736,7 @@ async function main(): Promise<void> {
   await guard('fairwait', "Fair dispatch: a light account's wait", fairWaitRow);
   await guard('jain', "Fair dispatch: Jain's index", jainRow);
   await guard('claimcost', 'Fair dispatch: claim cost', claimCostRow);
+  await guard('fleet', 'Fleet dispatch', fleetRow);
 
   const json = JSON.stringify(result, null, 2);
   if (out) fs.writeFileSync(out, json);

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
@@ -50,13 +49,13 @@ const ALPHA = 0.3;
  */
 export class Fleet {
   private readonly declared = new Map<string, EndpointSpec>();
-  private readonly released = new EventEmitter();
+  /** Calls of this process waiting for a slot, oldest first, each with the backends it can use. */
+  private readonly waiting = new Set<{ ids: ReadonlySet<string>; wake: () => void }>();
 
   constructor(
     private readonly db: Db,
     readonly opts: FleetOptions,
   ) {
-    this.released.setMaxListeners(0);
   }
 
   /** Called while providers are built (synchronously); `register` writes them once the catalogue is whole. */
@@ -113,13 +112,18 @@ export class Fleet {
       const backends = await rows.execute();
       const live = await trx
         .selectFrom('backend_leases')
-        .select(['backend_id', sql<number>`count(*)`.as('n')])
+        .select(['backend_id', 'model', sql<number>`count(*)`.as('n')])
         .where('backend_id', 'in', [...ids])
         .where('expires_at', '>', now)
-        .groupBy('backend_id')
+        .groupBy(['backend_id', 'model'])
         .execute();
-      const inFlight = new Map(live.map((r) => [r.backend_id, Number(r.n)]));
-      const views = backends.map((b) => viewOf(b, inFlight.get(b.id) ?? 0));
+      const inFlight = new Map<string, number>();
+      const running = new Map<string, string[]>();
+      for (const r of live) {
+        inFlight.set(r.backend_id, (inFlight.get(r.backend_id) ?? 0) + Number(r.n));
+        if (r.model) running.set(r.backend_id, [...(running.get(r.backend_id) ?? []), r.model]);
+      }
+      const views = backends.map((b) => ({ ...viewOf(b, inFlight.get(b.id) ?? 0), running: running.get(b.id) ?? [] }));
       if (!views.some((v) => v.healthy && !exclude.has(v.id))) return 'none_healthy' as const;
       const chosen = chooseBackend(views, model, routing, exclude);
       if (!chosen) return 'full' as const;
@@ -131,8 +135,15 @@ export class Fleet {
 
   /** Ends a call: frees its slot and folds its outcome into the backend's health, latency and loaded model. */
   async release(lease: Lease, outcome: CallOutcome, trackModel: boolean): Promise<void> {
+    // A good call frees its slot at once, and the oldest call of this process waiting for that backend
+    // takes it while the backend's counters are updated; a failure's slot frees with its verdict (a
+    // backend about to be ejected is not handed the next call).
+    if (outcome.ok) {
+      await this.db.deleteFrom('backend_leases').where('token', '=', lease.token).execute();
+      this.wakeOne(lease.backendId);
+    }
     await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('backend_leases').where('token', '=', lease.token).execute();
+      if (!outcome.ok) await trx.deleteFrom('backend_leases').where('token', '=', lease.token).execute();
       let rows = trx.selectFrom('backends').selectAll().where('id', '=', lease.backendId);
       if (this.opts.dialect === 'postgres') rows = rows.forUpdate();
       const b = await rows.executeTakeFirst();
@@ -158,7 +169,17 @@ export class Fleet {
         .where('id', '=', lease.backendId)
         .execute();
     });
-    this.released.emit('release');
+    if (!outcome.ok) this.wakeOne(lease.backendId);
+  }
+
+  /** Wakes the oldest waiter of this process that can use `backendId` (one slot freed: one waiter). */
+  private wakeOne(backendId: string): void {
+    for (const w of this.waiting) {
+      if (w.ids.has(backendId)) {
+        w.wake();
+        return;
+      }
+    }
   }
 
   /** A probe's verdict: success readmits an ejected backend (and may report its loaded model); failures count toward ejection. */
@@ -192,17 +213,22 @@ export class Fleet {
     });
   }
 
-  /** Resolves when a slot may have freed: a release in this process, or after `ms` (another process's release). */
-  async waitForSlot(ms: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Resolves when a slot of one of `ids` may have freed: a release in this process wakes the oldest
+   * waiter that can use it (not every waiter: they would all race for the one slot), and every waiter
+   * looks again after `ms` (a release in another process).
+   */
+  async waitForSlot(ms: number, signal: AbortSignal, ids: readonly string[] = []): Promise<void> {
     await new Promise<void>((resolve) => {
+      const w = { ids: new Set(ids), wake: () => done() };
       const done = () => {
         clearTimeout(t);
-        this.released.off('release', done);
+        this.waiting.delete(w);
         signal.removeEventListener('abort', done);
         resolve();
       };
       const t = setTimeout(done, ms);
-      this.released.once('release', done);
+      this.waiting.add(w);
       signal.addEventListener('abort', done, { once: true });
     });
   }

@@ -86,6 +86,10 @@ export class PoolProvider implements ImageProvider {
         tried.add(member.id);
         const more = backendFault && this.members.some((m) => !tried.has(m.id));
         this.log(member, input, more ? 'abandoned' : 'failed');
+        // Every backend of the pool failed this call: the pool could not take it, exactly as when none
+        // was healthy to begin with — so a model with fallbacks reroutes now (src/fleet/fallback.ts)
+        // instead of failing the attempt because the probes had not ejected them yet.
+        if (backendFault && !more) throw Object.assign(new PoolUnavailable(this.opts.pool, 'no_healthy_backend'), { cause: e });
         if (!more) throw e;
       }
     }
@@ -104,7 +108,7 @@ export class PoolProvider implements ImageProvider {
           const wait = await this.expectedWaitMs();
           if (wait > this.opts.overflowAfterMs) throw new PoolUnavailable(this.opts.pool, 'overflow', wait);
         }
-        await this.fleet.waitForSlot(WAIT_POLL_MS, signal);
+        await this.fleet.waitForSlot(WAIT_POLL_MS, signal, this.ids);
       }
     } finally {
       this.waiters--;

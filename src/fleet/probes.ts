@@ -37,11 +37,20 @@ export async function probe(spec: ProbeSpec, ejectedAt: number | null): Promise<
       return { ok: true };
     }
     const options = (await getJson(`${spec.url}/sdapi/v1/options`, spec.authorization)) as Record<string, unknown>;
-    const loaded = typeof options?.sd_model_checkpoint === 'string' ? options.sd_model_checkpoint : null;
+    const loaded = typeof options?.sd_model_checkpoint === 'string' ? checkpointName(options.sd_model_checkpoint) : null;
     return { ok: true, loadedModel: loaded };
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * The webui reports its checkpoint by title, "<file name> [<short hash>]" (e.g.
+ * "v1-5-pruned-emaonly.safetensors [6ce0161689]"), while a model's vendor_model — what calls send in
+ * override_settings and what routing compares — is the file name: the hash is dropped.
+ */
+export function checkpointName(title: string): string {
+  return title.replace(/\s+\[[0-9a-f]{8,}\]$/i, '');
 }
 
 /**

@@ -42,7 +42,11 @@ interface PoolableVendor {
   build: (spec: ProviderSpec, cfg: VendorConfig, shared: Shared) => ImageProvider;
   hosted: boolean;
   probe: (cfg: VendorConfig) => ProbeSpec;
-  /** The backend does not report its loaded model: track what it last ran (ComfyUI). */
+  /**
+   * A successful call leaves its model loaded: the fleet records it at once (ComfyUI, which does not
+   * report its checkpoint; AUTOMATIC1111, whose calls keep theirs loaded — override_settings_restore_afterwards
+   * false — and whose probe reports it only every EASEL_BACKEND_PROBE_MS).
+   */
   trackModel: boolean;
 }
 
@@ -81,7 +85,7 @@ export class ProviderFactory {
       a1111: {
         config: a1111Config,
         hosted: false,
-        trackModel: false,
+        trackModel: true,
         probe: (cfg) => ({ kind: 'a1111', url: cfg.baseUrl, authorization: basic(cfg) }),
         build: (s, cfg, sh) => new A1111Provider(s.id, s.vendorModel, cfg, { ...sh, ...rb }),
       },
@@ -120,13 +124,18 @@ export class ProviderFactory {
       const id = backendId(cfg.vendor, url, v.hosted ? apiKey : null);
       this.fleet!.declare({ id, pool, vendor: cfg.vendor, url: backendLabel(url, apiKey, v.hosted), maxConcurrency, weight: ep.weight ?? 1, labels: ep.labels ?? {} });
       this.probeSpecs.set(id, v.probe(memberCfg));
-      return { id, url: backendLabel(url, apiKey, v.hosted), provider: v.build(spec, memberCfg, { breaker: new CircuitBreaker(`${cfg.vendor} ${url}`), limiter: new Limiter(maxConcurrency) }) };
+      // No circuit breaker of its own (it never opens): the fleet's ejection and probe readmission are
+      // the member's breaker. One of its own would stay open for 30 s after a probe had readmitted the
+      // backend, failing every call routed there (test/e2e/fleet.test.ts: a killed backend, restarted).
+      const breaker = new CircuitBreaker(`${cfg.vendor} ${url}`, Number.POSITIVE_INFINITY);
+      return { id, url: backendLabel(url, apiKey, v.hosted), provider: v.build(spec, memberCfg, { breaker, limiter: new Limiter(maxConcurrency) }) };
     });
     return new PoolProvider(spec.id, members, this.fleet, {
       pool,
       model: spec.vendorModel || null,
       trackModel: v.trackModel,
-      routing: this.config.backendRouting,
+      // A hosted key loads nothing: its pool is spread by load alone.
+      routing: v.hosted ? 'least_loaded' : this.config.backendRouting,
       leaseMs: cfg.timeoutMs + 30_000,
       overflowAfterMs: spec.overflowAfterS == null ? null : spec.overflowAfterS * 1000,
       callLog: this.config.providerCallLog,

@@ -35,7 +35,7 @@ describe('npm run bench (smoke)', () => {
     assert.equal(results[0]!.mode, MODE);
     assert.equal(results[0]!.smoke, true);
     const rows = results[0]!.rows;
-    assert.deepEqual(rows.map((r) => r.id).sort(), ['claimcost', 'fairwait', 'files', 'jain', 'memory', 'poll', 'story', 'throughput']);
+    assert.deepEqual(rows.map((r) => r.id).sort(), ['claimcost', 'fairwait', 'files', 'fleet', 'jain', 'memory', 'poll', 'story', 'throughput']);
     for (const r of rows) {
       assert.equal(r.error, undefined, `${r.id}: ${r.error}`);
       // Every row is either measured (a ratio) or an explicit TODO (the story endpoint, before it exists).
@@ -45,7 +45,7 @@ describe('npm run bench (smoke)', () => {
 
     const md = fs.readFileSync(report, 'utf8');
     assert.match(md, /SMOKE RUN/);
-    for (const title of ['Status poll', 'Job throughput', 'Story overhead', 'Signed file serving', 'Memory', "Fair dispatch: a light account's p95 wait", "Fair dispatch: Jain's fairness index", 'Fair dispatch: cost of one claim']) {
+    for (const title of ['Status poll', 'Job throughput', 'Story overhead', 'Signed file serving', 'Memory', "Fair dispatch: a light account's p95 wait", "Fair dispatch: Jain's fairness index", 'Fair dispatch: cost of one claim', 'Fleet dispatch']) {
       assert.match(md, new RegExp(`^\\| \\d \\| ${title}`, 'm'), `report row "${title}"`);
     }
   });

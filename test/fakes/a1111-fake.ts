@@ -17,13 +17,23 @@
  * Images are real PNGs (sharp) of width x height floored to multiples of 8, one flat colour from
  * the prompt, the seed and (img2img) the init image — see `fakeColour`. Every request is recorded;
  * faults can be scripted per route for the next N requests.
+ *
+ *   GET /sdapi/v1/options  the webui's settings, with `sd_model_checkpoint` = the loaded checkpoint's
+ *                          title, as the webui gives it: "<file name> [<short hash>]"
+ *   GET /internal/ping     {} (the webui's liveness route)
+ *
+ * For pools (issue 19): `latencyMs` (each generation takes that long), `maxInFlight` (the most
+ * generations at once), `loadedModel` / `modelLoads` (override_settings.sd_model_checkpoint other
+ * than the loaded one is a load; unless override_settings_restore_afterwards is false the webui
+ * switches back afterwards, another load), `failAll` (500 to everything), and `stop()` /
+ * `restart()` (the server dies mid-request — sockets destroyed — and comes back on the same port).
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 
-export type A1111Route = 'txt2img' | 'img2img' | 'other';
+export type A1111Route = 'txt2img' | 'img2img' | 'options' | 'ping' | 'other';
 
 export interface RecordedRequest {
   method: string;
@@ -52,6 +62,10 @@ export type A1111Fault =
 export interface A1111FakeOptions {
   /** `--api-auth user:pass`; null = no auth. */
   credentials?: { user: string; pass: string } | null;
+  /** Each generation takes this long (default 0). */
+  latencyMs?: number;
+  /** The checkpoint loaded at start (default v1-5-pruned-emaonly.safetensors). */
+  loadedModel?: string;
 }
 
 export interface Rendered {
@@ -112,13 +126,32 @@ export class A1111Fake {
   readonly requests: RecordedRequest[] = [];
   readonly rendered: Rendered[] = [];
   credentials: { user: string; pass: string } | null;
+  latencyMs: number;
+  /** Answer 500 to every request. */
+  failAll = false;
+  inFlight = 0;
+  maxInFlight = 0;
+  loadedModel: string;
+  modelLoads = 0;
+  /** Generations answered 200. */
+  generations = 0;
+  private readonly initialModel: string;
   private readonly faults: { route: A1111Route; remaining: number; fault: A1111Fault }[] = [];
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private port = 0;
 
   private constructor(
     private readonly server: http.Server,
     opts: A1111FakeOptions,
   ) {
     this.credentials = opts.credentials ?? null;
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.initialModel = opts.loadedModel ?? 'v1-5-pruned-emaonly.safetensors';
+    this.loadedModel = this.initialModel;
+    server.on('connection', (sock) => {
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+    });
   }
 
   static async start(opts: A1111FakeOptions = {}): Promise<A1111Fake> {
@@ -131,11 +164,39 @@ export class A1111Fake {
     });
     fake = new A1111Fake(server, opts);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake.port = (server.address() as AddressInfo).port;
     return fake;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The server dies: it stops listening and every open connection (requests mid-way included) is destroyed. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  /** Back on the same port after stop(), with its start-up checkpoint loaded. */
+  async restart(): Promise<void> {
+    this.loadedModel = this.initialModel;
+    this.inFlight = 0;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Zeroes the pool counters (generations, most in flight, model loads); the loaded model stays. */
+  resetCounters(): void {
+    this.generations = 0;
+    this.maxInFlight = this.inFlight;
+    this.modelLoads = 0;
   }
 
   failNext(route: A1111Route, times: number, fault: A1111Fault): void {
@@ -147,6 +208,9 @@ export class A1111Fake {
     this.rendered.length = 0;
     this.faults.length = 0;
     this.credentials = opts.credentials ?? null;
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.failAll = false;
+    this.resetCounters();
   }
 
   to(route: A1111Route): RecordedRequest[] {
@@ -154,6 +218,7 @@ export class A1111Fake {
   }
 
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -161,7 +226,16 @@ export class A1111Fake {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
-    const route: A1111Route = req.method === 'POST' && path === '/sdapi/v1/txt2img' ? 'txt2img' : req.method === 'POST' && path === '/sdapi/v1/img2img' ? 'img2img' : 'other';
+    const route: A1111Route =
+      req.method === 'POST' && path === '/sdapi/v1/txt2img'
+        ? 'txt2img'
+        : req.method === 'POST' && path === '/sdapi/v1/img2img'
+          ? 'img2img'
+          : req.method === 'GET' && path === '/sdapi/v1/options'
+            ? 'options'
+            : req.method === 'GET' && path === '/internal/ping'
+              ? 'ping'
+              : 'other';
     const rec: RecordedRequest = { method: req.method ?? '', path, route, headers: req.headers, body };
     try {
       rec.json = JSON.parse(body.toString('utf8'));
@@ -169,7 +243,9 @@ export class A1111Fake {
       // validated below
     }
     this.requests.push(rec);
+    if (this.failAll) return json(res, 500, { error: 'RuntimeError', detail: '', body: '', errors: 'failAll' });
     if (route === 'other') return json(res, 404, { detail: 'Not Found' });
+    if (route === 'ping') return json(res, 200, {});
 
     if (this.credentials) {
       const auth = req.headers.authorization ?? '';
@@ -181,6 +257,9 @@ export class A1111Fake {
         return json(res, 401, { detail: 'Incorrect username or password' }, { 'www-authenticate': 'Basic' });
       }
     }
+
+    // The webui reports the checkpoint's title: its file name and short hash ("v1-5-pruned-emaonly.safetensors [6ce0161689]").
+    if (route === 'options') return json(res, 200, { sd_model_checkpoint: checkpointTitle(this.loadedModel), sd_checkpoint_hash: null, samples_format: 'png', CLIP_stop_at_last_layers: 1, sd_vae: 'Automatic' });
 
     const f = this.faults.find((x) => x.remaining > 0 && x.route === route);
     if (f) {
@@ -255,7 +334,25 @@ export class A1111Fake {
       }
     }
 
-    const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint : null;
+    const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint.replace(/ \[[0-9a-f]+\]$/, '') : null;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const before = this.loadedModel;
+      if (checkpoint && checkpoint !== this.loadedModel) {
+        this.loadedModel = checkpoint;
+        this.modelLoads++;
+      }
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      // The webui restores its settings after the request unless told not to: switching back is another load.
+      if (checkpoint && checkpoint !== before && data.override_settings_restore_afterwards !== false) {
+        this.loadedModel = before;
+        this.modelLoads++;
+      }
+    } finally {
+      this.inFlight--;
+    }
+    if (req.socket.destroyed) return; // stopped mid-request: the socket is gone, nothing is delivered
     const r: Rendered = {
       route,
       prompt: data.prompt as string,
@@ -271,8 +368,14 @@ export class A1111Fake {
     const png = await sharp({ create: { width, height, channels: 3, background: { r: red, g, b } } }).png().toBuffer();
     const parameters = { ...data, ...(route === 'img2img' ? { init_images: null } : {}) };
     const info = JSON.stringify({ prompt: r.prompt, all_prompts: [r.prompt], seed: r.seed, all_seeds: [r.seed], width, height, sd_model_name: checkpoint ?? 'v1-5-pruned-emaonly', denoising_strength: r.denoisingStrength });
+    this.generations++;
     return json(res, 200, { images: [png.toString('base64')], parameters, info });
   }
+}
+
+/** A checkpoint's title as the webui shows it: the file name and the first 10 hex digits of its hash. */
+export function checkpointTitle(name: string): string {
+  return `${name} [${crypto.createHash('sha256').update(name).digest('hex').slice(0, 10)}]`;
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

@@ -14,6 +14,15 @@
  *   GET /view           filename / subfolder / type → the saved PNG.
  *   POST /upload/image  multipart `image` (must decode as an image) → {name, subfolder, type}.
  *   POST /queue         {delete: [ids]} recorded.
+ *   GET /system_stats   {system, devices} as ComfyUI answers it (a health probe).
+ *   GET /queue          {queue_running, queue_pending}: the prompts not yet done, in ComfyUI's shape.
+ *
+ * For pools (issue 19): `latencyMs` (a prompt is done that long after it was queued, on top of
+ * `pollsBeforeDone`), `maxInFlight` (the most prompts queued and not yet done at once — a prompt is
+ * in flight from POST /prompt until /history first reports it done, or it is deleted),
+ * `loadedModel` / `modelLoads` (a prompt whose CheckpointLoaderSimple ckpt_name differs from the
+ * last one run loads a model), `failAll` (500 to every request), and `stop()` / `restart()` (the
+ * server dies mid-request — sockets destroyed — and comes back on the same port, empty).
  *
  * Images are real PNGs rendered with sharp at the size the graph asks for (EmptyLatentImage or
  * ImageScale, floored to a multiple of 8 like a latent), one flat colour derived from the positive
@@ -36,7 +45,7 @@ export interface RecordedRequest {
   json?: unknown;
 }
 
-export type ComfyRoute = 'prompt' | 'history' | 'view' | 'upload' | 'queue' | 'other';
+export type ComfyRoute = 'prompt' | 'history' | 'view' | 'upload' | 'queue' | 'system_stats' | 'queue_status' | 'other';
 
 export type ComfyFault =
   | { status: number; body?: string | Buffer; retryAfter?: string }
@@ -59,6 +68,8 @@ export interface ComfyFakeOptions {
   checkpoints?: string[];
   /** When set, every request needs `Authorization: Bearer <token>` (as an auth proxy would), else 401. */
   token?: string | null;
+  /** A prompt is done no sooner than this long after it was queued (default 0). */
+  latencyMs?: number;
 }
 
 export interface FakePrompt {
@@ -68,6 +79,9 @@ export interface FakePrompt {
   workflow: Record<string, { class_type: string; inputs: Record<string, unknown> }>;
   outcome: PromptOutcome;
   polls: number;
+  queuedAt: number;
+  /** Counted in `inFlight` until /history first reports it done (or it is deleted). */
+  inFlight: boolean;
   /** What the graph evaluated to: positive prompt text, seed, output size, denoise, input image. */
   render: GraphRender;
   image?: { filename: string; bytes: Buffer };
@@ -159,6 +173,19 @@ export class ComfyUIFake {
   legacyHistory = false;
   checkpoints: string[];
   token: string | null;
+  latencyMs: number;
+  /** Answer 500 to every request (a backend that is up but broken). */
+  failAll = false;
+  /** Prompts queued and not yet done now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** The checkpoint the last prompt ran (null before the first), and how many times it changed. */
+  loadedModel: string | null = null;
+  modelLoads = 0;
+  /** Prompts accepted by POST /prompt (each one is a generation the backend ran or would run). */
+  generations = 0;
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private port = 0;
   private readonly faults: { route: ComfyRoute; remaining: number; fault: ComfyFault }[] = [];
   private readonly outputs = new Map<string, Buffer>();
   private number = 0;
@@ -171,6 +198,11 @@ export class ComfyUIFake {
     this.pollsBeforeDone = opts.pollsBeforeDone ?? 2;
     this.checkpoints = opts.checkpoints ?? ['sd_xl_base_1.0.safetensors', 'v1-5-pruned-emaonly.safetensors'];
     this.token = opts.token ?? null;
+    this.latencyMs = opts.latencyMs ?? 0;
+    server.on('connection', (sock) => {
+      this.sockets.add(sock);
+      sock.once('close', () => this.sockets.delete(sock));
+    });
   }
 
   static async start(opts: ComfyFakeOptions = {}): Promise<ComfyUIFake> {
@@ -183,12 +215,33 @@ export class ComfyUIFake {
     });
     fake = new ComfyUIFake(server, opts);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake.port = (server.address() as AddressInfo).port;
     return fake;
   }
 
   get url(): string {
-    const a = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${a.port}`;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The server dies: it stops listening and every open connection (requests mid-way included) is destroyed. Its prompts are lost. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    this.prompts.clear();
+    this.inFlight = 0;
+  }
+
+  /** Back on the same port after stop(), with nothing loaded (like a restarted ComfyUI). */
+  async restart(): Promise<void> {
+    this.loadedModel = null;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
   }
 
   /** The next `times` requests to `route` get `fault` instead of the normal answer. */
@@ -205,6 +258,16 @@ export class ComfyUIFake {
     this.legacyHistory = false;
     this.pollsBeforeDone = opts.pollsBeforeDone ?? 2;
     this.token = opts.token ?? null;
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.failAll = false;
+    this.resetCounters();
+  }
+
+  /** Zeroes the pool counters (generations, most in flight, model loads); the loaded model stays. */
+  resetCounters(): void {
+    this.generations = 0;
+    this.maxInFlight = this.inFlight;
+    this.modelLoads = 0;
   }
 
   to(route: ComfyRoute): RecordedRequest[] {
@@ -212,6 +275,7 @@ export class ComfyUIFake {
   }
 
   async close(): Promise<void> {
+    if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -233,7 +297,11 @@ export class ComfyUIFake {
               ? 'upload'
               : req.method === 'POST' && path === '/queue'
                 ? 'queue'
-                : 'other';
+                : req.method === 'GET' && path === '/system_stats'
+                  ? 'system_stats'
+                  : req.method === 'GET' && path === '/queue'
+                    ? 'queue_status'
+                    : 'other';
     const rec: RecordedRequest = { method: req.method ?? '', path, route, query: Object.fromEntries(u.searchParams), headers: req.headers, body };
     if ((req.headers['content-type'] ?? '').startsWith('application/json')) {
       try {
@@ -245,6 +313,7 @@ export class ComfyUIFake {
     this.requests.push(rec);
 
     if (this.token !== null && req.headers.authorization !== `Bearer ${this.token}`) return text(res, 401, '401: Unauthorized');
+    if (this.failAll) return text(res, 500, '500 Internal Server Error');
 
     const f = this.faults.find((x) => x.remaining > 0 && x.route === route);
     if (f) {
@@ -279,8 +348,19 @@ export class ComfyUIFake {
       case 'queue': {
         const del = (rec.json as { delete?: unknown } | undefined)?.delete;
         if (Array.isArray(del)) for (const id of del) if (typeof id === 'string') this.deleted.push(id);
+        if (Array.isArray(del)) for (const id of del) if (typeof id === 'string') this.settle(this.prompts.get(id));
         res.writeHead(200);
         return void res.end();
+      }
+      case 'system_stats':
+        return json(res, 200, {
+          system: { os: 'posix', ram_total: 68_719_476_736, ram_free: 34_359_738_368, comfyui_version: '0.3.40', python_version: '3.12.3', pytorch_version: '2.7.0+cu128', embedded_python: false, argv: ['main.py', '--listen'] },
+          devices: [{ name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync', type: 'cuda', index: 0, vram_total: 25_757_220_864, vram_free: 20_000_000_000, torch_vram_total: 0, torch_vram_free: 0 }],
+        });
+      case 'queue_status': {
+        const entry = (p: FakePrompt) => [p.number, p.id, p.workflow, { client_id: p.clientId }, [p.render.saveNode]];
+        const waiting = [...this.prompts.values()].filter((p) => p.inFlight).sort((a, b) => a.number - b.number);
+        return json(res, 200, { queue_running: waiting.slice(0, 1).map(entry), queue_pending: waiting.slice(1).map(entry) });
       }
       default:
         return text(res, 404, '404: Not Found');
@@ -324,8 +404,22 @@ export class ComfyUIFake {
     }
     const id = crypto.randomUUID();
     const number = this.number++;
-    this.prompts.set(id, { id, number, clientId: data.client_id, workflow: wf, outcome: this.outcome, polls: 0, render });
+    this.prompts.set(id, { id, number, clientId: data.client_id, workflow: wf, outcome: this.outcome, polls: 0, queuedAt: Date.now(), inFlight: true, render });
+    this.generations++;
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    if (render.checkpoint && render.checkpoint !== this.loadedModel) {
+      this.loadedModel = render.checkpoint;
+      this.modelLoads++;
+    }
     return json(res, 200, { prompt_id: id, number, node_errors: {} });
+  }
+
+  /** A prompt stops counting as in flight (done, failed or deleted). */
+  private settle(p: FakePrompt | undefined): void {
+    if (!p || !p.inFlight) return;
+    p.inFlight = false;
+    this.inFlight--;
   }
 
   private validateNode(wf: FakePrompt['workflow'], node: FakePrompt['workflow'][string]): Reason[] {
@@ -433,7 +527,8 @@ export class ComfyUIFake {
     const p = this.prompts.get(id);
     if (!p) return json(res, 200, {});
     p.polls++;
-    if (p.outcome === 'never' || p.polls <= this.pollsBeforeDone) return json(res, 200, {});
+    if (p.outcome === 'never' || p.polls <= this.pollsBeforeDone || Date.now() - p.queuedAt < this.latencyMs) return json(res, 200, {});
+    this.settle(p);
     const ts = Date.now();
     const start: [string, unknown] = ['execution_start', { prompt_id: id, timestamp: ts }];
     const cached: [string, unknown] = ['execution_cached', { nodes: [], prompt_id: id, timestamp: ts }];
