@@ -185,7 +185,10 @@ export class Fleet {
   /** A probe's verdict: success readmits an ejected backend (and may report its loaded model); failures count toward ejection. */
   async probed(id: string, ok: boolean, detail: { loadedModel?: string | null; error?: string }): Promise<'readmitted' | 'ejected' | null> {
     return this.db.transaction().execute(async (trx) => {
-      const b = await trx.selectFrom('backends').selectAll().where('id', '=', id).executeTakeFirst();
+      // Locked like release's read (PostgreSQL), so a probe and a call ending at once count both their verdicts.
+      let read = trx.selectFrom('backends').selectAll().where('id', '=', id);
+      if (this.opts.dialect === 'postgres') read = read.forUpdate();
+      const b = await read.executeTakeFirst();
       if (!b) return null;
       const now = Date.now();
       if (ok) {
