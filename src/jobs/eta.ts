@@ -67,26 +67,26 @@ export class EtaEstimator {
     }
     if (job.status !== 'pending') return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
 
-    const place = await this.queue.position(job.id);
+    const position = await this.queue.position(job.id);
     // Between its claim and its start transition a pending job has no place in the queue: it is starting.
-    if (!place) return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
+    if (position === null) return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
     const running = await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute();
     const own = await this.durationMs(job);
     const slots = Math.max(1, this.slots);
     let startAt: number | null = now;
-    if (running.length + place.position > slots) {
+    if (running.length + position > slots) {
       // Work standing between this job and a free slot, shared by the slots: what runs now, and the
       // jobs that start first (assumed to take as long as this one: their kinds are other accounts' business).
-      if (own === null) return { queue_position: place.position, estimated_start_at: null, estimated_completed_at: null };
-      let work = own * (place.position - 1);
+      if (own === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
+      let work = own * (position - 1);
       for (const r of running) {
         const d = await this.durationMs(r);
-        if (d === null) return { queue_position: place.position, estimated_start_at: null, estimated_completed_at: null };
+        if (d === null) return { queue_position: position, estimated_start_at: null, estimated_completed_at: null };
         work += Math.max(0, Number(r.started_at ?? now) + d - now);
       }
       startAt = now + work / slots;
     } else if (own === null) startAt = null;
-    return { queue_position: place.position, estimated_start_at: startAt, estimated_completed_at: startAt === null || own === null ? null : startAt + own };
+    return { queue_position: position, estimated_start_at: startAt, estimated_completed_at: startAt === null || own === null ? null : startAt + own };
   }
 }
 

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
-import type { QueuePosition } from './port.js';
 
 const EPS = 1e-9;
 
@@ -12,7 +11,7 @@ const EPS = 1e-9;
  * times, at most its waiting tasks. Exact for accounts of unit-cost jobs whose work stays as it is;
  * an estimate when stories (cost > 1) or new submissions change the picture meanwhile.
  */
-export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fifo'): Promise<QueuePosition | null> {
+export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fifo'): Promise<number | null> {
   const t = await db.selectFrom('queue_tasks').select(['account_id', 'sort_key', 'lease_owner', 'run_at', 'job_id']).where('job_id', '=', jobId).executeTakeFirst();
   if (!t || t.lease_owner !== null) return null;
   if (dispatch === 'fifo') {
@@ -22,7 +21,7 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
       .where('lease_owner', 'is', null)
       .where(sql<boolean>`(run_at, job_id) < (${t.run_at}, ${t.job_id})`)
       .executeTakeFirstOrThrow();
-    return { position: Number(ahead.n) + 1, ownAhead: Number(ahead.n), othersAhead: 0 };
+    return Number(ahead.n) + 1;
   }
   const own = await db
     .selectFrom('queue_tasks')
@@ -38,7 +37,7 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
     .select(['s.pass', 'a.weight'])
     .where('s.account_id', '=', t.account_id)
     .executeTakeFirst();
-  if (!me) return { position: ownAhead + 1, ownAhead, othersAhead: 0 };
+  if (!me) return ownAhead + 1;
   const target = Number(me.pass) + ownAhead / Math.max(1, Number(me.weight));
   const others = await db
     .selectFrom('sched_accounts as s')
@@ -58,5 +57,5 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
     if (Math.abs(pass + n / w - target) < EPS && o.account_id < t.account_id) n += 1;
     othersAhead += Math.min(Number(o.queued), n);
   }
-  return { position: ownAhead + othersAhead + 1, ownAhead, othersAhead };
+  return ownAhead + othersAhead + 1;
 }

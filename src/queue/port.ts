@@ -69,18 +69,10 @@ export interface JobQueue {
   /** Gives the claim's task back at once (graceful shutdown), without counting the attempt against it. */
   release(trx: Db, jobId: string, token: string): Promise<void>;
   /** 1 + the tasks that will start before this waiting one, in the fair order; null when it is not waiting. */
-  position(jobId: string): Promise<QueuePosition | null>;
+  position(jobId: string): Promise<number | null>;
   stats(): Promise<QueueStats>;
   depth(): Promise<QueueDepth[]>;
   /** Jobs whose claims kept expiring up to the attempt limit while never settled (the worker fails them with a clear error). */
   abandoned(db: Db): Promise<string[]>;
   stop?(): Promise<void>;
-}
-
-export interface QueuePosition {
-  /** 1 = next to start. */
-  position: number;
-  /** Of those ahead: the account's own (their kinds are known) and other accounts' (estimated alike). */
-  ownAhead: number;
-  othersAhead: number;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
-import type { JobQueue, NewTask, QueueDepth, QueuePosition, QueueStats, QueueTask } from './port.js';
+import type { JobQueue, NewTask, QueueDepth, QueueStats, QueueTask } from './port.js';
 import { sortKey } from './priority.js';
 import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
 import { fairPosition } from './fair-position.js';
@@ -144,7 +144,7 @@ export class SqlQueue implements JobQueue {
     if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('account_id', '=', back.account_id).execute();
   }
 
-  async position(jobId: string): Promise<QueuePosition | null> {
+  async position(jobId: string): Promise<number | null> {
     return fairPosition(this.db, jobId, this.opts.dispatch);
   }
 

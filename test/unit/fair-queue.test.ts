@@ -172,7 +172,7 @@ describe(`fair dispatch on ${MODE === 'scaleout' ? 'PostgreSQL' : 'SQLite'}, in-
     await setScheduling(core.db, 'q-b', { weight: 2 });
     const all = [...(await submitMany(a, 6)), ...(await submitMany(b, 8)), ...(await submitMany(c, 3)), await submit(a, { priority: 'high' })];
     const predicted = new Map<string, number>();
-    for (const id of all) predicted.set(id, (await core.queue.position(id))!.position);
+    for (const id of all) predicted.set(id, (await core.queue.position(id))!);
     const actual: string[] = [];
     for (let t = await claim(); t; t = await claim()) {
       actual.push(t.jobId);
@@ -192,7 +192,7 @@ describe(`fair dispatch on ${MODE === 'scaleout' ? 'PostgreSQL' : 'SQLite'}, in-
     const first = (await claim())!;
     await done(first);
     const expected = new Map<string, number>();
-    for (const r of await core.db.selectFrom('queue_tasks').select('job_id').execute()) expected.set(r.job_id, (await core.queue.position(r.job_id))!.position);
+    for (const r of await core.db.selectFrom('queue_tasks').select('job_id').execute()) expected.set(r.job_id, (await core.queue.position(r.job_id))!);
     await core.reopen();
     const order: string[] = [];
     for (let t = await claim(); t; t = await claim()) {
