@@ -1,17 +1,15 @@
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { spendingState } from '../billing/spending-caps.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 import { accountUsage } from './usage.js';
+import { liveWork } from './scheduling.js';
 
 /** The `user` of GET /v1/account/profile: balances, defaults, status and usage. */
 export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', accountId: string, limits: { maxRunningJobs: number; maxQueuedJobs: number }) {
   const a = await db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
   const spend = await spendingState(db, accountId);
-  const now = Date.now();
-  const running = await db.selectFrom('queue_tasks').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).where('lease_expires_at', '>=', now).executeTakeFirstOrThrow();
-  const queued = await db.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).where('status', '=', 'pending').executeTakeFirstOrThrow();
+  const work = (await liveWork(db, accountId)).get(accountId);
   const eurOrNull = (m: number | null) => (m === null ? null : microsToEur(m));
   return {
     id: a.id,
@@ -47,8 +45,8 @@ export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', acco
       weight: Number(a.weight),
       max_running_jobs: limits.maxRunningJobs,
       max_queued_jobs: limits.maxQueuedJobs,
-      running: Number(running.n),
-      queued: Number(queued.n),
+      running: work?.running ?? 0,
+      queued: work?.queued ?? 0,
     },
   };
 }

@@ -49,19 +49,37 @@ export interface AccountSchedulingRow {
   queued: number;
 }
 
-/** `easel accounts list`: every account with its share, caps, spending and live work. */
-export async function listScheduling(db: Db): Promise<AccountSchedulingRow[]> {
-  const now = Date.now();
-  const accounts = await db.selectFrom('accounts').select(['id', 'name', 'status', 'weight', 'available_micros', 'held_micros']).orderBy('name').execute();
+/**
+ * Jobs running now (live queue claims) and waiting to start (pending), per account — one account's, or
+ * every account's (null). Read by the profile and `easel accounts list`.
+ */
+export async function liveWork(db: Db, accountId: string | null, now = Date.now()): Promise<Map<string, { running: number; queued: number }>> {
   const running = await db
     .selectFrom('queue_tasks')
     .select(['account_id', sql<number>`count(*)`.as('n')])
     .where('lease_expires_at', '>=', now)
+    .$if(accountId !== null, (q) => q.where('account_id', '=', accountId!))
     .groupBy('account_id')
     .execute();
-  const queued = await db.selectFrom('jobs').select(['account_id', sql<number>`count(*)`.as('n')]).where('status', '=', 'pending').groupBy('account_id').execute();
-  const runningOf = new Map(running.map((r) => [r.account_id, Number(r.n)]));
-  const queuedOf = new Map(queued.map((r) => [r.account_id, Number(r.n)]));
+  const queued = await db
+    .selectFrom('jobs')
+    .select(['account_id', sql<number>`count(*)`.as('n')])
+    .where('status', '=', 'pending')
+    .$if(accountId !== null, (q) => q.where('account_id', '=', accountId!))
+    .groupBy('account_id')
+    .execute();
+  const out = new Map<string, { running: number; queued: number }>();
+  const at = (id: string) => out.get(id) ?? (out.set(id, { running: 0, queued: 0 }), out.get(id)!);
+  for (const r of running) at(r.account_id).running = Number(r.n);
+  for (const r of queued) at(r.account_id).queued = Number(r.n);
+  return out;
+}
+
+/** `easel accounts list`: every account with its share, caps, spending and live work. */
+export async function listScheduling(db: Db): Promise<AccountSchedulingRow[]> {
+  const now = Date.now();
+  const accounts = await db.selectFrom('accounts').select(['id', 'name', 'status', 'weight', 'available_micros', 'held_micros']).orderBy('name').execute();
+  const work = await liveWork(db, null, now);
   const out: AccountSchedulingRow[] = [];
   for (const a of accounts) {
     const s = await spendingState(db, a.id, now);
@@ -76,8 +94,8 @@ export async function listScheduling(db: Db): Promise<AccountSchedulingRow[]> {
       spent_month_micros: s.spent_month_micros,
       available_micros: Number(a.available_micros),
       held_micros: Number(a.held_micros),
-      running: runningOf.get(a.id) ?? 0,
-      queued: queuedOf.get(a.id) ?? 0,
+      running: work.get(a.id)?.running ?? 0,
+      queued: work.get(a.id)?.queued ?? 0,
     });
   }
   return out;

@@ -63,10 +63,6 @@ export class Fleet {
     this.declared.set(spec.id, spec);
   }
 
-  get endpoints(): EndpointSpec[] {
-    return [...this.declared.values()];
-  }
-
   /** Upserts every declared backend: configuration follows this process's settings; health and counters are kept. */
   async register(): Promise<void> {
     const now = Date.now();
@@ -237,7 +233,7 @@ export class Fleet {
   }
 
   /** Every backend with its calls in flight now (for `easel backends`, /health and /metrics). */
-  async snapshot(): Promise<(BackendView & { pool: string; vendor: string; url: string; labels: Record<string, string>; callsTotal: number; errorsTotal: number; modelLoadsTotal: number; lastError: string | null; ejectedAt: number | null; lastProbeAt: number | null })[]> {
+  snapshot(): ReturnType<typeof snapshotOf> {
     return snapshotOf(this.db);
   }
 }
