@@ -159,6 +159,25 @@ function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
 let dbCollectorsFor: Db | null = null;
 
 /**
+ * A gauge with one series per row of a (cached) read of the store, rebuilt at each scrape; an unreachable
+ * store keeps the last values (/health says so).
+ */
+function rowGauge<R, L extends string>(name: string, help: string, labelNames: L[], rows: () => Promise<R[]>, labels: (r: R) => Record<L, string>, value: (r: R) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const all = await rows().catch(() => null);
+      if (!all) return;
+      this.reset();
+      for (const r of all) this.set(labels(r), value(r));
+    },
+  });
+}
+
+/**
  * Gauges read at scrape time from the store and the queue: jobs by state, queue depth and the age
  * of its oldest ready task, and the ledger's totals. Cached for 5 s so scrapes stay cheap.
  */
@@ -211,18 +230,7 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
   });
   const fleet = cached(5000, () => snapshotOf(db));
   const perBackend = (name: string, help: string, value: (b: Awaited<ReturnType<typeof snapshotOf>>[number]) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['pool', 'backend'] as const,
-      registers: [registry],
-      async collect() {
-        const rows = await fleet().catch(() => null);
-        if (!rows) return;
-        this.reset();
-        for (const b of rows) this.set({ pool: b.pool, backend: b.url }, value(b));
-      },
-    });
+    rowGauge(name, help, ['pool', 'backend'], fleet, (b) => ({ pool: b.pool, backend: b.url }), value);
   perBackend('easel_backend_healthy', 'Backends of each pool: 1 healthy, 0 ejected (src/fleet/).', (b) => (b.healthy ? 1 : 0));
   perBackend('easel_backend_in_flight', 'Calls in flight on each backend, from every process.', (b) => b.inFlight);
   perBackend('easel_backend_capacity', "Each backend's max_concurrency.", (b) => b.maxConcurrency);
@@ -231,18 +239,7 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
   perBackend('easel_backend_errors_total', 'Failed calls of each backend since it was first registered (a counter kept in the store).', (b) => b.errorsTotal);
   const depth = cached(5000, () => queue.depth());
   const perWeight = (name: string, help: string, value: (r: Awaited<ReturnType<JobQueue['depth']>>[number]) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['weight'] as const,
-      registers: [registry],
-      async collect() {
-        const rows = await depth().catch(() => null);
-        if (!rows) return;
-        this.reset();
-        for (const r of rows) this.set({ weight: String(r.weight) }, value(r));
-      },
-    });
+    rowGauge(name, help, ['weight'], depth, (r) => ({ weight: String(r.weight) }), value);
   perWeight('easel_queue_depth_by_weight', 'Jobs waiting to start, by the weight class of their account (accounts of one weight form one class; label "weight").', (r) => r.queued);
   perWeight('easel_queue_accounts_waiting', 'Accounts with jobs in the queue, by weight class.', (r) => r.accounts);
   new Gauge({
