@@ -18,6 +18,7 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     target: 'es2022',
-    sourcemap: true,
+    // No source maps: they would publish the dashboard's sources (issue 20); the server refuses *.map too.
+    sourcemap: false,
   },
 });

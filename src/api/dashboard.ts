@@ -47,6 +47,17 @@ function cacheHeaders(res: { setHeader(name: string, value: string): unknown }, 
   res.setHeader('cache-control', filePath.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
 }
 
+/**
+ * What the dashboard serves: the built files, by a plain path. A dot segment (`..`, `.`), a dotfile
+ * or dot-directory (`.env`, `.git/`), a backslash or NUL, and source maps (`*.map`: they hold the
+ * sources, and the build makes none; this keeps an older build's from being served) answer 404
+ * before @fastify/send sees the path — it would refuse them with a 403 error fastify cannot shape.
+ */
+export function servableDashboardPath(pathname: string): boolean {
+  if (/[\\\0]/.test(pathname) || pathname.toLowerCase().endsWith('.map')) return false;
+  return pathname.split('/').every((seg, i, all) => (seg === '' ? i === 0 || i === all.length - 1 : !seg.startsWith('.')));
+}
+
 export async function installDashboard(app: FastifyInstance, config: Config): Promise<void> {
   const csp = dashboardCsp(config);
   await app.register(async (scope) => {
@@ -74,6 +85,7 @@ export async function installDashboard(app: FastifyInstance, config: Config): Pr
       etag: true,
       lastModified: true,
       dotfiles: 'deny',
+      allowedPath: (pathname) => servableDashboardPath(pathname),
     });
   });
 }

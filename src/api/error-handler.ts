@@ -16,7 +16,21 @@ export function sendError(reply: FastifyReply, req: FastifyRequest, err: EaselEr
   const body: Record<string, unknown> = { error: err.code, message: err.message };
   if (err.details && Object.keys(err.details).length > 0) body.details = err.details;
   body.request_id = req.id;
-  return reply.code(err.status).type('application/json; charset=utf-8').send(body);
+  return reply.code(err.status).type('application/json; charset=utf-8').send(errorJson(body));
+}
+
+/**
+ * An error body as JSON text that is always produced: details that cannot be serialised (too
+ * deep, cyclic, a BigInt) are left out rather than turning a 4xx into a failure of the error
+ * handler itself.
+ */
+export function errorJson(body: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    const { details: _dropped, ...rest } = body;
+    return JSON.stringify(rest);
+  }
 }
 
 /** Maps every failure, ours or the framework's, onto the one error shape. Nothing internal leaks. */
@@ -41,11 +55,38 @@ export function toEaselError(err: FastifyError & { validation?: unknown[]; valid
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new EaselError(400, 'bad_request', 'Content-Length does not match the body.');
   }
+  const fromStatic = staticFileError(err);
+  if (fromStatic) return fromStatic;
   if (err instanceof SyntaxError || (err as { statusCode?: number }).statusCode === 400) {
     return new EaselError(400, 'bad_request', 'The body is not valid JSON.');
   }
   if ((err as { statusCode?: number }).statusCode === 413) return new EaselError(413, 'payload_too_large', 'The request body is too large.');
   return new EaselError(500, 'internal_error', 'An internal error occurred. It has been logged; retry later or quote the request id.');
+}
+
+/**
+ * The refusals of @fastify/send (signed files, the dashboard's files) arrive as http-errors with a
+ * status: a Range past the end (416, with `Content-Range: bytes *\/size`), a failed If-Match or
+ * If-Unmodified-Since (412), a path it will not serve (403: a dotfile or `..`; answered 404, as a
+ * file that is not there). Without this they would fall through to a 500.
+ */
+function staticFileError(err: { status?: unknown; statusCode?: unknown; headers?: unknown; name?: string }): EaselError | null {
+  const status = typeof err.status === 'number' ? err.status : null;
+  if (status === null || status !== err.statusCode) return null;
+  switch (status) {
+    case 416: {
+      const range = (err.headers as Record<string, string> | undefined)?.['Content-Range'];
+      return new EaselError(416, 'range_not_satisfiable', 'The requested Range lies outside the file.', undefined, range ? { 'content-range': range } : undefined);
+    }
+    case 412:
+      return new EaselError(412, 'precondition_failed', 'A precondition (If-Match or If-Unmodified-Since) does not hold for this file.');
+    case 400:
+      return new EaselError(400, 'bad_request', 'The file path is malformed.');
+    case 403:
+    case 404:
+      return new EaselError(404, 'not_found', 'No such file.');
+  }
+  return null;
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
