@@ -39,5 +39,13 @@ export function sendOpenAIError(reply: FastifyReply, req: FastifyRequest, err: E
   if (m.code === 'insufficient_quota') reply.header('x-should-retry', 'false');
   const error: Record<string, unknown> = { message: err.message, type: m.type, param: paramOf(err), code: m.code, easel_code: err.code, request_id: req.id };
   if (err.details && Object.keys(err.details).length > 0) error.details = err.details;
-  return reply.code(m.status).type('application/json; charset=utf-8').send({ error });
+  let text: string;
+  try {
+    text = JSON.stringify({ error });
+  } catch {
+    // Details that cannot be serialised are left out; the error itself always is.
+    delete error.details;
+    text = JSON.stringify({ error });
+  }
+  return reply.code(m.status).type('application/json; charset=utf-8').send(text);
 }

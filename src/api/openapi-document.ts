@@ -14,6 +14,8 @@
  * document (src/api/response-check.ts), so a status or header missing here fails the suite.
  */
 
+import { MAX_JSON_DEPTH } from './json-depth.js';
+
 type Json = Record<string, any>;
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
@@ -23,7 +25,7 @@ const LIMIT_KEYWORDS = ['maximum', 'minimum', 'exclusiveMaximum', 'exclusiveMini
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
 const GENERIC: Record<string, string> = {
-  '400': 'bad_request: malformed JSON, a wrong type, an unknown field or parameter.',
+  '400': `bad_request: malformed JSON, a JSON body nested deeper than ${MAX_JSON_DEPTH} levels (details.max_depth), a wrong type, an unknown field or parameter.`,
   '401': 'auth_invalid: the API key is missing, unknown or revoked.',
   '403': 'account_suspended (and, where the operation says so, content_rejected or forbidden).',
   '408': 'request_timeout: the request was not received within EASEL_REQUEST_TIMEOUT_MS.',

@@ -13,6 +13,7 @@ import { installAuth } from './auth.js';
 import { keyLookup } from '../accounts/key-lookup.js';
 import { installErrorHandling } from './error-handler.js';
 import { validatorCompiler } from './validation.js';
+import { installJsonDepthLimit } from './json-depth.js';
 import { jobRoutes } from './routes/jobs.js';
 import { jobControlRoutes } from './routes/job-control.js';
 import { generateRoutes } from './routes/generate.js';
@@ -62,6 +63,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   });
 
   app.setValidatorCompiler(validatorCompiler);
+  // Every JSON body of every route: at most MAX_JSON_DEPTH levels deep (400 bad_request beyond).
+  installJsonDepthLimit(app);
   // Responses are serialised with JSON.stringify: the response schemas document the contract
   // (and the contract tests validate real responses against them) without a second serializer.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
