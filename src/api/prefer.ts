@@ -15,7 +15,8 @@ export function preferWait(req: FastifyRequest, reply: FastifyReply, capS = MAX_
   if (raw === undefined) return null;
   const text = Array.isArray(raw) ? raw.join(',') : raw;
   for (const pref of text.split(/[,;]/)) {
-    const m = /^\s*wait\s*=\s*"?(\d{1,6})"?\s*$/i.exec(pref);
+    // Any number of digits: a wait longer than the cap is cut to it, never ignored (issue 20).
+    const m = /^\s*wait\s*=\s*"?(\d+)"?\s*$/i.exec(pref);
     if (!m) continue;
     const n = Math.min(Number(m[1]), capS);
     reply.header('preference-applied', `wait=${n}`);

@@ -25,7 +25,18 @@ type Validate = ((data: unknown, ctx?: unknown) => boolean) & { errors?: ErrorOb
  * (src/api/null-is-absent.ts).
  */
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  if (httpPart !== 'body') return urlAjv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  if (httpPart !== 'body') {
+    const inner = urlAjv.compile(schema as object) as Validate;
+    const uuids = uuidProperties(schema);
+    if (uuids.length === 0) return inner as ReturnType<FastifySchemaCompiler<unknown>>;
+    const check: Validate = (data, ctx) => {
+      const ok = inner(data, ctx);
+      check.errors = inner.errors;
+      if (ok) lowerCaseUuids(data, uuids);
+      return ok;
+    };
+    return check as ReturnType<FastifySchemaCompiler<unknown>>;
+  }
   const inner = bodyAjv.compile(schema as object) as Validate;
   const check: Validate = (data, ctx) => {
     const ok = inner(data, ctx);
@@ -37,6 +48,22 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   check.schemaEnv = inner.schemaEnv;
   return check as ReturnType<FastifySchemaCompiler<unknown>>;
 };
+
+/** The top-level properties of a path or query schema that hold a UUID (`format: uuid`). */
+function uuidProperties(schema: unknown): string[] {
+  const props = (schema as { properties?: Record<string, { format?: string }> } | null)?.properties ?? {};
+  return Object.entries(props).filter(([, p]) => p?.format === 'uuid').map(([k]) => k);
+}
+
+/**
+ * UUIDs are case-insensitive (RFC 9562 §4): a job id typed in capitals names the same job. They are
+ * stored lower-case, so a path or query id is lowered once it has passed its schema.
+ */
+function lowerCaseUuids(data: unknown, keys: string[]): void {
+  if (!data || typeof data !== 'object') return;
+  const d = data as Record<string, unknown>;
+  for (const k of keys) if (typeof d[k] === 'string') d[k] = (d[k] as string).toLowerCase();
+}
 
 const LIMIT_KEYWORDS = new Set(['maxItems', 'minItems', 'maxLength', 'minLength', 'maximum', 'minimum', 'exclusiveMaximum', 'exclusiveMinimum', 'maxProperties']);
 
