@@ -1,29 +1,42 @@
 import sharp, { type Metadata } from 'sharp';
+import { TextSink, type Unscannable } from './text-sink.js';
+import { isPng, pngText } from './png-text.js';
+import { isJpeg, jpegText } from './jpeg-text.js';
+import { isWebp, webpText } from './webp-text.js';
 
-const MAX_TEXT = 64 * 1024;
+export interface ImageText {
+  /** Every piece of embedded text found, one per line. */
+  text: string;
+  /** Set when not all of it could be read: past the scan budget, or compressed text that does not inflate. */
+  unscannable: Unscannable | null;
+}
 
 /**
- * The text an image carries besides its pixels: PNG text chunks, the XMP packet and printable
- * runs of the EXIF block (ImageDescription, UserComment, Artist…). The rule-based moderator cannot
- * see pixels, so this is what it can check; captions and titles are where tools and people write
- * what an image shows. Undecodable input yields '' — deciding what is an image is the caller's job.
+ * The text an image carries besides its pixels: PNG text chunks, XMP packets, JPEG comments and
+ * the printable runs of EXIF and other metadata blocks. The rule-based moderator cannot see
+ * pixels, so this is what it can check; captions and titles are where tools and people write
+ * what an image shows. All of it is read, wherever it sits in the file, up to
+ * IMAGE_TEXT_SCAN_BUDGET; the caller refuses an image whose text could not all be read.
+ * PNG, JPEG and WebP are walked byte by byte (libvips skips PNG text after the image data); any
+ * other format sharp decodes is read through sharp's metadata. Undecodable input yields ''.
  */
-export async function imageText(bytes: Buffer): Promise<string> {
+export async function imageText(bytes: Buffer): Promise<ImageText> {
+  const sink = new TextSink();
+  if (isPng(bytes)) pngText(bytes, sink);
+  else if (isJpeg(bytes)) jpegText(bytes, sink);
+  else if (isWebp(bytes)) webpText(bytes, sink);
+  else await viaSharp(bytes, sink);
+  return { text: sink.text(), unscannable: sink.unscannable };
+}
+
+async function viaSharp(bytes: Buffer, sink: TextSink): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes).metadata();
   } catch {
-    return '';
+    return;
   }
-  const parts: string[] = [];
-  for (const c of meta.comments ?? []) parts.push(`${c.keyword} ${c.text}`);
-  // Markup characters become spaces so attribute values and element text read as plain words.
-  if (meta.xmp) parts.push(meta.xmp.toString('utf8').replace(/[<>="'/]/g, ' '));
-  if (meta.exif) parts.push(printableRuns(meta.exif));
-  return parts.join('\n').slice(0, MAX_TEXT);
-}
-
-/** ASCII runs of four or more printable characters: EXIF strings without parsing every IFD. */
-function printableRuns(b: Buffer): string {
-  return (b.toString('latin1').match(/[\x20-\x7e]{4,}/g) ?? []).join(' ');
+  for (const c of meta.comments ?? []) sink.add(`${c.keyword} ${c.text}`);
+  if (meta.xmp) sink.addMarkup(meta.xmp.toString('utf8'));
+  if (meta.exif) sink.addPrintable(meta.exif);
 }

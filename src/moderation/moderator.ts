@@ -6,6 +6,9 @@ import { normalizeForModeration } from './normalize.js';
 
 export type Strictness = 'normal' | 'liberal';
 
+/** The category of an image refused because its embedded text is past the scan budget or unreadable. */
+export const UNSCANNED_CATEGORY = 'embedded_text_unscanned';
+
 export interface ModerationVerdict {
   allowed: boolean;
   /** Machine-readable category of the first rule that matched. */
@@ -31,7 +34,11 @@ export class RuleModerator implements Moderator {
    * image shows plugs a classifier in behind this port.
    */
   async checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict> {
-    return this.checkText(await imageText(bytes), strictness);
+    const found = await imageText(bytes);
+    // Text that could not all be read is refused, not passed unread: a policy refusal (legal is
+    // not claimed), category `embedded_text_unscanned`, whatever the strictness.
+    if (found.unscannable) return { allowed: false, category: UNSCANNED_CATEGORY, legal: false };
+    return this.checkText(found.text, strictness);
   }
 
   checkText(text: string, strictness: Strictness): ModerationVerdict {
