@@ -12,6 +12,7 @@ import { FsBlobStore } from './blob/fs-store.js';
 import type { BlobStore } from './blob/port.js';
 import { UrlSigner } from './blob/url-signer.js';
 import { loadSecrets } from './util/secrets.js';
+import { securePrivateDir, sqliteFiles } from './util/private-files.js';
 import { RuleModerator, type Moderator } from './moderation/moderator.js';
 import { Catalogue } from './providers/catalogue.js';
 import { builtinModels } from './providers/builtin-models.js';
@@ -23,6 +24,8 @@ import { SignedResultUrls } from './jobs/result-urls.js';
 import { EtaEstimator } from './jobs/eta.js';
 import { WorkerPool } from './worker/pool.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { SecretBox } from './webhooks/secret-box.js';
+import { sealStoredWebhookSecrets } from './webhooks/secret.js';
 import { RetentionSweeper } from './jobs/retention.js';
 import { configureCrashPoints } from './util/crash.js';
 import { InputResolver } from './pipelines/inputs.js';
@@ -42,6 +45,8 @@ export interface Services {
   probes: FleetProbes;
   blob: BlobStore;
   signer: UrlSigner;
+  /** Seals and opens the webhook signing secrets stored in the database. */
+  webhookSecrets: SecretBox;
   moderator: Moderator;
   catalogue: Catalogue;
   jobs: JobService;
@@ -64,12 +69,18 @@ export function createLogger(config: Config): Logger {
 
 export async function createServices(config: Config, log: Logger = createLogger(config), opts: { listen?: boolean } = {}): Promise<Services> {
   configureCrashPoints(config.crashAt, config.crashSignal);
+  // 0700, and an older, looser data directory is tightened (issue 20).
+  securePrivateDir(config.dataDir, config.databaseUrl ? [] : sqliteFiles(config.databaseFile));
   // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
   const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
   if (c2pa.credentials.source === 'generated') log.info({ ca: `${config.dataDir}/c2pa/ca.pem` }, 'generated the C2PA signing CA and certificate');
   const store = await openStore(config);
   const db = store.db;
-  const secrets = loadSecrets(config.dataDir, config.signingSecret);
+  const secrets = loadSecrets(config.dataDir, { signingSecret: config.signingSecret, secretsKey: config.secretsKey });
+  const webhookSecrets = new SecretBox(secrets.webhookEncryptionKey);
+  // Webhook secrets stored in the clear by an older version are sealed now (idempotent).
+  const sealed = await sealStoredWebhookSecrets(db, webhookSecrets);
+  if (sealed > 0) log.info({ sealed }, 'encrypted the webhook secrets stored in the clear');
   const signer = new UrlSigner(secrets.urlSigningKey);
   const publicBase = { url: config.publicUrl ?? `http://${config.host}:${config.port}` };
   let blob: BlobStore;
@@ -133,6 +144,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     probes,
     blob,
     signer,
+    webhookSecrets,
     moderator: new RuleModerator(),
     catalogue,
     jobs,
@@ -161,7 +173,7 @@ export function startWorkers(s: Services): WorkerPool {
   sweeper.start();
   pool.alongside(sweeper);
   // The webhook outbox is sent by worker processes too; it stops with the pool.
-  const webhooks = new WebhookDispatcher(s.db, s.presenter, s.log.child({ component: 'webhooks' }), {
+  const webhooks = new WebhookDispatcher(s.db, s.webhookSecrets, s.presenter, s.log.child({ component: 'webhooks' }), {
     retryBaseMs: s.config.webhookRetryBaseMs,
     timeoutMs: s.config.webhookTimeoutMs,
     retryWindowMs: s.config.webhookRetryWindowS * 1000,

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -37,6 +36,7 @@ import { completeDocument } from './openapi-document.js';
 import { installClosingGate } from './closing-gate.js';
 import { installResponseCheck } from './response-check.js';
 import { requestId } from '../util/ids.js';
+import { mkdirPrivate } from '../util/private-files.js';
 import { httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -91,7 +91,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   const blobRoot = path.join(s.config.dataDir, 'blobs');
-  fs.mkdirSync(blobRoot, { recursive: true });
+  mkdirPrivate(blobRoot);
   await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, cacheControl: false, index: false, dotfiles: 'deny' });
 
   app.addHook('onRequest', async (req, reply) => {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore } from './port.js';
 import { assertBlobKey } from './port.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.js';
 import type { UrlSigner } from './url-signer.js';
 
 /** Local-disk blobs under `<data dir>/blobs`, served by the API at signed `/files/...` URLs. */
@@ -19,10 +20,11 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const file = this.file(key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
     // Write then rename: a crash never leaves a half-written file under the final name.
     const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-    const fh = await fs.open(tmp, 'w');
+    // Private whatever the umask: images are served only through signed URLs (issue 20).
+    const fh = await fs.open(tmp, 'w', PRIVATE_FILE_MODE);
     try {
       await fh.writeFile(bytes);
       await fh.sync();
@@ -66,7 +68,7 @@ export class FsBlobStore implements BlobStore {
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
     try {
-      await fs.mkdir(this.root, { recursive: true });
+      await fs.mkdir(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
       await fs.access(this.root, fs.constants.W_OK);
       return { ok: true };
     } catch (e) {

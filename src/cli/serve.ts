@@ -1,9 +1,12 @@
+import { usePrivateUmask } from '../util/private-files.js';
 import { loadConfig, type Config } from '../config.js';
 import { createServices, startWorkers } from '../app.js';
 import { buildServer } from '../api/server.js';
 
 /** `easel serve`: API and (unless --no-worker) the in-process workers, with graceful shutdown. */
 export async function serve(opts: { worker: boolean }, overrides: Partial<Config> = {}): Promise<void> {
+  // Files this process creates are private (-wal, -shm, blobs, …): src/util/private-files.ts.
+  usePrivateUmask();
   const config = loadConfig({ ...overrides, runWorker: opts.worker });
   const s = await createServices(config);
   const app = await buildServer(s);

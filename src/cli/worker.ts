@@ -1,9 +1,12 @@
+import { usePrivateUmask } from '../util/private-files.js';
 import { loadConfig } from '../config.js';
 import { createServices, startWorkers } from '../app.js';
 import { startMetricsListener } from '../observability/metrics-server.js';
 
 /** `easel worker`: workers only, no HTTP. Any number of these may run against one database. */
 export async function worker(): Promise<void> {
+  // Files this process creates are private (-wal, -shm, blobs, …): src/util/private-files.ts.
+  usePrivateUmask();
   const config = loadConfig({ runWorker: true });
   const s = await createServices(config);
   startWorkers(s);

@@ -1,3 +1,4 @@
+import { PRIVATE_FILE_MODE, mkdirPrivate, sqliteFiles, tightenFiles } from '../util/private-files.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -74,7 +75,11 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 }
 
 export function openSqlite(file: string): Db {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  mkdirPrivate(path.dirname(file));
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files it creates the mode
+  // of the database file, so they are private too. An older, looser file is tightened.
+  fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
+  tightenFiles(sqliteFiles(file));
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   // FULL: a committed job or ledger row survives power loss, not only a process crash.
