@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { MIN_SECRETS_KEY_LENGTH } from './util/secrets.js';
 
 /** One typed config object, read from the environment once. Every variable is documented in README.md. */
 export interface Config {
@@ -60,6 +61,8 @@ export interface Config {
   sketchFastPriceEur: string;
   defaultStrictness: 'normal' | 'liberal';
   signingSecret: string | null;
+  /** EASEL_SECRETS_KEY: the key of the webhook secrets at rest (else secrets.json's). */
+  secretsKey: string | null;
   /** Test-only fault injection, e.g. "after_blob_write:2" (see src/util/crash.ts). */
   crashAt: string | null;
   /** SIGKILL (default) or SIGSTOP: what a crash point does (tests pause a worker past its lease with SIGSTOP). */
@@ -145,6 +148,12 @@ function backendRouting(): 'sticky' | 'least_loaded' {
   return v;
 }
 
+function secretsKey(): string | null {
+  const v = process.env.EASEL_SECRETS_KEY || null;
+  if (v !== null && v.length < MIN_SECRETS_KEY_LENGTH) throw new Error(`EASEL_SECRETS_KEY must be at least ${MIN_SECRETS_KEY_LENGTH} characters (e.g. openssl rand -base64 32)`);
+  return v;
+}
+
 function dispatch(): 'fair' | 'fifo' {
   const v = str('EASEL_DISPATCH', 'fair');
   if (v !== 'fair' && v !== 'fifo') throw new Error('EASEL_DISPATCH must be fair or fifo');
@@ -200,6 +209,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     sketchFastPriceEur: eur('EASEL_SKETCH_FAST_PRICE_EUR', '0.010000'),
     defaultStrictness: strict,
     signingSecret: process.env.EASEL_SIGNING_SECRET || null,
+    secretsKey: secretsKey(),
     crashAt: process.env.EASEL_CRASH_AT || null,
     crashSignal: process.env.EASEL_CRASH_SIGNAL || null,
     providerCallLog: process.env.EASEL_PROVIDER_CALL_LOG || null,

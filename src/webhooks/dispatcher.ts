@@ -4,6 +4,7 @@ import type { Presenter } from '../views/present.js';
 import { guardedRequest, UrlRefused } from '../net/guarded-fetch.js';
 import { newId } from '../util/ids.js';
 import { signingSecrets, webhookSettings } from './secret.js';
+import type { SecretBox } from './secret-box.js';
 import { signedHeaders } from './sign.js';
 import { eventEnvelope } from './payload.js';
 import { webhookRetryDelayMs } from './backoff.js';
@@ -41,6 +42,7 @@ export class WebhookDispatcher {
 
   constructor(
     private readonly db: Db,
+    private readonly secretBox: SecretBox,
     private readonly presenter: Presenter,
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
@@ -116,7 +118,7 @@ export class WebhookDispatcher {
     if (!job || !ev) {
       outcome = { statusCode: null, error: 'the job or its event no longer exists', fatal: true };
     } else {
-      const secrets = signingSecrets(await webhookSettings(this.db, d.account_id));
+      const secrets = signingSecrets(await webhookSettings(this.db, this.secretBox, d.account_id));
       const body = JSON.stringify(
         await eventEnvelope(this.presenter, job, { job_id: ev.job_id, seq: Number(ev.seq), type: ev.type, data: JSON.parse(ev.data_json), created_at: Number(ev.created_at) }),
       );

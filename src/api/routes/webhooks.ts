@@ -34,7 +34,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
         response: { 200: AccountWebhook, ...errorResponses(401) },
       },
     },
-    async (req) => view(await webhookSettings(s.db, requireAuth(req).accountId)),
+    async (req) => view(await webhookSettings(s.db, s.webhookSecrets, requireAuth(req).accountId)),
   );
 
   app.put(
@@ -54,8 +54,8 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof AccountWebhookBody>;
       if (body.url !== null) await checkWebhookUrl(s, body.url, 'url');
-      await setAccountWebhook(s.db, auth.accountId, { url: body.url, events: body.events });
-      return view(await webhookSettings(s.db, auth.accountId));
+      await setAccountWebhook(s.db, s.webhookSecrets, auth.accountId, { url: body.url, events: body.events });
+      return view(await webhookSettings(s.db, s.webhookSecrets, auth.accountId));
     },
   );
 
@@ -81,8 +81,8 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const auth = requireAuth(req);
       const body = req.body as Static<typeof RotateSecretBody>;
-      await rotateWebhookSecret(s.db, auth.accountId, body.expire_previous_in_s ?? DEFAULT_ROTATION_OVERLAP_S);
-      return view(await webhookSettings(s.db, auth.accountId));
+      await rotateWebhookSecret(s.db, s.webhookSecrets, auth.accountId, body.expire_previous_in_s ?? DEFAULT_ROTATION_OVERLAP_S);
+      return view(await webhookSettings(s.db, s.webhookSecrets, auth.accountId));
     },
   );
 
