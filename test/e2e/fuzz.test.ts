@@ -14,6 +14,12 @@ import { rawRequest, safePath, type RawResponse } from '../helpers/raw-http.js';
  * types, huge strings, deep nesting, unicode edge cases, prototype-pollution keys, duplicate keys
  * (raw JSON text), out-of-range numbers, invalid UTF-8, wrong content types, non-UUID paths.
  *
+ * Issue 20 adds: odd request headers on every operation (Range, If-*, Prefer, Accept, encodings,
+ * malformed Authorization and Idempotency-Key…), JSON bodies nested around and far past the
+ * 64-level limit inside a field (refused 400 when past it), and the routes outside the document:
+ * the dashboard's static files and signed file URLs, with traversal paths and odd Range/If-*
+ * headers.
+ *
  * Invariants, for every input: never a 5xx; every refusal is the error shape with the request id
  * of its X-Request-Id header; a refused request stores and charges nothing (balance, held amount
  * and job count unchanged).
@@ -132,6 +138,14 @@ interface BodyInput {
   label: string;
   body: string | Buffer;
   contentType: string | null;
+  /** The nesting depth of a field, when the input is about depth (past MAX_JSON_DEPTH: must be 400). */
+  depth?: number;
+}
+
+const MAX_JSON_DEPTH = 64;
+/** `depth` levels of arrays or objects as JSON text, without JSON.stringify. */
+function deepText(depth: number, kind: 'array' | 'object'): string {
+  return kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
 }
 
 const PROTO_SNIPPETS = [
@@ -175,6 +189,10 @@ function bodyArbitrary(op: Operation): fc.Arbitrary<BodyInput> {
     ([k, v, first]): BodyInput => ({ label: 'duplicate key', body: first ? join(`${json(k)}:${json(v)}`, inner) : join(inner, `${json(k)}:${json(v)}`), contentType: ct }),
   );
   const wholeBody = edgeValue.map((v): BodyInput => ({ label: 'whole body', body: json(v) ?? 'null', contentType: ct }));
+  // Built as text: JSON.stringify itself overflows on the deepest of these.
+  const deepField = fc.tuple(anyKey, fc.oneof(fc.integer({ min: 60, max: 70 }), fc.integer({ min: 1000, max: 60_000 })), fc.constantFrom<'array' | 'object'>('array', 'object')).map(
+    ([k, depth, kind]): BodyInput => ({ label: `deep field (${depth})`, body: join(inner, `${json(k)}:${deepText(depth, kind)}`), contentType: ct, depth }),
+  );
   const rawText = fc.oneof(
     fc.integer({ min: 1000, max: 300_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
     fc.integer({ min: 1000, max: 150_000 }).map((n) => '{"a":'.repeat(n) + '1' + '}'.repeat(n)),
@@ -234,6 +252,7 @@ function bodyArbitrary(op: Operation): fc.Arbitrary<BodyInput> {
     { weight: 2, arbitrary: protoKey },
     { weight: 2, arbitrary: duplicateKey },
     { weight: 1, arbitrary: wholeBody },
+    { weight: 2, arbitrary: deepField },
     { weight: 2, arbitrary: rawText },
     { weight: 1, arbitrary: invalidUtf8 },
     { weight: 1, arbitrary: contentType },
@@ -267,6 +286,50 @@ function queryArbitrary(op: Operation): fc.Arbitrary<string> {
     (pairs) => '?' + pairs.map(([k, v, withEq]) => (withEq ? `${k}=${v}` : k)).join('&'),
   );
 }
+
+/** Odd request headers: conditionals, ranges, preferences, encodings, malformed credentials and ids. */
+const oddHeader: fc.Arbitrary<[string, string]> = fc.oneof(
+  fc.constantFrom<[string, string]>(
+    ['range', 'bytes=99999999-'],
+    ['range', 'bytes=5-2'],
+    ['range', 'bytes=0-0,1-1,2-2,3-3'],
+    ['range', 'items=0-10'],
+    ['range', 'bytes=-0'],
+    ['if-match', '"nope"'],
+    ['if-match', '*'],
+    ['if-none-match', '*'],
+    ['if-none-match', 'W/"x", "y"'],
+    ['if-modified-since', 'not a date'],
+    ['if-unmodified-since', 'Mon, 01 Jan 1990 00:00:00 GMT'],
+    ['if-range', '"nope"'],
+    ['prefer', 'wait=9999999'],
+    ['prefer', `wait=${'9'.repeat(300)}`],
+    ['prefer', 'wait=-1, respond-async, handling=strict'],
+    ['prefer', 'wait="x"'],
+    ['accept', 'application/xml'],
+    ['accept', '*/*;q=0'],
+    ['accept-encoding', 'br;q=2, gzip;q=nope, identity;q=0'],
+    ['content-encoding', 'gzip'],
+    ['content-encoding', 'deflate, br'],
+    ['authorization', 'Bearer'],
+    ['authorization', 'Basic Zm9vOmJhcg=='],
+    ['authorization', `Bearer esl_${'x'.repeat(5000)}`],
+    ['idempotency-key', ''],
+    ['idempotency-key', 'k'.repeat(300)],
+    // UTF-8 bytes sent raw (node sends a header string as Latin-1).
+    ['idempotency-key', Buffer.from('ключ').toString('latin1')],
+    ['x-request-id', 'esl_secret_looking'],
+    ['x-request-id', 'r'.repeat(500)],
+    ['x-forwarded-for', '127.0.0.1, ::1, garbage'],
+    ['last-event-id', '-1'],
+    ['last-event-id', '9'.repeat(40)],
+    ['cache-control', 'no-cache'],
+  ),
+  fc.tuple(fc.constantFrom('range', 'if-match', 'if-none-match', 'prefer', 'accept', 'idempotency-key', 'last-event-id', 'x-request-id'), fc.string({ unit: 'binary-ascii', maxLength: 60 })).map(
+    // Header values cannot carry control characters but tab (node refuses to send them); everything else goes.
+    ([k, v]): [string, string] => [k, v.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' ')],
+  ),
+);
 
 const TRAVERSAL = ['..', '.', '..%2f..', '..%2F..%2Fsecrets.json', '%2e%2e', '%2e%2e%2f%2e%2e', '%252e%252e%252f', '..%5c..', '%c0%ae%c0%ae/', '....//', '.%00.', '%00', '..;/'];
 const pathValue = fc.oneof(
@@ -370,10 +433,10 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
   const baseBody = (op: Operation) => (op.bodyTypes.length ? json(op.bodySchema ? sampleOf(op.bodySchema) : {}) : undefined);
 
   /** Sends one fuzzed request; for writes, proves a refusal changed nothing. */
-  const send = async (name: string, op: Operation, p: string, body: BodyInput | undefined, state: { expected: Snapshot | null }) => {
+  const send = async (name: string, op: Operation, p: string, body: BodyInput | undefined, state: { expected: Snapshot | null }, extra: Record<string, string> = {}) => {
     const mutating = op.method !== 'GET';
     if (mutating && !state.expected) state.expected = await snapshot();
-    const headers = { ...authHeaders(op) };
+    const headers: Record<string, string> = { ...authHeaders(op), ...extra };
     let payload: string | Buffer | undefined;
     if (body) {
       payload = body.body;
@@ -385,7 +448,10 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
     const t0 = performance.now();
     const res = await rawRequest(srv.baseUrl, { method: op.method, path: p, headers, body: payload });
     record(name, res, performance.now() - t0);
-    check(res, describeInput(op, p, body), op);
+    check(res, describeInput(op, p, body) + (Object.keys(extra).length ? ` headers ${JSON.stringify(extra).slice(0, 300)}` : ''), op);
+    if (body?.depth !== undefined && body.depth > MAX_JSON_DEPTH && op.bodyTypes.includes('application/json')) {
+      assert.equal(res.status, 400, `a body nested ${body.depth} deep is refused: ${describeInput(op, p, body)} → ${res.status} ${res.text.slice(0, 200)}`);
+    }
     if (!mutating) return;
     // A job was created when the answer names one: accepted (2xx), or accepted and then failed (a
     // synchronous job's failure is answered 4xx with details.job_id). Either way it is settled and
@@ -418,6 +484,12 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
       const name = `${prefix}${op.method} ${op.template} query`;
       const runs = op.method === 'GET' || op.queryParams.length ? RUNS : Math.max(3, Math.floor(RUNS / 10));
       classes.push([name, queryArbitrary(op).map((q) => () => send(name, op, uuidPath + q, undefined, state)), runs]);
+    }
+    {
+      // Odd headers on a well-formed request (a few runs for writes: each accepted one is settled).
+      const name = `${prefix}${op.method} ${op.template} headers`;
+      const runs = op.method === 'GET' ? RUNS : Math.max(5, Math.floor(RUNS / 4));
+      classes.push([name, fc.array(oddHeader, { minLength: 1, maxLength: 3 }).map((hs) => () => send(name, op, uuidPath, undefined, state, Object.fromEntries(hs))), runs]);
     }
     if (op.pathParams.length) {
       const name = `${prefix}${op.method} ${op.template} path`;
@@ -461,6 +533,64 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
     // GETs never change anything; writes were checked one by one.
     const end = await snapshot();
     if (accepted === 0) assert.deepEqual(end, before, 'nothing was stored or charged');
+  });
+
+  it('static routes outside the document: dashboard paths (traversal, dotfiles, source maps) and signed file URLs with odd paths, Range and If-* headers', async (t) => {
+    const k = await srv.createKey('fuzz-static', '1');
+    const made = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key: k, body: { prompt: 'a lighthouse for the static fuzz' } });
+    assert.equal(made.status, 200, made.text);
+    // Embedded: the URL is our own /files/ route. Scale-out: it is the bucket's, so our /files/
+    // route is fuzzed with the image's key and a signature of the wrong kind (it must refuse, 403).
+    const fileUrl = new URL(made.body.formats.png.url);
+    const blobKey = `jobs/${made.body.id}/run-1/image.png`;
+    const ours = fileUrl.origin === new URL(srv.baseUrl).origin;
+    const filePath = ours ? fileUrl.pathname + fileUrl.search : `/files/${blobKey}?exp=${Math.floor(Date.now() / 1000) + 600}&sig=${'A'.repeat(43)}`;
+    const sep = filePath.indexOf('?');
+    const segment = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('..', '.', '.env', '.git', 'config', 'assets', 'index.html', 'index.js.map', 'x.map', '%2e%2e', '%2E%2e', '..%2f..', '%00', 'a%5c..', '%c0%ae%c0%ae', '..;', '~', 'package.json', '') },
+      { weight: 1, arbitrary: unicodeString.map(encodeValue) },
+    );
+    const dashboardPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segs) => `/dashboard/${segs.join('/')}`);
+    const filePathVariant = fc.oneof(
+      { weight: 4, arbitrary: fc.constant(filePath) },
+      { weight: 1, arbitrary: fc.constantFrom(...TRAVERSAL).map((x) => `${filePath.slice(0, sep)}/${x}${filePath.slice(sep)}`) },
+      { weight: 1, arbitrary: fc.constantFrom(...TRAVERSAL).map((x) => `/files/${x}/${blobKey}${filePath.slice(sep)}`) },
+      { weight: 1, arbitrary: queryValue.map((q) => `${filePath.slice(0, sep)}?exp=${q}&sig=${q}`) },
+    );
+    const fileHeaders = fc.array(
+      fc.oneof(
+        oddHeader,
+        fc.tuple(fc.nat({ max: 200_000 }), fc.nat({ max: 200_000 })).map(([a, b]): [string, string] => ['range', `bytes=${a}-${b}`]),
+        fc.nat({ max: 10_000_000 }).map((n): [string, string] => ['range', `bytes=${n}-`]),
+        fc.nat({ max: 10_000_000 }).map((n): [string, string] => ['range', `bytes=-${n}`]),
+      ),
+      { maxLength: 3 },
+    );
+    const staticCheck = (res: RawResponse, what: string) => {
+      const show = `${what}\n→ ${res.status} ${res.text.slice(0, 300)}`;
+      assert.ok(res.status < 500, `5xx: ${show}`);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', show);
+      if (res.status >= 400) {
+        assert.ok(res.json && typeof res.json === 'object', `error body is JSON: ${show}`);
+        const err = errorOf(res.json);
+        assert.equal(err.shape, 'easel', show);
+        assert.equal(res.headers['x-request-id'], err.requestId, show);
+      }
+    };
+    const run = async (name: string, p: string, headers: Record<string, string>) => {
+      const t0 = performance.now();
+      const res = await rawRequest(srv.baseUrl, { method: 'GET', path: p, headers });
+      record(name, res, performance.now() - t0);
+      staticCheck(res, `GET ${p.slice(0, 300)} ${JSON.stringify(headers).slice(0, 300)}`);
+      if (p.startsWith('/dashboard/') && /\.map(?:$|\?)/i.test(p)) assert.equal(res.status, 404, `a source map is never served: ${p}`);
+    };
+    const classes: Class[] = [
+      ['GET /dashboard/* path', fc.tuple(dashboardPath, fc.array(oddHeader, { maxLength: 2 })).map(([p, hs]) => () => run('GET /dashboard/* path', p, Object.fromEntries(hs))), RUNS],
+      ['GET /files/* signed URL', fc.tuple(filePathVariant, fileHeaders).map(([p, hs]) => () => run('GET /files/* signed URL', p, Object.fromEntries(hs))), RUNS * 2],
+    ];
+    let i = 1000;
+    for (const [name, arb, runs] of classes) await assertClass(name, arb, { numRuns: runs, seed: SEED + i++ });
+    t.diagnostic(`static routes: ${[...tally].filter(([n]) => n.startsWith('GET /dashboard') || n.startsWith('GET /files')).map(([n, v]) => `${n} ${JSON.stringify(v.statuses)}`).join('; ')}`);
   });
 
   for (const r of REPLAYS) {
