@@ -71,6 +71,10 @@ export interface Config {
   providerCallLog: string | null;
   /** Requests per minute per API key (0 = no limit); shared through Redis when redisUrl is set. */
   rateLimitPerMin: number;
+  /** Requests per minute per account, all its keys together (0 = no limit); default ACCOUNT_RATE_MULTIPLE × the per-key limit. */
+  rateLimitAccountPerMin: number;
+  /** 401s one address may earn per minute before its unauthenticated requests answer 429 (0 = no limit). */
+  authFailuresPerMin: number;
   /** redis://… shares the request rate limit across API processes; unset = per process. */
   redisUrl: string | null;
   /** Time to receive a whole request (headers + body); 408 past it. The wait for a sync result is not counted. */
@@ -106,6 +110,13 @@ export function moderationBlocklistFile(): string | null {
   const v = process.env.EASEL_MODERATION_BLOCKLIST;
   return v ? path.resolve(v) : null;
 }
+
+/**
+ * The per-account request limit defaults to this many keys' worth: a few keys of one account (CI,
+ * production, the dashboard) may each run near their own limit, but minting 50 keys no longer
+ * buys 50 times the rate.
+ */
+export const ACCOUNT_RATE_MULTIPLE = 4;
 
 function int(name: string, def: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -214,6 +225,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     crashSignal: process.env.EASEL_CRASH_SIGNAL || null,
     providerCallLog: process.env.EASEL_PROVIDER_CALL_LOG || null,
     rateLimitPerMin: int('EASEL_RATE_LIMIT_PER_MIN', 600, 0, 10_000_000),
+    rateLimitAccountPerMin: int('EASEL_RATE_LIMIT_ACCOUNT_PER_MIN', ACCOUNT_RATE_MULTIPLE * int('EASEL_RATE_LIMIT_PER_MIN', 600, 0, 10_000_000), 0, 100_000_000),
+    authFailuresPerMin: int('EASEL_AUTH_FAILURES_PER_MIN', 30, 0, 10_000_000),
     redisUrl: process.env.EASEL_REDIS_URL || null,
     requestTimeoutMs: int('EASEL_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
     refusedBodyDrainBytes: int('EASEL_REFUSED_BODY_DRAIN_BYTES', 4 * 1024 * 1024, 0, 1024 * 1024 * 1024),

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from '../store/db.js';
+import type { KeyScope } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { isoSeconds } from '../util/time.js';
 import { EaselError, conflict } from '../errors.js';
@@ -12,6 +13,7 @@ export const MAX_ACTIVE_KEYS = 50;
 interface KeyRow {
   id: string;
   name: string;
+  scope: KeyScope;
   prefix: string;
   created_at: number | string;
   last_used_at: number | string | null;
@@ -24,6 +26,7 @@ export function keyView(r: KeyRow, currentKeyId: string) {
   return {
     id: r.id,
     name: r.name,
+    scope: r.scope,
     prefix: r.prefix,
     created_at: isoSeconds(Number(r.created_at)),
     last_used_at: at(r.last_used_at),
@@ -32,7 +35,7 @@ export function keyView(r: KeyRow, currentKeyId: string) {
   };
 }
 
-const COLUMNS = ['id', 'name', 'prefix', 'created_at', 'last_used_at', 'revoked_at'] as const;
+const COLUMNS = ['id', 'name', 'scope', 'prefix', 'created_at', 'last_used_at', 'revoked_at'] as const;
 
 /** The account's keys, oldest first. Never the hash. */
 export async function listAccountKeys(db: Db, accountId: string): Promise<KeyRow[]> {
@@ -40,12 +43,13 @@ export async function listAccountKeys(db: Db, accountId: string): Promise<KeyRow
 }
 
 /** A new key for an existing account (unlike the operator's createKey, which may create the account). */
-export async function createAccountKey(db: Db, accountId: string, name: string | undefined): Promise<KeyRow & { key: string }> {
+export async function createAccountKey(db: Db, accountId: string, name: string | undefined, scope: KeyScope): Promise<KeyRow & { key: string }> {
   const key = generateApiKey();
   const row = {
     id: newId(),
     account_id: accountId,
     name: name ?? `key-${crypto.randomBytes(4).toString('hex')}`,
+    scope,
     key_hash: hashApiKey(key),
     prefix: key.slice(0, 10),
     created_at: Date.now(),

@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import type { KeyScope } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { grant } from '../billing/ledger.js';
 import { generateApiKey, hashApiKey } from './api-keys.js';
@@ -16,7 +17,7 @@ export interface CreatedKey {
 /** Creates the account named after the key if none exists yet, then a fresh key for it. */
 export async function createKey(
   db: Db,
-  opts: { name: string; account?: string; creditsMicros?: number; strictness?: 'normal' | 'liberal' },
+  opts: { name: string; account?: string; creditsMicros?: number; strictness?: 'normal' | 'liberal'; scope?: KeyScope },
 ): Promise<CreatedKey> {
   const accountName = opts.account ?? opts.name;
   return db.transaction().execute(async (trx) => {
@@ -57,6 +58,8 @@ export async function createKey(
         created_at: Date.now(),
         revoked_at: null,
         last_used_at: null,
+        // The operator's key is the account owner's: admin unless asked otherwise.
+        scope: opts.scope ?? 'admin',
       })
       .execute();
     if (opts.creditsMicros && opts.creditsMicros > 0) {
@@ -100,6 +103,7 @@ export async function listKeys(db: Db) {
     .select([
       'api_keys.name as name',
       'api_keys.prefix as prefix',
+      'api_keys.scope as scope',
       'api_keys.created_at as created_at',
       'api_keys.revoked_at as revoked_at',
       'api_keys.last_used_at as last_used_at',

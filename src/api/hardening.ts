@@ -3,14 +3,16 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
-import type { Redis } from 'ioredis';
 import type { Services } from '../app.js';
 import type { Config } from '../config.js';
 import { EaselError, authInvalid } from '../errors.js';
 import { sendError } from './error-handler.js';
 import { installUnreadBodyDrain, isDrainingUnreadBody } from './unread-body.js';
 import { requestId as newRequestId } from '../util/ids.js';
-import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from '../observability/metrics.js';
+import { observeHttp, registerStoreCollectors, renderMetrics } from '../observability/metrics.js';
+import { RATE_NAMESPACE, type RateStore } from './rate-store.js';
+import { rateLimitedError } from './rate-limited.js';
+import { installAccountRateLimit } from './account-rate-limit.js';
 
 /**
  * Abuse limits, security headers and observability for the HTTP server, in one place:
@@ -19,8 +21,9 @@ import { observeHttp, rateLimited, registerStoreCollectors, renderMetrics } from
  *    so a synchronous generation may wait far longer for its job;
  *  - a body answered before it was read (413, 401) is drained within bounds, then the connection
  *    closed, so the client reads the answer instead of a reset (src/api/unread-body.ts);
- *  - a per-key request rate (EASEL_RATE_LIMIT_PER_MIN → 429 rate_limited + Retry-After), shared
- *    by every API process through Redis when EASEL_REDIS_URL is set;
+ *  - a per-key request rate (EASEL_RATE_LIMIT_PER_MIN) and a per-account one beside it
+ *    (EASEL_RATE_LIMIT_ACCOUNT_PER_MIN) → 429 rate_limited + Retry-After, shared by every API
+ *    process through Redis when EASEL_REDIS_URL is set (src/api/rate-store.ts);
  *  - security headers on every response; no-store on everything a key was needed for;
  *  - request metrics, GET /metrics, and one access log line per request.
  */
@@ -151,36 +154,11 @@ function sameSecret(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
-async function installRateLimit(app: FastifyInstance, s: Services): Promise<void> {
+async function installRateLimit(app: FastifyInstance, s: Services, store: RateStore): Promise<void> {
+  installAccountRateLimit(app, store.counter('acct:'), s.config.rateLimitAccountPerMin);
   const max = s.config.rateLimitPerMin;
   if (max <= 0) return;
-  let redis: Redis | null = null;
-  if (s.config.redisUrl) {
-    // ioredis is imported only when a shared rate-limit store is configured.
-    const { Redis } = await import('ioredis');
-    redis = new Redis(s.config.redisUrl, {
-      lazyConnect: true,
-      // Never queue or stall a request behind a lost Redis: fail fast, and the limiter fails open.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      commandTimeout: 1000,
-    });
-    let lastWarn = 0;
-    redis.on('error', (e: Error) => {
-      if (Date.now() - lastWarn > 10_000) {
-        lastWarn = Date.now();
-        s.log.warn({ err: e.message }, 'rate-limit store (Redis) unavailable; requests are not rate limited meanwhile');
-      }
-    });
-    await redis.connect().catch(() => undefined);
-    const r = redis;
-    app.addHook('onClose', async () => {
-      await r.quit().catch(() => r.disconnect());
-    });
-  } else if (s.drivers.store === 'postgres') {
-    s.log.warn('EASEL_REDIS_URL is not set: the request rate limit is counted per API process');
-  }
+  const redis = store.redis;
   await app.register(fastifyRateLimit, {
     global: true,
     max,
@@ -189,22 +167,12 @@ async function installRateLimit(app: FastifyInstance, s: Services): Promise<void
     allowList: (req) => !req.auth,
     keyGenerator: (req) => (req.auth ? `key:${req.auth.keyId}` : `ip:${req.ip}`),
     skipOnError: true,
-    ...(redis ? { redis, nameSpace: 'easel-rl:' } : {}),
-    errorResponseBuilder: (_req, ctx) => {
-      rateLimited.inc();
-      const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
-      return new EaselError(
-        429,
-        'rate_limited',
-        `Too many requests for this API key: at most ${ctx.max} per minute. Retry in ${retryAfter} s.`,
-        { limit: ctx.max, window_s: 60, retry_after_s: retryAfter },
-        { 'retry-after': String(retryAfter) },
-      );
-    },
+    ...(redis ? { redis, nameSpace: RATE_NAMESPACE } : {}),
+    errorResponseBuilder: (_req, ctx) => rateLimitedError('key', `Too many requests for this API key: at most ${ctx.max} per minute.`, ctx.max, ctx.ttl),
   });
 }
 
-export async function installHardening(app: FastifyInstance, s: Services): Promise<void> {
+export async function installHardening(app: FastifyInstance, s: Services, store: RateStore): Promise<void> {
   const hsts = (s.config.publicUrl ?? '').startsWith('https://');
 
   // Callback-style hooks (no promise per request): these run on every response.
@@ -227,7 +195,7 @@ export async function installHardening(app: FastifyInstance, s: Services): Promi
 
   installUnreadBodyDrain(app, { maxBytes: s.config.refusedBodyDrainBytes, maxMs: REFUSED_BODY_DRAIN_MS, requestTimeoutMs: s.config.requestTimeoutMs });
 
-  await installRateLimit(app, s);
+  await installRateLimit(app, s, store);
 
   registerStoreCollectors(s.db, s.queue);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {

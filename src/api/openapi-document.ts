@@ -4,7 +4,8 @@
  * from the server around them are added here, from the facts the document already holds, so no
  * route can forget one:
  *  - every operation: 500 (a bug) and 503 (shutting down, a dependency down);
- *  - one that needs a key: 401, 403 (`account_suspended`) and 429 (the per-key rate limit);
+ *  - one that needs a key: 401, 403 (`account_suspended`) and 429 (the per-key and per-account
+ *    rate limits, and failed authentications from one address);
  *  - one with parameters or a body: 400 (malformed, wrong type, unknown field);
  *  - one whose parameters or body have limits (maximum, maxLength, maxItems, …): 422;
  *  - one with a body: 413 (over EASEL_MAX_BODY_BYTES) and 408 (not received in time).
@@ -27,11 +28,11 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 const GENERIC: Record<string, string> = {
   '400': `bad_request: malformed JSON, a JSON body nested deeper than ${MAX_JSON_DEPTH} levels (details.max_depth), a wrong type, an unknown field or parameter.`,
   '401': 'auth_invalid: the API key is missing, unknown or revoked.',
-  '403': 'account_suspended (and, where the operation says so, content_rejected or forbidden).',
+  '403': 'account_suspended (and, where the operation says so, content_rejected, forbidden or insufficient_scope).',
   '408': 'request_timeout: the request was not received within EASEL_REQUEST_TIMEOUT_MS.',
   '413': 'payload_too_large: the body is over the limit.',
   '422': 'validation_failed: a well-formed value over a limit (details.fields names it).',
-  '429': 'rate_limited: over the per-key request rate (or, for creates, over EASEL_MAX_QUEUED_JOBS jobs of the account waiting to start); wait Retry-After seconds.',
+  '429': 'rate_limited: over the per-key or per-account request rate (details.limit_scope key or account), too many failed authentications from this address (address; a valid key is not refused), or, for creates, over EASEL_MAX_QUEUED_JOBS jobs of the account waiting to start; wait Retry-After seconds.',
   '500': 'internal_error: a bug; quote the request id.',
   '503': 'service_unavailable: shutting down or a dependency is unavailable; Retry-After when known.',
 };

@@ -85,14 +85,17 @@ export function registerOperatorCommands(program: Command): void {
     .option('--account <account>', 'attach the key to this account (created if missing)')
     .option('--credits <eur>', 'grant this many EUR to the account')
     .option('--strictness <mode>', 'default moderation strictness of a new account: normal or liberal')
-    .action(async (o: { name: string; account?: string; credits?: string; strictness?: string }) => {
+    .option('--scope <scope>', 'admin (default: also manages keys and settings) or generate (creates and reads jobs only)')
+    .action(async (o: { name: string; account?: string; credits?: string; strictness?: string; scope?: string }) => {
       if (o.strictness && o.strictness !== 'normal' && o.strictness !== 'liberal') throw new OperatorError('--strictness must be normal or liberal');
+      if (o.scope && o.scope !== 'admin' && o.scope !== 'generate') throw new OperatorError('--scope must be admin or generate');
       const created = await withDb((db) =>
         createKey(db, {
           name: o.name,
           account: o.account,
           creditsMicros: o.credits ? parseEur(o.credits) : undefined,
           strictness: (o.strictness as 'normal' | 'liberal' | undefined) ?? loadConfig().defaultStrictness,
+          scope: o.scope as 'admin' | 'generate' | undefined,
         }),
       );
       console.log(`created key "${created.keyName}" for account ${created.accountId}${created.accountCreated ? ' (new account)' : ''}`);
@@ -110,6 +113,7 @@ export function registerOperatorCommands(program: Command): void {
         name: r.name,
         prefix: `${r.prefix}…`,
         account: r.account,
+        scope: r.scope,
         status: r.revoked_at == null ? 'active' : 'revoked',
         created_at: isoSeconds(Number(r.created_at)),
         balance_eur: microsToEur(Number(r.available_micros)),

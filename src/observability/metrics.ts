@@ -65,7 +65,8 @@ export const webhookLatency = new Histogram({
 
 export const rateLimited = new Counter({
   name: 'easel_rate_limited_total',
-  help: 'Requests refused with 429 by the per-key request rate limit.',
+  help: 'Requests refused with 429 by a request limit: limit="key" (per API key), "account" (per account), "address" (failed authentications from one address).',
+  labelNames: ['limit'] as const,
   registers: [registry],
 });
 

@@ -238,15 +238,18 @@ export class Easel {
   ledger(query: LedgerQuery = {}, o?: RequestOptions): Promise<Ledger> {
     return this.request('ledger', { query: { ...query } }, o);
   }
-  /** The account's API keys (never their secrets). */
+  /** The account's API keys (never their secrets). Needs an admin key (403 insufficient_scope otherwise). */
   listKeys(o?: RequestOptions): Promise<ApiKeyList> {
     return this.request('listKeys', {}, o);
   }
-  /** A new key for the same account; `key` is the secret, returned this once. */
+  /**
+   * A new key for the same account; `key` is the secret, returned this once. Needs an admin key.
+   * `scope` is `generate` (create and read jobs only) unless `{ scope: 'admin' }` is asked for.
+   */
   createKey(body: CreateKeyRequest = {}, o?: RequestOptions): Promise<CreatedApiKey> {
     return this.request('createKey', { body }, o);
   }
-  /** Revokes one of the account's keys (this one included): it answers 401 from then on. */
+  /** Revokes one of the account's keys (this one included): it answers 401 from then on. A generate key may revoke only itself. */
   revokeKey(id: string, o?: RequestOptions): Promise<ApiKey> {
     return this.request('revokeKey', { params: { id } }, o);
   }

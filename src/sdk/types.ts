@@ -101,6 +101,8 @@ export function isProcessResult(r: unknown): r is ProcessResponse {
 }
 
 export type ApiKey = Static<typeof ApiKeyView>;
+/** `admin` also manages keys, account settings and the webhook; `generate` creates and reads jobs. */
+export type KeyScope = ApiKey['scope'];
 export type ApiKeyList = Omit<Static<typeof ApiKeyListSchema>, 'keys'> & { keys: ApiKey[] };
 export type CreateKeyRequest = Static<typeof CreateKeyBody>;
 export type CreatedApiKey = Static<typeof CreatedApiKeySchema>;

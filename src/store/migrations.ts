@@ -7,6 +7,7 @@ import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
 import { keyNameMigrations } from './migrations-key-names.js';
 import { webhookRotationMigrations } from './migrations-webhook-rotation.js';
+import { keyScopeMigrations } from './migrations-key-scopes.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -136,6 +137,7 @@ const migrations: Record<string, Migration> = {
   ...jobLeaseMigrations,
   ...fairQueueMigrations,
   ...fleetMigrations,
+  ...keyScopeMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

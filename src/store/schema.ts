@@ -19,6 +19,9 @@ export interface AccountTable {
   created_at: number;
 }
 
+/** What a key may do: `admin` also manages keys and account settings; `generate` creates and reads jobs. */
+export type KeyScope = 'admin' | 'generate';
+
 export interface ApiKeyTable {
   id: string;
   account_id: string;
@@ -30,6 +33,8 @@ export interface ApiKeyTable {
   created_at: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  /** What the key may do (migration 0013): `admin` manages keys and settings, `generate` creates and reads jobs. */
+  scope: KeyScope;
 }
 
 export type JobPriority = 'low' | 'normal' | 'high';

@@ -199,6 +199,7 @@ describe(`dashboard in Chromium (${MODE})`, { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'I have stored it' }).click();
     await page.locator('tr[data-key-name="dash-temp"]').waitFor();
     assert.ok(!(await page.content()).includes(secret), 'the secret is shown once only');
+    assert.equal((await page.locator('tr[data-key-name="dash-temp"] td[data-label="Scope"]').innerText()).trim(), 'generate', 'a key made here is a generate key unless admin is picked');
 
     await page.getByRole('button', { name: 'Revoke dash-temp' }).click();
     await page.getByRole('button', { name: 'Confirm revoke dash-temp' }).click();

@@ -110,3 +110,61 @@ describe(`SSE across processes (${MODE})`, () => {
     }
   });
 });
+
+describe(`SSE and key revocation (${MODE})`, () => {
+  it('revoking the key through another process ends an open stream while the job runs; nothing that happened after the revocation is sent', async () => {
+    // Five seconds a picture: the story runs for well over ten seconds, the yardstick for "promptly".
+    const env = { EASEL_SKETCH_LATENCY_MS: '5000' };
+    const apiProc = await EaselProcess.start({ env });
+    const procs = [apiProc];
+    try {
+      const other = await EaselProcess.start({ env, args: ['--no-worker'], sharedWith: apiProc });
+      procs.push(other);
+      const owner = await apiProc.createKey('sse-revoke-owner', '10');
+      const minted = await api(apiProc.baseUrl, 'POST', '/v1/keys', { key: owner, body: { name: 'sse-stream' } });
+      assert.equal(minted.status, 201, minted.text);
+      const gen = minted.body as { id: string; key: string };
+      const created = await api(apiProc.baseUrl, 'POST', '/v1/generate/story', { key: gen.key, body: STORY });
+      assert.equal(created.status, 202, created.text);
+      const id = created.body.job_id as string;
+
+      let seen: { event: string | undefined }[] = [];
+      let started!: () => void;
+      const startedP = new Promise<void>((r) => (started = r));
+      const stream = readEvents(apiProc.baseUrl, `/v1/jobs/${id}/events`, gen.key, {
+        timeoutMs: 120_000,
+        stopAfter: (evs) => {
+          seen = evs;
+          if (evs.some((e) => e.event === 'job.started')) started();
+          return false; // only watching: the server is the one to end the stream
+        },
+      });
+      await startedP;
+      const revoke = await api(other.baseUrl, 'DELETE', `/v1/keys/${gen.id}`, { key: owner });
+      assert.equal(revoke.status, 200, revoke.text);
+      const revokedAt = Date.now();
+      const seenAtRevocation = seen.length;
+      const r = await stream;
+      const closedAfterMs = Date.now() - revokedAt;
+
+      assert.equal(r.status, 200);
+      assert.equal(r.ended, true, 'the server ended the stream');
+      assert.ok(!r.events.some((e) => e.event === 'job.completed' || e.event === 'job.failed'), `no terminal event: ${r.events.map((e) => e.event).join(',')}`);
+      const job = await api(other.baseUrl, 'GET', `/v1/jobs/${id}`, { key: owner });
+      assert.ok(job.body.status === 'processing' || job.body.status === 'pending', `the stream ended before the job did (job ${job.body.status}, closed ${closedAfterMs} ms after the revocation)`);
+      // Nothing that happened after the revocation went out (timestamps are whole seconds: ≤ is the strict check).
+      const revokedAtIso = revoke.body.revoked_at as string;
+      for (const e of r.events.slice(seenAtRevocation)) {
+        const occurred = JSON.parse(e.data).data.occurred_at as string;
+        assert.ok(Date.parse(occurred) <= Date.parse(revokedAtIso), `event ${e.event} of ${occurred} sent after the revocation at ${revokedAtIso}`);
+      }
+      console.log(`# stream closed ${closedAfterMs} ms after the revocation (${r.events.length} events, ${r.events.length - seenAtRevocation} after it)`);
+      // Reconnecting with the key is refused.
+      const again = await readEvents(apiProc.baseUrl, `/v1/jobs/${id}/events`, gen.key, { lastEventId: r.lastEventId });
+      assert.equal(again.status, 401);
+      await api(apiProc.baseUrl, 'POST', `/v1/jobs/${id}/cancel`, { key: owner });
+    } finally {
+      for (const p of procs.reverse()) await p.stop();
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { Easel, EaselApiError } from '../../src/sdk/index.js';
  * The secret is shown once, never listed; a revoked key is refused from its next request; another
  * account's key is answered as a missing one (404); bad input is the one error shape.
  */
-const KEY_FIELDS = ['created_at', 'current', 'id', 'last_used_at', 'name', 'prefix', 'revoked_at'];
+const KEY_FIELDS = ['created_at', 'current', 'id', 'last_used_at', 'name', 'prefix', 'revoked_at', 'scope'];
 
 describe(`API keys: /v1/keys (${MODE})`, () => {
   let srv: EaselProcess;
@@ -31,6 +31,7 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
     assert.deepEqual(Object.keys(k).sort(), KEY_FIELDS);
     assert.equal(k.name, 'keys-alice');
     assert.equal(k.current, true);
+    assert.equal(k.scope, 'admin', 'a key from `easel keys create` is an admin key');
     assert.equal(k.revoked_at, null);
     assert.ok(alice.startsWith(k.prefix) && k.prefix.length === 10);
     assert.ok(!res.text.includes(alice), 'the secret is never listed');
@@ -41,10 +42,11 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
   });
 
   it('creates a key, shows the secret once, and the new key works for the same account', async () => {
-    const res = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'alice-ci' } });
+    const res = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: { name: 'alice-ci', scope: 'admin' } });
     assert.equal(res.status, 201, res.text);
     assert.match(res.body.key, /^esl_[A-Za-z0-9]{43}$/);
     assert.equal(res.body.name, 'alice-ci');
+    assert.equal(res.body.scope, 'admin');
     assert.equal(res.body.current, false);
     assert.ok(res.body.key.startsWith(res.body.prefix));
     const profileA = await api(srv.baseUrl, 'GET', '/v1/account/profile', { key: alice });
@@ -59,6 +61,7 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
     const unnamed = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body: {} });
     assert.equal(unnamed.status, 201, unnamed.text);
     assert.match(unnamed.body.name, /^key-[0-9a-f]{8}$/);
+    assert.equal(unnamed.body.scope, 'generate', 'a minted key is a generate key unless asked otherwise');
   });
 
   it('revokes a key: its next request is 401; revoking again answers it unchanged', async () => {
@@ -128,6 +131,7 @@ describe(`API keys: /v1/keys (${MODE})`, () => {
       [{ name: 'bad\u0000name' }, 400],
       [{ name: 42 }, 400],
       [{ name: 'ok', admin: true }, 400],
+      [{ name: 'ok', scope: 'root' }, 400],
     ];
     for (const [body, status] of cases) {
       const res = await api(srv.baseUrl, 'POST', '/v1/keys', { key: alice, body });

@@ -30,17 +30,18 @@ describe(`migration 0007: key names unique per account (${MODE})`, () => {
     const before = await migrator.migrateTo('0006_account_retention');
     assert.equal(before.error, undefined);
     const account = (id: string) => ({ id, name: `acct-${id}`, email: null, status: 'active' as const, strictness: 'normal' as const, available_micros: 0, held_micros: 0, created_at: 1 });
-    const key = (id: string, accountId: string, name: string, hash: string) => ({ id, account_id: accountId, name, key_hash: hash, prefix: `esl_${id}`, created_at: 2, revoked_at: null, last_used_at: null });
+    const key = (id: string, accountId: string, name: string, hash: string) => ({ id, account_id: accountId, name, key_hash: hash, prefix: `esl_${id}`, created_at: 2, revoked_at: null, last_used_at: null }) as never;
     // Typed against today's schema; the rows are what 0006 knew (later columns have defaults).
     await db.insertInto('accounts').values([account('a1'), account('a2')] as never).execute();
-    await db.insertInto('api_keys').values({ ...key('k1', 'a1', 'ci', 'h1'), revoked_at: 5, last_used_at: 4 }).execute();
+    await db.insertInto('api_keys').values({ ...(key('k1', 'a1', 'ci', 'h1') as object), revoked_at: 5, last_used_at: 4 } as never).execute();
 
     const latest = await migrator.migrateToLatest();
     assert.equal(latest.error, undefined);
     assert.ok(latest.results?.some((r) => r.migrationName === '0007_key_names_per_account' && r.status === 'Success'));
     const rows = await db.selectFrom('api_keys').selectAll().execute();
     assert.deepEqual(rows.map((r) => ({ ...r, created_at: Number(r.created_at), revoked_at: Number(r.revoked_at), last_used_at: Number(r.last_used_at) })), [
-      { id: 'k1', account_id: 'a1', name: 'ci', key_hash: 'h1', prefix: 'esl_k1', created_at: 2, revoked_at: 5, last_used_at: 4 },
+      // scope: migration 0013 keeps every existing key an admin key.
+      { id: 'k1', account_id: 'a1', name: 'ci', key_hash: 'h1', prefix: 'esl_k1', created_at: 2, revoked_at: 5, last_used_at: 4, scope: 'admin' },
     ]);
 
     await db.insertInto('api_keys').values(key('k2', 'a2', 'ci', 'h2')).execute(); // the same name, another account

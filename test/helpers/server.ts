@@ -133,6 +133,8 @@ export class EaselProcess {
       EASEL_SQLITE_SYNCHRONOUS: 'NORMAL',
       // Tests poll every 50 ms; the per-key request limit is exercised by test/e2e/abuse-limits.test.ts.
       EASEL_RATE_LIMIT_PER_MIN: '100000',
+      // Tests send many missing and bad keys on purpose; the per-address limit is exercised by test/e2e/request-limits.test.ts.
+      EASEL_AUTH_FAILURES_PER_MIN: '100000',
       ...(VALIDATE_RESPONSES ? { EASEL_VALIDATE_RESPONSES: '1' } : {}),
       ...scaleout,
       ...this.env,

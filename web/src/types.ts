@@ -120,6 +120,8 @@ export interface Profile {
 export interface ApiKey {
   id: string;
   name: string;
+  /** admin: also manages keys and settings; generate: creates and reads jobs only. */
+  scope: 'admin' | 'generate';
   prefix: string;
   created_at: string;
   last_used_at: string | null;

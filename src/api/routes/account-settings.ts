@@ -25,6 +25,7 @@ export function accountSettingsRoutes(app: FastifyInstance, s: Services): void {
   app.put(
     '/v1/account/settings',
     {
+      config: { adminOnly: true },
       schema: {
         summary: 'Set your account defaults (Easel)',
         description: 'retention_days applies to jobs created afterwards that give none themselves; null returns to the server default.',

@@ -8,6 +8,8 @@ import { listJobEvents } from '../../jobs/event-log.js';
 import { TERMINAL } from '../../jobs/types.js';
 import { TERMINAL_EVENTS } from '../../contract/webhook-events.js';
 import { eventEnvelope } from '../../webhooks/payload.js';
+import { keyLookup } from '../../accounts/key-lookup.js';
+import { KeyWatch } from '../key-watch.js';
 
 /** Comment lines keep proxies and clients from timing the stream out while a job is quiet. */
 const HEARTBEAT_MS = 15_000;
@@ -21,10 +23,14 @@ const EventsQuery = Type.Object(
 
 /**
  * GET /v1/jobs/{id}/events: the job's events as Server-Sent Events. Replays job_events after
- * Last-Event-ID, then follows new ones until the terminal event, then ends the stream.
+ * Last-Event-ID, then follows new ones until the terminal event, then ends the stream. A stream
+ * whose key is revoked (or whose account is suspended), by any process, ends within KEY_WATCH_MS,
+ * and the key is re-read before every batch of events is sent: their signed URLs never go out
+ * on a key that no longer authenticates.
  */
 export function jobEventRoutes(app: FastifyInstance, s: Services): void {
   const open = new Set<() => void>();
+  const keys = new KeyWatch(keyLookup(s.db), undefined, (e) => s.log.warn({ err: e }, 'event streams: key check failed'));
   // Streams never go idle by themselves; shutdown ends them so the server can drain.
   app.addHook('preClose', async () => {
     for (const end of open) end();
@@ -38,7 +44,8 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         description:
           'text/event-stream. Each event: `id:` the per-job sequence number, `event:` the type (job.created, job.started, scene.completed, scene.failed, job.completed, job.failed, job.canceled), ' +
           '`data:` JSON {type, timestamp, data: {job_id, seq, event, job, occurred_at}} (the webhook payload). Past events are replayed first; send Last-Event-ID (or ?after=) to resume exactly after one. ' +
-          'The stream ends after the terminal event; `: keep-alive` comments every 15 s. Works whichever process runs the job.',
+          'The stream ends after the terminal event; `: keep-alive` comments every 15 s. Works whichever process runs the job. ' +
+          'If the key the stream was opened with is revoked (or the account suspended), the stream ends within a few seconds with a `: key revoked` comment, and no event is sent after the key is found revoked; reconnecting answers 401.',
         tags: ['jobs'],
         params: JobIdParams,
         querystring: EventsQuery,
@@ -79,7 +86,12 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         wake?.();
         res.end();
       };
+      const keyRevoked = () => {
+        if (!closed) res.write(': key revoked\n\n');
+        end();
+      };
       open.add(end);
+      const unwatch = keys.watch(auth.keyId, keyRevoked);
       res.on('close', () => {
         closed = true;
         wake?.();
@@ -93,6 +105,11 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         while (!closed) {
           const events = await listJobEvents(s.db, id, last);
           let done = false;
+          // Events carry fresh signed URLs: only for a key that still authenticates.
+          if (events.length > 0 && !(await keys.usable(auth.keyId))) {
+            keyRevoked();
+            break;
+          }
           for (const ev of events) {
             if (closed) break;
             const row = (await s.jobs.get(id))!;
@@ -123,6 +140,7 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         req.log.warn({ err: e, job_id: id }, 'event stream failed');
       } finally {
         clearInterval(beat);
+        unwatch();
         off();
         open.delete(end);
         end();

@@ -27,6 +27,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
   app.get(
     '/v1/account/webhook',
     {
+      config: { adminOnly: true },
       schema: {
         summary: 'Your default webhook and signing secret (Easel)',
         description: 'The secret (whsec_…) signs every delivery of this account the Standard Webhooks way; it is created on first read.',
@@ -40,6 +41,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
   app.put(
     '/v1/account/webhook',
     {
+      config: { adminOnly: true },
       schema: {
         summary: 'Set your default webhook (Easel)',
         description:
@@ -62,6 +64,7 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
   app.post(
     '/v1/account/webhook/rotate-secret',
     {
+      config: { adminOnly: true },
       schema: {
         summary: 'Replace your webhook signing secret (Easel)',
         description:

@@ -10,6 +10,7 @@ import type { ApiKey, CreatedKey } from '../types';
 export function Keys() {
   const list = useAsync((signal) => get<{ keys: ApiKey[] }>('/v1/keys', { signal }), []);
   const [name, setName] = useState('');
+  const [scope, setScope] = useState<'generate' | 'admin'>('generate');
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -21,7 +22,7 @@ export function Keys() {
     setBusy(true);
     setError(null);
     try {
-      const k = await post<CreatedKey>('/v1/keys', name.trim() ? { name: name.trim() } : {});
+      const k = await post<CreatedKey>('/v1/keys', name.trim() ? { name: name.trim(), scope } : { scope });
       setCreated(k);
       setCopied(false);
       setName('');
@@ -65,6 +66,13 @@ export function Keys() {
           <label for="key-name">New key name (optional)</label>
           <input id="key-name" value={name} maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9 ._:@\-]*" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </div>
+        <div class="field">
+          <label for="key-scope">Scope</label>
+          <select id="key-scope" value={scope} onChange={(e) => setScope((e.target as HTMLSelectElement).value as 'generate' | 'admin')}>
+            <option value="generate">generate: create and read jobs</option>
+            <option value="admin">admin: also manage keys and settings</option>
+          </select>
+        </div>
         <button type="submit" disabled={busy}>
           Create key
         </button>
@@ -94,6 +102,7 @@ export function Keys() {
         <thead>
           <tr>
             <th scope="col">Name</th>
+            <th scope="col">Scope</th>
             <th scope="col">Prefix</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
@@ -110,6 +119,7 @@ export function Keys() {
                 {k.name}
                 {k.current ? <span class="badge"> this session</span> : null}
               </th>
+              <td data-label="Scope">{k.scope}</td>
               <td data-label="Prefix">
                 <code>{k.prefix}…</code>
               </td>
