@@ -8,10 +8,11 @@ const MAX_TEXT = 64 * 1024;
  * see pixels, so this is what it can check; captions and titles are where tools and people write
  * what an image shows. Undecodable input yields '' — deciding what is an image is the caller's job.
  */
-export async function imageText(bytes: Buffer): Promise<string> {
+export async function imageText(input: Buffer | string): Promise<string> {
   let meta: Metadata;
   try {
-    meta = await sharp(bytes).metadata();
+    // A string is a file path (a spooled upload): sharp reads the metadata from the file.
+    meta = await sharp(input).metadata();
   } catch {
     return '';
   }

@@ -17,8 +17,8 @@ export interface ModerationVerdict {
 /** The moderation port: checked before any money moves or any provider runs. */
 export interface Moderator {
   checkText(text: string, strictness: Strictness): ModerationVerdict;
-  /** Uploads and input images (overlays), before they are stored or used. */
-  checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict>;
+  /** Uploads and input images (overlays), before they are stored or used: the bytes, or a file path (a spooled upload). */
+  checkImage(image: Buffer | string, strictness: Strictness): Promise<ModerationVerdict>;
 }
 
 export class RuleModerator implements Moderator {
@@ -30,8 +30,8 @@ export class RuleModerator implements Moderator {
    * EXIF; see image-text.ts) and is otherwise allowed. A deployment that needs to judge what an
    * image shows plugs a classifier in behind this port.
    */
-  async checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict> {
-    return this.checkText(await imageText(bytes), strictness);
+  async checkImage(image: Buffer | string, strictness: Strictness): Promise<ModerationVerdict> {
+    return this.checkText(await imageText(image), strictness);
   }
 
   checkText(text: string, strictness: Strictness): ModerationVerdict {
