@@ -207,6 +207,8 @@ export interface UploadTable {
   key: string;
   size_bytes: number;
   created_at: number;
+  /** When the retention sweeper deleted the blob, if the row had to outlive it (until its UTC day ends, for the quota). */
+  blob_deleted_at: number | null;
 }
 
 /** An Idempotency-Key of an account: the job its first request created, for 24 h. */
