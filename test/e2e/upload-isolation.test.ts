@@ -63,7 +63,7 @@ describe(`${UPLOADS} concurrent ~41 MiB uploads with one key (${MODE})`, () => {
     if (srv) {
       await srv.kill('SIGTERM');
       await srv.boot({ EASEL_UPLOAD_RETENTION_H: '0.0001', EASEL_RETENTION_SWEEP_MS: '200' });
-      await waitFor(async () => Number((await queryDb(srv, 'select count(*) as n from uploads'))[0]!.n) === 0, 120_000, 250).catch(() => undefined);
+      await waitFor(async () => Number((await queryDb(srv, 'select count(*) as n from uploads where blob_deleted_at is null'))[0]!.n) === 0, 120_000, 250).catch(() => undefined);
       await srv.stop();
     }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
