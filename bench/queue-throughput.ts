@@ -137,6 +137,7 @@ export async function httpRate(srv: EaselProcess, key: string, seconds: number):
 /** A blob store that keeps nothing: the pipeline anchor measures encoding, not storage. */
 const nullBlob: BlobStore = {
   put: async () => undefined,
+  putFile: async () => undefined,
   get: async () => null,
   exists: async () => false,
   delete: async () => undefined,

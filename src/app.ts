@@ -169,7 +169,7 @@ export function startWorkers(s: Services): WorkerPool {
     { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, retryBaseMs: s.config.retryBaseMs, idlePollMs: 500 },
   );
   pool.start();
-  const sweeper = new RetentionSweeper(s.db, s.blob, s.log.child({ component: 'retention' }), s.config.retentionSweepMs);
+  const sweeper = new RetentionSweeper(s.db, s.blob, s.log.child({ component: 'retention' }), s.config.retentionSweepMs, s.config.uploadRetentionMs);
   sweeper.start();
   pool.alongside(sweeper);
   // The webhook outbox is sent by worker processes too; it stops with the pool.

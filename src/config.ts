@@ -34,6 +34,14 @@ export interface Config {
   maxBodyBytes: number;
   /** Largest file POST /v1/upload accepts (413 above); the stream is cut there, never buffered further. */
   maxUploadBytes: number;
+  /** Uploads an account may store per UTC day (EASEL_UPLOAD_DAILY_COUNT; 0 = no limit): 429 above. */
+  uploadDailyCount: number;
+  /** Bytes an account may upload per UTC day (EASEL_UPLOAD_DAILY_BYTES; 0 = no limit): 429 above. */
+  uploadDailyBytes: number;
+  /** How long an upload is kept (EASEL_UPLOAD_RETENTION_H, fractional hours allowed); the retention sweeper deletes it after. */
+  uploadRetentionMs: number;
+  /** Uploads checked (decoded, moderated, stored) at once per process (EASEL_UPLOAD_CONCURRENCY); the rest wait spooled on disk. */
+  uploadConcurrency: number;
   /** Jobs running at once per account (EASEL_MAX_CONCURRENT_JOBS): the fair dispatcher passes an account over at it. */
   maxConcurrentJobs: number;
   /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS): submits above it get 429. */
@@ -128,6 +136,15 @@ function int(name: string, def: number, min: number, max: number): number {
   return n;
 }
 
+/** A decimal number in [min, max] (fractional values allowed, unlike int()). */
+function num(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
+  return n;
+}
+
 function str(name: string, def: string): string {
   const raw = process.env[name];
   return raw === undefined || raw === '' ? def : raw;
@@ -203,6 +220,10 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     syncTimeoutS: int('EASEL_SYNC_TIMEOUT_S', 300, 1, 3600),
     maxBodyBytes: int('EASEL_MAX_BODY_BYTES', 1_048_576, 1024, 100 * 1024 * 1024),
     maxUploadBytes: int('EASEL_MAX_UPLOAD_BYTES', 52_428_800, 1024, 1024 * 1024 * 1024),
+    uploadDailyCount: int('EASEL_UPLOAD_DAILY_COUNT', 500, 0, 100_000_000),
+    uploadDailyBytes: int('EASEL_UPLOAD_DAILY_BYTES', 2 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
+    uploadRetentionMs: Math.round(num('EASEL_UPLOAD_RETENTION_H', 24, 0.0001, 100 * 365 * 24) * 3_600_000),
+    uploadConcurrency: int('EASEL_UPLOAD_CONCURRENCY', 2, 1, 64),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 4, 1, 10_000),
     maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
     priorityAgingMs: int('EASEL_PRIORITY_AGING_S', 300, 0, 30 * 86_400) * 1000,

@@ -34,6 +34,27 @@ export class FsBlobStore implements BlobStore {
     await fs.rename(tmp, file);
   }
 
+  /**
+   * A rename when the file is on the same filesystem as the blobs (the upload spool is under the
+   * data directory, as the blobs are): no byte is copied. Across filesystems, a streamed copy to a
+   * temporary name then a rename, as put() does.
+   */
+  async putFile(key: string, src: string): Promise<void> {
+    const file = this.file(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    try {
+      // Flushed before it takes the final name, as put() does: a crash never leaves a torn blob.
+      await syncFile(src);
+      await fs.rename(src, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      await fs.copyFile(src, tmp);
+      await syncFile(tmp);
+      await fs.rename(tmp, file);
+    }
+  }
+
   async get(key: string): Promise<Buffer | null> {
     try {
       return await fs.readFile(this.file(key));
@@ -74,5 +95,14 @@ export class FsBlobStore implements BlobStore {
     } catch (e) {
       return { ok: false, detail: (e as Error).message };
     }
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fh = await fs.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -1,6 +1,11 @@
 /** Blob storage port: the fs adapter (embedded) and an S3 adapter (scale-out) implement it. */
 export interface BlobStore {
   put(key: string, bytes: Buffer, contentType: string): Promise<void>;
+  /**
+   * Stores the file at `file` (`size` bytes) under `key` without reading it into memory (uploads).
+   * The file is consumed: moved or copied, and removal is the caller's (it may already be gone).
+   */
+  putFile(key: string, file: string, size: number, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer | null>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;

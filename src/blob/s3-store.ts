@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, ListObjectsV2Command, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore, SignedUrlCheck } from './port.js';
 import { assertBlobKey } from './port.js';
@@ -62,6 +63,17 @@ export class S3BlobStore implements BlobStore {
   async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
     assertBlobKey(key);
     await this.s3.send(new PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: bytes, ContentType: contentType }));
+  }
+
+  /** Streamed from the file; ContentLength lets the SDK send it as one PUT without buffering it. */
+  async putFile(key: string, file: string, size: number, contentType: string): Promise<void> {
+    assertBlobKey(key);
+    const body = createReadStream(file);
+    try {
+      await this.s3.send(new PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }));
+    } finally {
+      body.destroy();
+    }
   }
 
   async get(key: string): Promise<Buffer | null> {

@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { BlobStore } from '../blob/port.js';
 import { sweepIdempotencyKeys } from '../idempotency/store.js';
+import { sweepUploads } from '../uploads/retention.js';
 
 const BATCH = 50;
 
 /**
  * Deletes the files of jobs whose retention ended, then marks them expired (and drops expired
- * idempotency keys). Every worker process
+ * idempotency keys and uploads older than EASEL_UPLOAD_RETENTION_H). Every worker process
  * runs one; several at once are safe: deleting a folder twice is a no-op and the mark is a
  * conditional update. Files go first, the mark second, so a crash in between leaves a job that
  * the next sweep finishes, never a job marked expired whose files linger.
@@ -22,6 +23,8 @@ export class RetentionSweeper {
     private readonly blob: BlobStore,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    /** How long an upload (POST /v1/upload) is kept; null = uploads are not swept by this sweeper. */
+    private readonly uploadRetentionMs: number | null = null,
   ) {}
 
   start(): void {
@@ -72,6 +75,10 @@ export class RetentionSweeper {
     // (one row per keyed create) from growing without bound.
     const keys = await sweepIdempotencyKeys(this.db);
     if (keys > 0) this.log.info({ idempotency_keys: keys }, 'expired idempotency keys dropped');
+    if (this.uploadRetentionMs !== null) {
+      const uploads = await sweepUploads(this.db, this.blob, this.uploadRetentionMs, now);
+      if (uploads > 0) this.log.info({ uploads }, 'uploads deleted at the end of their retention');
+    }
     return n;
   }
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { TextSink, type Unscannable } from './text-sink.js';
 import { isPng, pngText } from './png-text.js';
@@ -20,7 +21,9 @@ export interface ImageText {
  * PNG, JPEG and WebP are walked byte by byte (libvips skips PNG text after the image data); any
  * other format sharp decodes is read through sharp's metadata. Undecodable input yields ''.
  */
-export async function imageText(bytes: Buffer): Promise<ImageText> {
+export async function imageText(input: Buffer | string): Promise<ImageText> {
+  // A string is a file path (a spooled upload, at most EASEL_UPLOAD_CONCURRENCY of them at once).
+  const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
   const sink = new TextSink();
   if (isPng(bytes)) pngText(bytes, sink);
   else if (isJpeg(bytes)) jpegText(bytes, sink);

@@ -20,8 +20,8 @@ export interface ModerationVerdict {
 /** The moderation port: checked before any money moves or any provider runs. */
 export interface Moderator {
   checkText(text: string, strictness: Strictness): ModerationVerdict;
-  /** Uploads and input images (overlays), before they are stored or used. */
-  checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict>;
+  /** Uploads and input images (overlays), before they are stored or used: the bytes, or a file path (a spooled upload). */
+  checkImage(image: Buffer | string, strictness: Strictness): Promise<ModerationVerdict>;
 }
 
 export class RuleModerator implements Moderator {
@@ -33,8 +33,8 @@ export class RuleModerator implements Moderator {
    * EXIF; see image-text.ts) and is otherwise allowed. A deployment that needs to judge what an
    * image shows plugs a classifier in behind this port.
    */
-  async checkImage(bytes: Buffer, strictness: Strictness): Promise<ModerationVerdict> {
-    const found = await imageText(bytes);
+  async checkImage(image: Buffer | string, strictness: Strictness): Promise<ModerationVerdict> {
+    const found = await imageText(image);
     // Text that could not all be read is refused, not passed unread: a policy refusal (legal is
     // not claimed), category `embedded_text_unscanned`, whatever the strictness.
     if (found.unscannable) return { allowed: false, category: UNSCANNED_CATEGORY, legal: false };

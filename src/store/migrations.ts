@@ -2,6 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import { jobControlMigrations } from './migrations-job-control.js';
 import { fairQueueMigrations } from './migrations-fair-queue.js';
 import { fleetMigrations } from './migrations-fleet.js';
+import { uploadMigrations } from './migrations-uploads.js';
 import { jobLeaseMigrations } from './migrations-job-lease.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 import { accountSettingsMigrations } from './migrations-account-settings.js';
@@ -138,6 +139,7 @@ const migrations: Record<string, Migration> = {
   ...fairQueueMigrations,
   ...fleetMigrations,
   ...keyScopeMigrations,
+  ...uploadMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

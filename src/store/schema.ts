@@ -204,6 +204,18 @@ export interface JobEventTable {
   created_at: number;
 }
 
+/** A stored upload (POST /v1/upload): counted by the daily quotas, deleted with its blob after its retention. */
+export interface UploadTable {
+  id: string;
+  account_id: string;
+  /** The blob key, `uploads/<account>/<id>.<ext>`. */
+  key: string;
+  size_bytes: number;
+  created_at: number;
+  /** When the retention sweeper deleted the blob, if the row had to outlive it (until its UTC day ends, for the quota). */
+  blob_deleted_at: number | null;
+}
+
 /** An Idempotency-Key of an account: the job its first request created, for 24 h. */
 export interface IdempotencyKeyTable {
   account_id: string;
@@ -282,4 +294,5 @@ export interface Database {
   job_webhooks: JobWebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  uploads: UploadTable;
 }

@@ -5,6 +5,8 @@ import { EaselError } from '../errors.js';
 import { EXT_OF, MIME_OF, sniffImageFormat } from '../contract/image-formats.js';
 import { MAX_PIXELS } from '../imaging/limits.js';
 import { newId } from '../util/ids.js';
+import type { SpooledFile } from './spool.js';
+import type { UploadQuota } from './quota.js';
 
 export interface AcceptedUpload {
   uploadId: string;
@@ -24,6 +26,8 @@ const notAnImage = (why: string) =>
  * An upload is kept only if it proves to be one of the three formats (magic bytes, then a full
  * decode, which also catches truncated files) and the moderator allows it. Nothing is stored
  * before both checks pass; the bytes are stored as sent, so nothing is lost to re-encoding.
+ * The input files of multipart edit/combine requests come here (paid job inputs, in memory
+ * within the body limit); `POST /v1/upload` uses acceptSpooledUpload.
  */
 export async function acceptUpload(
   deps: { blob: BlobStore; moderator: Moderator },
@@ -31,11 +35,47 @@ export async function acceptUpload(
   bytes: Buffer,
   strictness: Strictness,
 ): Promise<AcceptedUpload> {
-  const format = sniffImageFormat(bytes);
+  const c = await checkImage(deps.moderator, bytes, bytes, strictness);
+  const uploadId = newId();
+  const key = `uploads/${accountId}/${uploadId}.${EXT_OF[c.format]}`;
+  const mime = MIME_OF[c.format]!;
+  await deps.blob.put(key, bytes, mime);
+  return { uploadId, key, mime, width: c.width, height: c.height, sizeBytes: bytes.length };
+}
+
+/**
+ * `POST /v1/upload`: the same checks, read from the spooled file — sharp streams it, so memory
+ * does not grow with the file — then the account's daily quotas (429, nothing stored). The row is
+ * written before the blob: a crash between the two leaves a row the retention sweeper deletes,
+ * never a blob no sweeper knows. The spooled file is the caller's to remove.
+ */
+export async function acceptSpooledUpload(
+  deps: { blob: BlobStore; moderator: Moderator; quota: UploadQuota },
+  accountId: string,
+  file: SpooledFile,
+  strictness: Strictness,
+): Promise<AcceptedUpload> {
+  const c = await checkImage(deps.moderator, file.path, file.head, strictness);
+  const uploadId = newId();
+  const key = `uploads/${accountId}/${uploadId}.${EXT_OF[c.format]}`;
+  const mime = MIME_OF[c.format]!;
+  await deps.quota.record({ id: uploadId, accountId, key, sizeBytes: file.size });
+  try {
+    await deps.blob.putFile(key, file.path, file.size, mime);
+  } catch (e) {
+    await deps.quota.forget(uploadId).catch(() => undefined);
+    throw e;
+  }
+  return { uploadId, key, mime, width: c.width, height: c.height, sizeBytes: file.size };
+}
+
+/** Format from the magic bytes, then metadata, pixel bound, a full decode and moderation. `input` is the bytes or a file path. */
+async function checkImage(moderator: Moderator, input: Buffer | string, head: Buffer, strictness: Strictness): Promise<{ format: string; width: number; height: number }> {
+  const format = sniffImageFormat(head);
   if (!format) throw notAnImage('unrecognised content');
   let meta: Metadata;
   try {
-    meta = await sharp(bytes).metadata();
+    meta = await sharp(input).metadata();
   } catch {
     throw notAnImage(`not a decodable ${format.toUpperCase()}`);
   }
@@ -46,12 +86,13 @@ export async function acceptUpload(
     });
   }
   try {
-    // Decodes every pixel (stats is a streaming sink, so memory stays small) to prove the file whole.
-    await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_PIXELS }).stats();
+    // Decodes every pixel (stats is a streaming sink, and sequential reading streams a file too,
+    // so memory stays small) to prove the file whole.
+    await sharp(input, { failOn: 'error', limitInputPixels: MAX_PIXELS, sequentialRead: true }).stats();
   } catch {
     throw notAnImage(`a damaged or truncated ${format.toUpperCase()}`);
   }
-  const verdict = await deps.moderator.checkImage(bytes, strictness);
+  const verdict = await moderator.checkImage(input, strictness);
   if (!verdict.allowed) {
     // Uploads answer 451 whatever the ground, as the contract's table says for the upload check.
     throw new EaselError(451, 'content_rejected', `The image was refused by the content check (${verdict.category ?? 'policy'}) and was not stored.`, {
@@ -61,11 +102,7 @@ export async function acceptUpload(
       legal: verdict.legal === true,
     });
   }
-  const uploadId = newId();
-  const key = `uploads/${accountId}/${uploadId}.${EXT_OF[format]}`;
-  const mime = MIME_OF[format]!;
-  await deps.blob.put(key, bytes, mime);
   // Reported as displayed: every consumer applies the EXIF orientation first.
   const shown = meta.autoOrient ?? { width: meta.width, height: meta.height };
-  return { uploadId, key, mime, width: shown.width, height: shown.height, sizeBytes: bytes.length };
+  return { format, width: shown.width, height: shown.height };
 }
