@@ -582,7 +582,8 @@ describe(`fuzzing every endpoint of the OpenAPI document (${MODE})`, () => {
       const res = await rawRequest(srv.baseUrl, { method: 'GET', path: p, headers });
       record(name, res, performance.now() - t0);
       staticCheck(res, `GET ${p.slice(0, 300)} ${JSON.stringify(headers).slice(0, 300)}`);
-      if (p.startsWith('/dashboard/') && /\.map(?:$|\?)/i.test(p)) assert.equal(res.status, 404, `a source map is never served: ${p}`);
+      // Never served: 404, or 400 when the path itself is malformed (an invalid percent-encoding).
+      if (p.startsWith('/dashboard/') && /\.map(?:$|\?)/i.test(p)) assert.ok(res.status === 404 || res.status === 400, `a source map is never served: ${p} → ${res.status}`);
     };
     const classes: Class[] = [
       ['GET /dashboard/* path', fc.tuple(dashboardPath, fc.array(oddHeader, { maxLength: 2 })).map(([p, hs]) => () => run('GET /dashboard/* path', p, Object.fromEntries(hs))), RUNS],
