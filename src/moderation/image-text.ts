@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { TextSink, type Unscannable } from './text-sink.js';
-import { isPng, pngText } from './png-text.js';
+import { isPng, pngText, pngTextOfFile } from './png-text.js';
 import { isJpeg, jpegText } from './jpeg-text.js';
 import { isWebp, webpText } from './webp-text.js';
 
@@ -22,14 +22,34 @@ export interface ImageText {
  * other format sharp decodes is read through sharp's metadata. Undecodable input yields ''.
  */
 export async function imageText(input: Buffer | string): Promise<ImageText> {
-  // A string is a file path (a spooled upload, at most EASEL_UPLOAD_CONCURRENCY of them at once).
-  const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
   const sink = new TextSink();
+  if (typeof input === 'string') {
+    // A file path (a spooled upload): a PNG, the big lossless kind, is walked in the file; a
+    // JPEG or WebP is read whole (at most EASEL_UPLOAD_CONCURRENCY of them at once).
+    if (await fileIsPng(input)) await pngTextOfFile(input, sink);
+    else await textOfBytes(await fs.readFile(input), sink);
+  } else {
+    await textOfBytes(input, sink);
+  }
+  return { text: sink.text(), unscannable: sink.unscannable };
+}
+
+async function fileIsPng(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await fh.read(head, 0, 8, 0);
+    return isPng(head.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+async function textOfBytes(bytes: Buffer, sink: TextSink): Promise<void> {
   if (isPng(bytes)) pngText(bytes, sink);
   else if (isJpeg(bytes)) jpegText(bytes, sink);
   else if (isWebp(bytes)) webpText(bytes, sink);
   else await viaSharp(bytes, sink);
-  return { text: sink.text(), unscannable: sink.unscannable };
 }
 
 async function viaSharp(bytes: Buffer, sink: TextSink): Promise<void> {

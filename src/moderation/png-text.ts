@@ -1,4 +1,5 @@
-import type { TextSink } from './text-sink.js';
+import fs from 'node:fs/promises';
+import { IMAGE_TEXT_SCAN_BUDGET, type TextSink } from './text-sink.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -26,6 +27,48 @@ export function pngText(b: Buffer, sink: TextSink): void {
     }
     readChunk(type, b.subarray(start, end), sink);
     o = end + 4; // the CRC
+  }
+}
+
+/** The chunk types that carry text; every other chunk (IDAT above all) is skipped unread. */
+const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt', 'eXIf']);
+
+/**
+ * A text chunk is read no further than this: past the scan budget its text (or, compressed,
+ * what it inflates to — never less than its compressed size less the format's overhead) could
+ * not fit anyway, so the image is refused without reading the rest.
+ */
+const CHUNK_READ_LIMIT = IMAGE_TEXT_SCAN_BUDGET + 64 * 1024;
+
+/**
+ * pngText over a file (a spooled upload) in constant memory: chunk headers are read and the
+ * pixel data is seeked over, so a 50 MB upload costs a few small reads besides its text chunks.
+ */
+export async function pngTextOfFile(file: string, sink: TextSink): Promise<void> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = Buffer.alloc(8);
+    let o = 8;
+    while (o + 8 <= size && !sink.full) {
+      await fh.read(head, 0, 8, o);
+      const len = head.readUInt32BE(0);
+      const type = head.toString('latin1', 4, 8);
+      const start = o + 8;
+      const available = Math.min(len, size - start);
+      if (TEXT_CHUNKS.has(type)) {
+        if (available > CHUNK_READ_LIMIT) {
+          sink.unscannable = 'over_budget';
+          return;
+        }
+        const data = Buffer.alloc(available);
+        await fh.read(data, 0, available, start);
+        readChunk(type, data, sink);
+      }
+      o = start + len + 4; // the data, then the CRC
+    }
+  } finally {
+    await fh.close();
   }
 }
 

@@ -1,5 +1,8 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { imageText } from '../../src/moderation/image-text.js';
 import { IMAGE_TEXT_SCAN_BUDGET } from '../../src/moderation/text-sink.js';
@@ -24,6 +27,16 @@ async function assertDecodes(img: Buffer): Promise<void> {
   await sharp(img, { failOn: 'error' }).stats();
 }
 
+/** The same bytes as a file: spooled uploads are moderated from their file (PNG walked in place). */
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-text-'));
+after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+let files = 0;
+function asFile(img: Buffer): string {
+  const file = path.join(TMP, `image-${files++}`);
+  fs.writeFileSync(file, img);
+  return file;
+}
+
 describe('embedded text of an image', () => {
   it('finds a refused PNG text chunk wherever it sits: after the image data, behind 72 KB of filler text, compressed (zTXt, iTXt)', async () => {
     const png = await basePng();
@@ -42,12 +55,14 @@ describe('embedded text of an image', () => {
     assert.equal(viaSharp.length, 0, 'libvips does not report text after IDAT (so Easel reads the chunks itself)');
     for (const [name, img] of cases) {
       await assertDecodes(img);
-      const found = await imageText(img);
-      assert.equal(found.unscannable, null, name);
-      assert.ok(found.text.includes(REFUSED), `${name}: the text is found`);
-      const v = await m.checkImage(img, 'normal');
-      assert.equal(v.allowed, false, name);
-      assert.equal(v.category, 'graphic_violence', name);
+      for (const input of [img, asFile(img)]) {
+        const found = await imageText(input);
+        assert.equal(found.unscannable, null, name);
+        assert.ok(found.text.includes(REFUSED), `${name}: the text is found`);
+        const v = await m.checkImage(input, 'normal');
+        assert.equal(v.allowed, false, name);
+        assert.equal(v.category, 'graphic_violence', name);
+      }
     }
     // The same files with harmless text pass.
     const fine = withChunks(png, [filler, zTXt('Comment', 'four green squares')], [iTXt('Description', 'a calm lake', true)]);
@@ -65,12 +80,15 @@ describe('embedded text of an image', () => {
     ];
     for (const [name, img] of cases) {
       await assertDecodes(img);
-      const v = await m.checkImage(img, 'liberal');
-      assert.deepEqual(v, { allowed: false, category: UNSCANNED_CATEGORY, legal: false }, name);
+      for (const input of [img, asFile(img)]) {
+        const v = await m.checkImage(input, 'liberal');
+        assert.deepEqual(v, { allowed: false, category: UNSCANNED_CATEGORY, legal: false }, name);
+      }
     }
     // Just under the budget is read whole, and the refused words at its very end are found.
     const under = withChunks(png, [tEXt('Comment', 'x'.repeat(IMAGE_TEXT_SCAN_BUDGET - 100)), tEXt('Title', REFUSED)]);
     assert.equal((await m.checkImage(under, 'normal')).category, 'graphic_violence');
+    assert.equal((await m.checkImage(asFile(under), 'normal')).category, 'graphic_violence');
   });
 
   it('reads JPEG comments, XMP and EXIF strings in every segment, and WebP XMP and EXIF', async () => {
