@@ -8,8 +8,15 @@ import { registerPool } from './compiled-once.js';
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
+/**
+ * How long a query waits for a pool connection (a free one, or a new one being made) before it
+ * fails. Without it a query waits for ever while the server restarts with every connection busy;
+ * with it the request answers 503 (src/util/dependency-fault.ts) and a worker retries later.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+
 export function openPostgres(url: string, poolSize: number): { db: Kysely<Database>; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel' });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
