@@ -347,12 +347,12 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     }
 
     // Answers: never a 500, never a hang, every 503 in the error shape with Retry-After.
+    const bad: string[] = [];
     for (const s of samples) {
       const k = `${s.kind} ${s.status}`;
       report.requests[k] = (report.requests[k] ?? 0) + 1;
       report.slowestRequestMs = Math.max(report.slowestRequestMs, s.end - s.start);
-      if (s.status === 'hang') violations.push(`${s.kind} request sent at +${s.start - faultStart} ms (fault at 0) had no answer within ${HANG_MS} ms`);
-      else if (s.status === 'connection error') violations.push(`${s.kind} request sent at +${s.start - faultStart} ms lost its connection`);
+      if (s.status === 'hang' || s.status === 'connection error') bad.push(`${s.kind} request sent at +${s.start - faultStart} ms (fault at 0): ${s.status === 'hang' ? `no answer within ${HANG_MS} ms` : 'connection lost'}`);
       else if (s.status >= 500 && s.status !== 503) violations.push(`${s.kind} request sent at +${s.start - faultStart} ms answered ${s.status} ${s.code}`);
       else if (s.status === 503 && (!s.retryAfter || !/^\d+$/.test(s.retryAfter) || s.code !== 'service_unavailable')) violations.push(`${s.kind} 503 without Retry-After or not service_unavailable (${s.code}, Retry-After ${s.retryAfter})`);
       if (s.end >= faultStart && s.start <= faultEnd) {
@@ -362,6 +362,8 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
         else report.duringOutage.other++;
       }
     }
+    // The first few hangs and lost connections, and how many (a dead API loses every one after it).
+    if (bad.length > 0) violations.push(`${bad.length} requests hung or lost their connection; the first: ${bad.slice(0, 5).join('; ')}`);
     if (process.env.FAULT_TIMELINE) report.timeline = samples.map((x) => ({ kind: x.kind, at: x.start - faultStart, ms: x.end - x.start, status: x.status }));
     const unavailable = samples.filter((s) => s.status === 503);
     // The longest run of consecutive probe answers that were 503: its first request sent → its last answered.
@@ -381,7 +383,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       violations.push(`no request met the ${fault} outage (no 503 at all): the fault did not bite`);
     }
     for (const p of procs) {
-      if (p.child && (p.child.exitCode !== null || p.child.signalCode !== null)) violations.push(`${p.command} process exited during the run (${p.child.exitCode ?? p.child.signalCode})`);
+      if (p.child && (p.child.exitCode !== null || p.child.signalCode !== null)) violations.push(`${p.command} process exited during the run (${p.child.exitCode ?? p.child.signalCode}); its last lines:\n${p.logs.slice(-6).join('\n').slice(-3000)}`);
     }
   } catch (e) {
     violations.push(`fault run aborted: ${(e as Error).stack ?? String(e)}`);

@@ -19,6 +19,12 @@ export function openPostgres(url: string, poolSize: number): { db: Kysely<Databa
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor a checked-out one between two queries of a transaction (a server restart terminates every
+  // session, 57P01): pg emits that on the client, which has no listener while checked out. The query
+  // in flight fails on its own; the pool drops the broken client when it comes back.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   registerPool(db, pool);
   return { db, pool };
