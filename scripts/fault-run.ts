@@ -66,7 +66,7 @@ export interface FaultReport {
   duringOutage: { requests: number; ok: number; unavailable: number; other: number };
   /** From the first 503 answer's request to the last one's answer (0 when none). */
   longest503WindowMs: number;
-  /** Fault end → the first create answered 2xx among requests sent after it. */
+  /** Fault end → the answer of the first probe (a request that needs the dependency) sent after it that succeeded. */
   recoveryMs: number | null;
   slowestRequestMs: number;
   drainMs: number;
@@ -295,8 +295,8 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     log(`  ${fault}: back after ${((faultEnd - faultStart) / 1000).toFixed(1)} s`);
     if (redis) redisKeysBefore = await redis.rateLimitKeys();
 
-    // Until a create sent after the fault ended succeeds (or the bound passes), then a little more load.
-    const recovered = () => samples.find((s) => s.start >= faultEnd && (s.kind === 'image' || s.kind === 'process') && typeof s.status === 'number' && s.status < 300);
+    // Until a probe sent after the fault ended succeeds (or the bound passes), then a little more load.
+    const recovered = () => samples.find((s) => s.start >= faultEnd && s.kind === 'probe' && typeof s.status === 'number' && s.status < 300);
     while (!recovered() && Date.now() - faultEnd < RECOVERY_BOUND_MS) await sleep(100);
     const first = recovered();
     report.recoveryMs = first ? first.end - faultEnd : null;
@@ -374,7 +374,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
         report.longest503WindowMs = Math.max(report.longest503WindowMs, p.end - streak[0]!.start);
       } else streak = [];
     }
-    if (report.recoveryMs === null) violations.push(`no create succeeded within ${RECOVERY_BOUND_MS / 1000} s after the fault ended`);
+    if (report.recoveryMs === null) violations.push(`no probe succeeded within ${RECOVERY_BOUND_MS / 1000} s after the fault ended`);
     if (fault === 'redis') {
       // The service does not need Redis: everything goes on, and the limiter finds the new server.
       if (report.duringOutage.unavailable > 0 || report.duringOutage.ok === 0) violations.push(`with Redis down: ${report.duringOutage.ok} answers ok, ${report.duringOutage.unavailable} × 503 (expected all ok)`);
