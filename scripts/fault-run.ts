@@ -353,7 +353,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       report.requests[k] = (report.requests[k] ?? 0) + 1;
       report.slowestRequestMs = Math.max(report.slowestRequestMs, s.end - s.start);
       if (s.status === 'hang' || s.status === 'connection error') bad.push(`${s.kind} request sent at +${s.start - faultStart} ms (fault at 0): ${s.status === 'hang' ? `no answer within ${HANG_MS} ms` : 'connection lost'}`);
-      else if (s.status >= 500 && s.status !== 503) violations.push(`${s.kind} request sent at +${s.start - faultStart} ms answered ${s.status} ${s.code}`);
+      else if (s.status >= 500 && s.status !== 503) bad.push(`${s.kind} request sent at +${s.start - faultStart} ms answered ${s.status} ${s.code}`);
       else if (s.status === 503 && (!s.retryAfter || !/^\d+$/.test(s.retryAfter) || s.code !== 'service_unavailable')) violations.push(`${s.kind} 503 without Retry-After or not service_unavailable (${s.code}, Retry-After ${s.retryAfter})`);
       if (s.end >= faultStart && s.start <= faultEnd) {
         report.duringOutage.requests++;
@@ -363,7 +363,13 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       }
     }
     // The first few hangs and lost connections, and how many (a dead API loses every one after it).
-    if (bad.length > 0) violations.push(`${bad.length} requests hung or lost their connection; the first: ${bad.slice(0, 5).join('; ')}`);
+    // A 500 is a bug: say what the server logged for the first one.
+    if (samples.some((x) => x.status === 500)) {
+      const line = apiProc.logs.find((l) => l.includes('"request failed"'));
+      const err = line ? (JSON.parse(line) as { err?: { type?: string; message?: string; code?: string } }).err : undefined;
+      violations.push(`the server logged for its first 500: ${err ? `${err.type} ${err.code ?? ''} ${err.message}` : 'nothing'}`);
+    }
+    if (bad.length > 0) violations.push(`${bad.length} requests answered 5xx (not 503), hung or lost their connection; the first: ${bad.slice(0, 5).join('; ')}`);
     if (process.env.FAULT_TIMELINE) report.timeline = samples.map((x) => ({ kind: x.kind, at: x.start - faultStart, ms: x.end - x.start, status: x.status }));
     const unavailable = samples.filter((s) => s.status === 503);
     // The longest run of consecutive probe answers that were 503: its first request sent → its last answered.

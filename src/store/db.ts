@@ -35,6 +35,15 @@ class ImmediateSqliteDriver extends SqliteDriver {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
+  /**
+   * SQLite rolls a transaction back by itself when a statement fails with SQLITE_FULL, IOERR or
+   * NOMEM; kysely's rollback would then fail ("no transaction is active") and hide the real error
+   * (a full disk would answer 500 instead of 503).
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.gate.inTransaction) await super.rollbackTransaction(connection);
+  }
+
   override async acquireConnection(): Promise<DatabaseConnection> {
     const c = await super.acquireConnection();
     if (this.wrapped?.of !== c) this.wrapped = { of: c, as: this.gate.wrap(c) };
@@ -69,6 +78,10 @@ class BusyGate {
   private locked = false;
 
   constructor(private readonly sqlite: SQLite.Database) {}
+
+  get inTransaction(): boolean {
+    return this.sqlite.inTransaction;
+  }
 
   wrap(c: DatabaseConnection): DatabaseConnection {
     return {
