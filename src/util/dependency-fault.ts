@@ -29,6 +29,8 @@ const PG_UNAVAILABLE = /^(08...|57P0[123]|53300)$/;
 const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
 
 interface ErrorLike {
+  /** Set by the store on errors it knows are its own (src/store/postgres.ts). */
+  easelDependency?: unknown;
   code?: unknown;
   name?: unknown;
   message?: unknown;
@@ -57,8 +59,8 @@ export function dependencyFault(err: unknown, depth = 0): DependencyFault | null
     const status = e.$metadata?.httpStatusCode;
     if (NETWORK_CODES.has(code) || e.name === 'TimeoutError' || e.name === 'RequestTimeout' || (status !== undefined && status >= 500)) return { dependency: 'storage', retryAfterS: 5 };
   }
-  // PostgreSQL: the server's SQLSTATE, or node-postgres's connection errors.
-  if (PG_UNAVAILABLE.test(code) || PG_MESSAGES.test(message)) return { dependency: 'database', retryAfterS: 2 };
+  // PostgreSQL: the server's SQLSTATE, node-postgres's connection errors, or a connect the pool could not make.
+  if (PG_UNAVAILABLE.test(code) || PG_MESSAGES.test(message) || e.easelDependency === 'database') return { dependency: 'database', retryAfterS: 2 };
   if (NETWORK_CODES.has(code)) {
     return { dependency: 'network', retryAfterS: 3 };
   }

@@ -11,6 +11,15 @@ import { newId } from '../util/ids.js';
 import { queueWait } from '../observability/metrics.js';
 import { dependencyFault } from '../util/dependency-fault.js';
 
+/**
+ * The database, the blob storage or the disk is down: the job is not at fault and is handed back.
+ * A bare network error from anything else (a vendor) stays a failed attempt, retried and counted as before.
+ */
+function isStoreFault(e: unknown): boolean {
+  const f = dependencyFault(e);
+  return f !== null && f.dependency !== 'network';
+}
+
 /** A slot whose run met a dependency fault pauses this long before claiming again, doubling up to the max. */
 const FAULT_PAUSE_MS = 500;
 const FAULT_PAUSE_MAX_MS = 5000;
@@ -103,7 +112,7 @@ export class WorkerPool {
       try {
         task = await this.queue.claim(this.owner, this.opts.leaseMs);
       } catch (e) {
-        if (dependencyFault(e)) {
+        if (isStoreFault(e)) {
           this.log.warn({ err: (e as Error).message }, 'queue claim failed: a dependency is unavailable');
           await faulted();
           continue;
@@ -120,7 +129,7 @@ export class WorkerPool {
         fault = (await this.runTask(task)) === 'dependency_fault';
       } catch (e) {
         // A start or settle that failed (the database went away) leaves the task to its lease: it comes back.
-        fault = dependencyFault(e) !== null;
+        fault = isStoreFault(e);
         if (!(e instanceof LeaseLost)) this.log.error({ err: e, job_id: task.jobId }, 'settling the job failed; its lease will expire and it runs again');
       }
       if (fault) await faulted();
@@ -173,7 +182,7 @@ export class WorkerPool {
           if (!(err instanceof LeaseLost)) throw err;
         });
         log.info('job released for another worker at shutdown');
-      } else if (dependencyFault(e)) {
+      } else if (isStoreFault(e)) {
         return await this.giveBack(fence, e, log);
       } else {
         await this.handleFailure(task, fence, e, log);

@@ -7,6 +7,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { S3Client, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { dependencyFault } from '../../src/util/dependency-fault.js';
+import { openPostgres } from '../../src/store/postgres.js';
 import { freePort } from '../helpers/faults.js';
 import { PG_ADMIN_URL } from '../helpers/server.js';
 
@@ -55,7 +56,12 @@ describe('dependency faults are told apart from bugs', () => {
   it('a PostgreSQL server that is not there, and a pool that cannot connect in time, are faults', async () => {
     const port = await freePort();
     const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
-    assert.ok(dependencyFault(await thrown(() => c.connect())), 'connection refused');
+    assert.equal(dependencyFault(await thrown(() => c.connect()))?.dependency, 'network', 'a bare refused connect names no peer');
+    // Through the store's pool, the same refusal is the database's (a worker hands its job back for it).
+    const store = openPostgres(`postgres://postgres@127.0.0.1:${port}/x`, 2);
+    assert.equal(dependencyFault(await thrown(() => store.db.selectFrom('accounts').selectAll().execute()))?.dependency, 'database');
+    assert.equal(dependencyFault(await thrown(() => store.pool.query('select 1')))?.dependency, 'database');
+    await store.db.destroy();
     // Every connection of the pool busy for longer than the acquisition bound (the shared server, loopback).
     const pool = new pg.Pool({ connectionString: PG_ADMIN_URL, max: 1, connectionTimeoutMillis: 100 });
     const held = await pool.connect();
