@@ -11,6 +11,7 @@
  *   npm run chaos                                          embedded mode, 60 s
  *   EASEL_TEST_MODE=scaleout CHAOS_SECONDS=120 npm run chaos   scale-out (bash scripts/services.sh first)
  *   CHAOS_SEED=7 …                                         replays the kill schedule (timing still varies)
+ *   npm run chaos -- --faults db,s3,redis,disk,sqlite      dependency faults instead (scripts/fault-run.ts)
  *
  * Loopback only: every process listens on 127.0.0.1 and all traffic stays there.
  * Exits 1 on any violation. test/e2e/chaos.test.ts runs a CI-sized run through runChaos().
@@ -24,6 +25,7 @@ import pg from 'pg';
 import crypto from 'node:crypto';
 import { EaselProcess, MODE, PG_ADMIN_URL, api, dropDatabase } from '../test/helpers/server.js';
 import { auditLedger } from '../test/helpers/ledger.js';
+import { FAULTS, FAULT_MODE, formatFaultReport, runFault, type FaultName, type FaultReport } from './fault-run.js';
 
 export interface ChaosOptions {
   /** Length of the chaos phase (kills + workload). Default CHAOS_SECONDS or 60. */
@@ -479,8 +481,31 @@ export function formatReport(r: ChaosReport): string {
   return rows.join('\n');
 }
 
+/** `--faults db,s3,redis,disk,sqlite`: the dependency faults of scripts/fault-run.ts instead of the kills. */
+function faultsArg(argv: string[]): FaultName[] | null {
+  const i = argv.findIndex((a) => a === '--faults' || a.startsWith('--faults='));
+  if (i < 0) return null;
+  const list = (argv[i]!.includes('=') ? argv[i]!.split('=')[1]! : argv[i + 1] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = list.filter((f) => !FAULTS.includes(f as FaultName));
+  if (list.length === 0 || unknown.length > 0) throw new Error(`--faults takes a comma-separated list of ${FAULTS.join(', ')}${unknown.length ? ` (not: ${unknown.join(', ')})` : ''}`);
+  return list as FaultName[];
+}
+
 const isMain = process.argv[1] && pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url;
-if (isMain) {
+const faults = isMain ? faultsArg(process.argv.slice(2)) : null;
+if (faults) {
+  // Each fault runs in the mode it exists in (db, s3: scale-out; disk, sqlite: embedded; redis: EASEL_TEST_MODE).
+  const reports: FaultReport[] = [];
+  for (const fault of faults) {
+    const r = await runFault({ fault, mode: FAULT_MODE[fault] ?? MODE });
+    reports.push(r);
+    console.log(`\n${formatFaultReport(r)}`);
+  }
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'chaos-faults.json'), JSON.stringify(reports, null, 2));
+  process.exit(reports.every((r) => r.violations.length === 0) ? 0 : 1);
+} else if (isMain) {
   const r = await runChaos();
   console.log(`\n${formatReport(r)}`);
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'test-artifacts');

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { EaselError } from '../errors.js';
 import { describeValidation } from './validation.js';
 import { sendOpenAIError } from './openai-error.js';
+import { dependencyFault, type Dependency } from '../util/dependency-fault.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,6 +62,8 @@ export function toEaselError(err: FastifyError & { validation?: unknown[]; valid
     return new EaselError(400, 'bad_request', 'The body is not valid JSON.');
   }
   if ((err as { statusCode?: number }).statusCode === 413) return new EaselError(413, 'payload_too_large', 'The request body is too large.');
+  const fault = dependencyFault(err);
+  if (fault) return dependencyUnavailable(fault.dependency, fault.retryAfterS);
   return new EaselError(500, 'internal_error', 'An internal error occurred. It has been logged; retry later or quote the request id.');
 }
 
@@ -89,10 +92,25 @@ function staticFileError(err: { status?: unknown; statusCode?: unknown; headers?
   return null;
 }
 
+const WHAT: Record<Dependency, string> = {
+  database: 'The database is unavailable right now (restarting, unreachable or busy)',
+  storage: 'The image storage is unavailable right now',
+  disk: 'The server is out of disk space',
+  network: 'A service this request needs is unreachable right now',
+};
+
+/** 503 for a dependency that is down: nothing about the request is wrong; the same request later will work. */
+export function dependencyUnavailable(dependency: Dependency, retryAfterS: number): EaselError {
+  return new EaselError(503, 'service_unavailable', `${WHAT[dependency]}; retry in ${retryAfterS} s.`, { dependency, retry_after_s: retryAfterS }, {
+    'retry-after': String(retryAfterS),
+  });
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = toEaselError(err);
-    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    if (e.status === 503 && e.details?.dependency) req.log.warn({ err: (err as Error).message, dependency: e.details.dependency }, 'dependency unavailable');
+    else if (e.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: e.code, status: e.status }, 'request rejected');
     return sendError(reply, req, e);
   });

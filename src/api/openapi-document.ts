@@ -34,7 +34,7 @@ const GENERIC: Record<string, string> = {
   '422': 'validation_failed: a well-formed value over a limit (details.fields names it).',
   '429': 'rate_limited: over the per-key or per-account request rate (details.limit_scope key or account), too many failed authentications from this address (address; a valid key is not refused), for creates over EASEL_MAX_QUEUED_JOBS jobs of the account waiting to start, or for POST /v1/upload over the account\'s daily upload quota (details.quota upload_count or upload_bytes, until the next UTC midnight); wait Retry-After seconds.',
   '500': 'internal_error: a bug; quote the request id.',
-  '503': 'service_unavailable: shutting down or a dependency is unavailable; Retry-After when known.',
+  '503': 'service_unavailable: shutting down, or a dependency is unavailable (details.dependency: database, storage, disk or network); Retry-After says when to retry.',
 };
 
 /** The same answers on the OpenAI-compatible routes, in OpenAI's statuses and codes (src/api/openai-error.ts). */

@@ -25,6 +25,9 @@ function client(o: S3Options, endpoint: string | null): S3Client {
     // Payload checksums (a newer SDK default) are not understood by every S3-compatible server.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Bounded, so a store that is down or stalled fails the call (503 to clients, a retry for
+    // workers) instead of hanging it: 3 s to connect, 15 s without a byte; the SDK's default 3 attempts.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   });
 }
 

@@ -28,6 +28,7 @@ import { retryScene, type SceneRetryPrice } from './transitions/retry-scene.js';
 import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
 import { taskOf } from './task-of.js';
+import { dependencyFault } from '../util/dependency-fault.js';
 
 export interface SubmitInput {
   accountId: string;
@@ -325,8 +326,15 @@ export class JobService {
     const off = this.changes.on(id, () => wake?.());
     try {
       for (;;) {
-        const job = await this.get(id);
-        if (!job || TERMINAL.has(job.status) || Date.now() >= deadline) return job;
+        // The job was accepted: a database that is briefly away (a restart, a lock) does not end
+        // the wait; past the deadline without an answer the caller is told to poll (503).
+        const job = await this.get(id).catch((e: unknown) => {
+          if (dependencyFault(e)) return 'unreachable' as const;
+          throw e;
+        });
+        if (job === 'unreachable') {
+          if (Date.now() >= deadline) return undefined;
+        } else if (!job || TERMINAL.has(job.status) || Date.now() >= deadline) return job;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now())));
           wake = () => {

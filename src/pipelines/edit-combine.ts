@@ -13,6 +13,7 @@ import { JobFailure } from '../errors.js';
 import type { Strictness } from '../moderation/moderator.js';
 import { withFallbacks } from '../fleet/fallback.js';
 import { applyEditMask, fitToSize, type PixelSize } from './fit-size.js';
+import { rideOut } from '../util/ride-out.js';
 
 /** One input image of an edit or combine: a client URL (fetched by the worker) or a multipart upload already in storage. */
 export type InputRef = { field: string; url: string } | { field: string; blob_key: string };
@@ -135,7 +136,8 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
     let out = routed.output;
     if (req.pixel_size) out = await fitToSize(out, req.pixel_size);
     if (req.mask) {
-      const mask = await deps.blob.get(req.mask.blob_key);
+      // After the paid call: a storage outage is waited out, not paid again (src/util/ride-out.ts).
+      const mask = await rideOut(() => deps.blob.get(req.mask!.blob_key), signal);
       if (!mask) throw new JobFailure('reference_unavailable', 'mask is no longer stored.', false);
       out = await applyEditMask(out, inputs[0]!.bytes, mask);
     }

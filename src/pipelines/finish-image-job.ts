@@ -5,6 +5,7 @@ import type { ProvenanceInput } from '../imaging/signing.js';
 import { storeImage } from './store-image.js';
 import { knockOutBackground } from '../imaging/transparency.js';
 import { crashPoint } from '../util/crash.js';
+import { rideOut } from '../util/ride-out.js';
 import type { RouteRecord } from '../fleet/fallback.js';
 
 export interface ImageJobOutput {
@@ -26,7 +27,7 @@ export interface ImageJobOutput {
  */
 export async function finishImageJob(
   deps: PipelineDeps,
-  run: Pick<PipelineRun, 'job' | 'fence'>,
+  run: Pick<PipelineRun, 'job' | 'fence' | 'signal'>,
   generate: () => Promise<ProviderOutput | { output: ProviderOutput; route: RouteRecord | null }>,
   out: ImageJobOutput,
 ): Promise<void> {
@@ -41,10 +42,15 @@ export async function finishImageJob(
     const generated = 'output' in got ? got.output : got;
     route = 'output' in got ? got.route : null;
     crashPoint('after_provider_call');
-    raw = out.knockOut ? await knockOutBackground(generated.bytes) : generated.bytes;
-    await deps.jobs.assertOwned(run.fence);
-    if (route) await deps.blob.put(routeKey, Buffer.from(JSON.stringify(route)), 'application/json');
-    await deps.blob.put(rawKey, raw, raw === generated.bytes ? generated.mime : 'image/png');
+    const kept = out.knockOut ? await knockOutBackground(generated.bytes) : generated.bytes;
+    raw = kept;
+    // The paid output exists only in memory until stored: a database or storage outage here is
+    // waited out (src/util/ride-out.ts) rather than ending the run and paying the vendor again.
+    await rideOut(async () => {
+      await deps.jobs.assertOwned(run.fence);
+      if (route) await deps.blob.put(routeKey, Buffer.from(JSON.stringify(route)), 'application/json');
+      await deps.blob.put(rawKey, kept, kept === generated.bytes ? generated.mime : 'image/png');
+    }, run.signal);
     crashPoint('after_raw_stored');
   } else {
     const kept = await deps.blob.get(routeKey);

@@ -13,6 +13,7 @@ const CHANNEL = 'easel_queue';
 export class PgWakeup {
   private client: pg.Client | null = null;
   private stopped = false;
+  private reconnecting = false;
 
   constructor(
     private readonly url: string,
@@ -25,16 +26,28 @@ export class PgWakeup {
   }
 
   async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'easel-queue-listen' });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'easel-queue-listen', connectionTimeoutMillis: 5000 });
     client.on('error', (e) => {
       this.log.warn({ err: e }, 'queue listener lost; reconnecting');
       this.client = null;
-      if (!this.stopped) setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+      client.end().catch(() => undefined);
+      this.reconnect();
     });
     await client.connect();
     client.on('notification', () => this.onWake());
     await client.query(`LISTEN ${CHANNEL}`);
     this.client = client;
+  }
+
+  /** Tries again every second until the server answers (a restart takes a few); the idle poll covers the gap. */
+  private reconnect(): void {
+    if (this.stopped || this.reconnecting) return;
+    this.reconnecting = true;
+    setTimeout(() => {
+      this.reconnecting = false;
+      if (this.stopped) return;
+      this.listen().catch(() => this.reconnect());
+    }, 1000).unref();
   }
 
   async stop(): Promise<void> {

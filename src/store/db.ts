@@ -23,15 +23,86 @@ export type Db = Kysely<Database>;
  * (an operator CLI, a second server) committed in between, and busy_timeout cannot help it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  private wrapped: { of: DatabaseConnection; as: DatabaseConnection } | null = null;
+
+  constructor(
+    config: ConstructorParameters<typeof SqliteDriver>[0],
+    private readonly gate: BusyGate,
+  ) {
+    super(config);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
+
+  /**
+   * SQLite rolls a transaction back by itself when a statement fails with SQLITE_FULL, IOERR or
+   * NOMEM; kysely's rollback would then fail ("no transaction is active") and hide the real error
+   * (a full disk would answer 500 instead of 503).
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.gate.inTransaction) await super.rollbackTransaction(connection);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const c = await super.acquireConnection();
+    if (this.wrapped?.of !== c) this.wrapped = { of: c, as: this.gate.wrap(c) };
+    return this.wrapped.as;
+  }
 }
+
+type SqliteConfig = ConstructorParameters<typeof SqliteDialect>[0];
 
 class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
-    // The config object is private in the base class; we pass it again through our own field.
-    return new ImmediateSqliteDriver((this as unknown as { _ourConfig: ConstructorParameters<typeof SqliteDialect>[0] })._ourConfig);
+    // The config object is private in the base class; we pass it again through our own fields.
+    const own = this as unknown as { _ourConfig: SqliteConfig; _busyGate: BusyGate };
+    return new ImmediateSqliteDriver(own._ourConfig, own._busyGate);
+  }
+}
+
+/** How long a statement waits for another connection's write lock (busy_timeout), normally. */
+const BUSY_TIMEOUT_MS = 5000;
+/** The wait once the database was just found locked for that long, until a write goes through. */
+const BUSY_TIMEOUT_LOCKED_MS = 200;
+
+/**
+ * better-sqlite3 waits for a lock synchronously, stalling the whole process. When another
+ * connection holds the write lock for long (an operator's `BEGIN EXCLUSIVE`, a backup), every write
+ * would stall the event loop for the full busy_timeout in turn, and requests that need no write
+ * would queue behind them. So after one statement waited the full timeout and still found the lock
+ * taken, the next ones wait only briefly (their requests answer 503, src/util/dependency-fault.ts)
+ * until a write succeeds, which restores the normal wait. Reads go on meanwhile (WAL).
+ */
+class BusyGate {
+  private locked = false;
+
+  constructor(private readonly sqlite: SQLite.Database) {}
+
+  get inTransaction(): boolean {
+    return this.sqlite.inTransaction;
+  }
+
+  wrap(c: DatabaseConnection): DatabaseConnection {
+    return {
+      executeQuery: async <R>(q: CompiledQuery) => {
+        try {
+          const r = await c.executeQuery<R>(q);
+          if (this.locked && !/^\s*select\b/i.test(q.sql)) this.set(false);
+          return r;
+        } catch (e) {
+          if (!this.locked && String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) this.set(true);
+          throw e;
+        }
+      },
+      streamQuery: (q, chunkSize) => c.streamQuery(q, chunkSize),
+    };
+  }
+
+  private set(locked: boolean): void {
+    this.locked = locked;
+    this.sqlite.pragma(`busy_timeout = ${locked ? BUSY_TIMEOUT_LOCKED_MS : BUSY_TIMEOUT_MS}`);
   }
 }
 
@@ -84,7 +155,7 @@ export function openSqlite(file: string): Db {
   sqlite.pragma('journal_mode = WAL');
   // FULL: a committed job or ledger row survives power loss, not only a process crash.
   sqlite.pragma(`synchronous = ${process.env.EASEL_SQLITE_SYNCHRONOUS === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   // better-sqlite3 builds SQLite with a 16 MB page cache per connection; the reads on the request
   // path are indexed lookups of a few pages (the OS file cache holds the rest), so 4 MB keeps them
@@ -92,7 +163,7 @@ export function openSqlite(file: string): Db {
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   const cfg = { database: withStatementCache(sqlite) };
   const dialect = new ImmediateSqliteDialect(cfg);
-  (dialect as unknown as { _ourConfig: typeof cfg })._ourConfig = cfg;
+  Object.assign(dialect, { _ourConfig: cfg, _busyGate: new BusyGate(sqlite) });
   return new Kysely<Database>({ dialect });
 }
 

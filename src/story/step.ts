@@ -9,6 +9,7 @@ import type { Fence } from '../jobs/transitions/context.js';
 import { storeImage } from '../pipelines/store-image.js';
 import { crashPoint } from '../util/crash.js';
 import { storyKeys } from './stored.js';
+import { rideOut } from '../util/ride-out.js';
 
 export interface StoryContext {
   deps: PipelineDeps;
@@ -72,8 +73,11 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
     throw e;
   }
   crashPoint('story_after_provider_call');
-  await deps.jobs.assertOwned(ctx.fence);
-  await deps.blob.put(rawKey, out.bytes, out.mime);
+  // The paid output is only in memory until stored: an outage here is waited out, not paid again.
+  await rideOut(async () => {
+    await deps.jobs.assertOwned(ctx.fence);
+    await deps.blob.put(rawKey, out.bytes, out.mime);
+  }, ctx.signal);
   crashPoint(`story_${s.kind}_raw_stored`);
   return out.bytes;
 }

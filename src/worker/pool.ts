@@ -9,6 +9,20 @@ import { LeaseLost } from '../jobs/lease-lost.js';
 import { backoffMs } from '../util/backoff.js';
 import { newId } from '../util/ids.js';
 import { queueWait } from '../observability/metrics.js';
+import { dependencyFault } from '../util/dependency-fault.js';
+
+/**
+ * The database, the blob storage or the disk is down: the job is not at fault and is handed back.
+ * A bare network error from anything else (a vendor) stays a failed attempt, retried and counted as before.
+ */
+function isStoreFault(e: unknown): boolean {
+  const f = dependencyFault(e);
+  return f !== null && f.dependency !== 'network';
+}
+
+/** A slot whose run met a dependency fault pauses this long before claiming again, doubling up to the max. */
+const FAULT_PAUSE_MS = 500;
+const FAULT_PAUSE_MAX_MS = 5000;
 
 export interface PoolOptions {
   concurrency: number;
@@ -74,24 +88,35 @@ export class WorkerPool {
     if (!first.done) first.value();
   }
 
-  private async idle(): Promise<void> {
+  private async idle(ms = this.opts.idlePollMs): Promise<void> {
     await new Promise<void>((resolve) => {
       const waker = () => {
         clearTimeout(t);
         this.wakers.delete(waker);
         resolve();
       };
-      const t = setTimeout(waker, this.opts.idlePollMs);
+      const t = setTimeout(waker, ms);
       this.wakers.add(waker);
     });
   }
 
   private async slotLoop(): Promise<void> {
+    // While a dependency is down every run fails the same way: pause between tries instead of spinning.
+    let faultPause = 0;
+    const faulted = async () => {
+      faultPause = Math.min(FAULT_PAUSE_MAX_MS, faultPause === 0 ? FAULT_PAUSE_MS : faultPause * 2);
+      await this.idle(faultPause);
+    };
     while (!this.stopping) {
       let task: QueueTask | null = null;
       try {
         task = await this.queue.claim(this.owner, this.opts.leaseMs);
       } catch (e) {
+        if (isStoreFault(e)) {
+          this.log.warn({ err: (e as Error).message }, 'queue claim failed: a dependency is unavailable');
+          await faulted();
+          continue;
+        }
         this.log.error({ err: e }, 'queue claim failed');
       }
       if (!task) {
@@ -99,16 +124,20 @@ export class WorkerPool {
         continue;
       }
       if (task.waitedMs !== null) queueWait.observe({ weight: String(task.weight) }, task.waitedMs / 1000);
+      let fault = false;
       try {
-        await this.runTask(task);
+        fault = (await this.runTask(task)) === 'dependency_fault';
       } catch (e) {
-        // A settle that failed (the database went away) leaves the task to its lease: it comes back.
+        // A start or settle that failed (the database went away) leaves the task to its lease: it comes back.
+        fault = isStoreFault(e);
         if (!(e instanceof LeaseLost)) this.log.error({ err: e, job_id: task.jobId }, 'settling the job failed; its lease will expire and it runs again');
       }
+      if (fault) await faulted();
+      else faultPause = 0;
     }
   }
 
-  private async runTask(task: QueueTask): Promise<void> {
+  private async runTask(task: QueueTask): Promise<void | 'dependency_fault'> {
     const fence: Fence = { jobId: task.jobId, token: task.token };
     let log = this.log.child({ job_id: task.jobId, attempt: task.attempts });
     const started = await this.jobs.start(fence);
@@ -153,6 +182,8 @@ export class WorkerPool {
           if (!(err instanceof LeaseLost)) throw err;
         });
         log.info('job released for another worker at shutdown');
+      } else if (isStoreFault(e)) {
+        return await this.giveBack(fence, e, log);
       } else {
         await this.handleFailure(task, fence, e, log);
       }
@@ -160,6 +191,21 @@ export class WorkerPool {
       clearInterval(hb);
       this.running.delete(job.id);
     }
+  }
+
+  /**
+   * A dependency (database, storage, disk) was unavailable mid-run: nothing is wrong with the job.
+   * It is handed back without counting the attempt (the release transition) and runs again once
+   * the dependency is back; what it recorded and paid for so far stays. When the release itself
+   * cannot be written, the claim's lease expires and the job is claimed again all the same.
+   */
+  private async giveBack(fence: Fence, e: unknown, log: Logger): Promise<'dependency_fault'> {
+    const fault = dependencyFault(e)!;
+    log.warn({ dependency: fault.dependency, err: (e as Error).message }, 'a dependency is unavailable; the job is handed back to run again');
+    await this.jobs.release(fence).catch((err: unknown) => {
+      if (!(err instanceof LeaseLost)) log.warn({ err: (err as Error).message }, 'handing the job back failed; its lease will expire and it runs again');
+    });
+    return 'dependency_fault';
   }
 
   private async handleFailure(task: QueueTask, fence: Fence, e: unknown, log: Logger): Promise<void> {

@@ -60,6 +60,8 @@ export function metaRoutes(app: FastifyInstance, s: Services): void {
         pools.set(b.pool, p);
       }
       const poolDown = [...pools.values()].some((p) => p.healthy === 0);
+      // A dependency down: load balancers and clients are told when to look again.
+      if (!ok) reply.header('retry-after', '5');
       return reply.code(ok ? 200 : 503).send({
         status: ok && !poolDown ? 'ok' : 'degraded',
         ...(pools.size > 0 ? { backends: { pools: [...pools.values()].map((p) => ({ ...p, ok: p.healthy > 0 })) } } : {}),

@@ -13,6 +13,7 @@ import { adjust } from './tone.js';
 import { overlay } from './overlay.js';
 import { convert, metadataStrip, optimize } from './formats.js';
 import { removeBackground } from './remove-background.js';
+import { dependencyFault } from '../../util/dependency-fault.js';
 
 const OPS: Record<ProcessOp, ProcessFn> = {
   crop,
@@ -56,7 +57,8 @@ export const processPipeline: Pipeline = async (deps, { job, fence, signal }) =>
   try {
     out = await fn(ctx);
   } catch (e) {
-    if (e instanceof JobFailure || signal.aborted) throw e;
+    // A dependency that was down (an overlay read from storage) is not the image's fault: the job runs again.
+    if (e instanceof JobFailure || signal.aborted || dependencyFault(e)) throw e;
     // The operation is deterministic: a libvips failure would fail every retry the same way.
     throw new JobFailure('internal_error', `The image could not be processed (${String((e as Error).message ?? e).slice(0, 200)}).`, false);
   }
