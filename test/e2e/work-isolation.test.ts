@@ -71,22 +71,64 @@ function rssOf(pid: number): number {
   }
 }
 
-/** Samples the tree's resident memory every 100 ms until stopped; keeps the peak (and the server's own peak). */
-function sampleRss(root: number) {
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+function comm(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The lowest nice value among a process's threads (Linux keeps one per thread), or null when it is gone. */
+function threadNice(pid: number): number | null {
+  let min: number | null = null;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      min = min === null ? nice : Math.min(min, nice);
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return min;
+}
+
+/**
+ * Samples the tree every 100 ms until stopped: the peak of its summed resident memory (and the
+ * server's own peak), and the nice values of the server's descendants (the processing children).
+ */
+function sampleTree(root: number) {
   let peak = 0;
   let peakProcesses = 0;
   let serverPeak = 0;
+  const childNice = new Set<number>();
   const t = setInterval(() => {
     const pids = processTree(root);
     const own = rssOf(root);
     const bytes = own + pids.slice(1).reduce((a, p) => a + rssOf(p), 0);
     serverPeak = Math.max(serverPeak, own);
     if (bytes > peak) [peak, peakProcesses] = [bytes, pids.length];
+    // Processing children once they run node (child-main): not the instants between spawn's fork, `nice`'s
+    // own start (its command line names child-main too) and its exec of node at nice 19.
+    for (const p of pids.slice(1)) {
+      if (!cmdline(p).includes('child-main') || comm(p) !== 'node') continue;
+      const n = threadNice(p);
+      if (n !== null) childNice.add(n);
+    }
   }, 100);
   return {
     stop: () => {
       clearInterval(t);
-      return { peak, peakProcesses, serverPeak };
+      return { peak, peakProcesses, serverPeak, childNice: [...childNice] };
     },
   };
 }
@@ -115,6 +157,10 @@ interface Attack {
   peak: number;
   peakProcesses: number;
   serverPeak: number;
+  /** Lowest thread nice values seen in the server's child processes. */
+  childNice: number[];
+  /** The most of G's processing jobs seen running at once (GET /v1/jobs every 200 ms during the flood). */
+  gRunningMax: number;
 }
 
 /** The attack against one server: idle latency, then B under G's 10 concurrent AVIF converts. */
@@ -124,23 +170,34 @@ async function runAttack(srv: EaselProcess, png: Buffer): Promise<Attack> {
   const up = await upload(srv.baseUrl, g, png);
   assert.equal(up.status, 200, up.text);
   assert.deepEqual([up.body.width, up.body.height], [SIDE, SIDE]);
-  const rss = sampleRss(srv.child!.pid!);
+  const tree = sampleTree(srv.child!.pid!);
   await paidImage(srv, b, 0); // warm-up (first-request costs are not idle latency)
   const idle = await paidLatencies(srv, b, 1);
   const converts = Promise.all(
     Array.from({ length: 10 }, () => api(srv.baseUrl, 'POST', '/v1/process/convert', { key: g, body: { input_image_url: up.body.upload_url, format: 'avif' } })),
   );
+  let gRunningMax = 0;
+  let flooding = true;
+  const watchG = (async () => {
+    while (flooding) {
+      const list = await api(srv.baseUrl, 'GET', '/v1/jobs?status=processing&limit=100', { key: g });
+      assert.equal(list.status, 200, list.text);
+      gRunningMax = Math.max(gRunningMax, list.body.generations.filter((j: any) => j.status === 'processing').length);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
   // Let the flood start (the converts are submitted and one is running) before timing B.
   await new Promise((r) => setTimeout(r, 500));
   const flood = await paidLatencies(srv, b, 2);
   const done = await converts;
-  const { peak, peakProcesses, serverPeak } = rss.stop();
-  return { idle, flood, converts: done, peak, peakProcesses, serverPeak };
+  flooding = false;
+  await watchG;
+  return { idle, flood, converts: done, ...tree.stop(), gRunningMax };
 }
 
 function report(what: string, a: Attack): string {
   const statuses = a.converts.map((c) => `${c.status}${c.status === 200 ? '' : ` ${String(c.body.message).slice(16, 60)}`}`).join('; ');
-  return `${what} (${MODE}): B idle median ${median(a.idle).toFixed(0)} ms [${a.idle.map((x) => x.toFixed(0)).join(', ')}], under the flood ${median(a.flood).toFixed(0)} ms [${a.flood.map((x) => x.toFixed(0)).join(', ')}]; tree RSS peak ${(a.peak / 1048576).toFixed(0)} MiB over ${a.peakProcesses} processes (server alone at most ${(a.serverPeak / 1048576).toFixed(0)} MiB); converts ${statuses}`;
+  return `${what} (${MODE}): B idle median ${median(a.idle).toFixed(0)} ms [${a.idle.map((x) => x.toFixed(0)).join(', ')}], under the flood ${median(a.flood).toFixed(0)} ms [${a.flood.map((x) => x.toFixed(0)).join(', ')}]; tree RSS peak ${(a.peak / 1048576).toFixed(0)} MiB over ${a.peakProcesses} processes (server alone at most ${(a.serverPeak / 1048576).toFixed(0)} MiB); child nice ${a.childNice.join('/') || 'none'}; G running at most ${a.gRunningMax}; converts ${statuses}`;
 }
 
 function assertIsolated(a: Attack, what: string): void {
@@ -194,6 +251,8 @@ describe(`work isolation: free processing does not starve paid work (${MODE})`, 
       assert.equal(c.body.error, 'processing_budget_exceeded');
       assert.match(c.body.message, /time budget|memory/);
     }
+    assert.deepEqual(a.childNice, [19], 'every thread of every processing child runs at nice 19');
+    assert.equal(a.gRunningMax, 1, 'G\'s converts ran one at a time (EASEL_MAX_CONCURRENT_FREE=1), the rest waiting in the free lane');
     assertIsolated(a, 'raised pixel budget');
   });
 });

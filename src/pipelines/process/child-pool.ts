@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -24,6 +24,12 @@ const WATCH_MS = 50;
 const IDLE_MS = 60_000;
 
 const ENTRY = fileURLToPath(new URL(`./child-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+/**
+ * `nice -n 19` execs node, so every thread of the child (V8's start before any of our code) runs at
+ * the lowest priority from its first instruction. Where there is no `nice`, the child renices
+ * itself as it starts (child-main.ts).
+ */
+const NICE = ['/usr/bin/nice', '/bin/nice'].find((p) => fs.existsSync(p)) ?? null;
 
 interface Child {
   proc: ChildProcess;
@@ -76,7 +82,10 @@ export class ProcessChildPool {
   }
 
   private spawn(): Child {
-    const proc = fork(ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const proc = NICE
+      ? spawn(NICE, ['-n', '19', process.execPath, ...process.execArgv, ENTRY], { serialization: 'advanced', stdio })
+      : fork(ENTRY, [], { serialization: 'advanced', stdio });
     const child: Child = { proc, busy: true, idleTimer: null, ready: Promise.resolve() };
     child.ready = new Promise<void>((resolve, reject) => {
       const onMsg = (m: ChildReply) => {
