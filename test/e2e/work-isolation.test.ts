@@ -229,6 +229,8 @@ describe(`work isolation: free processing does not starve paid work (${MODE})`, 
       assert.match(c.body.message, /AVIF is written up to 16\.8 MP/);
       assert.equal(c.body.details.job_error_code, 'processing_budget_exceeded');
     }
+    const metrics = await api(srv.baseUrl, 'GET', '/metrics');
+    assert.match(metrics.text, /^easel_processing_budget_exceeded_total\{budget="pixels"\} 10$/m, 'the refusals are counted, by budget');
     const job = await api(srv.baseUrl, 'GET', `/v1/jobs/${a.converts[0]!.body.details.job_id}`, { key: await srv.createKey('other', '1') });
     assert.equal(job.status, 404, 'another account does not see the job');
     assertIsolated(a, 'default budgets');

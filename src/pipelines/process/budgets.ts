@@ -3,6 +3,7 @@ import { JobFailure } from '../../errors.js';
 import { MAX_PIXELS } from '../../imaging/limits.js';
 import type { ProcessOp } from './types.js';
 import type { Config } from '../../config.js';
+import { processingBudgetExceeded } from '../../observability/metrics.js';
 
 /** The job error code (and the sync route's 422 error code) of a processing budget exceeded. */
 export const BUDGET_EXCEEDED = 'processing_budget_exceeded';
@@ -26,7 +27,8 @@ export function budgetsOf(c: Pick<Config, 'processAvifMaxPixels' | 'processRemov
   return { avifMaxPixels: c.processAvifMaxPixels, removeBgMaxPixels: c.processRemoveBgMaxPixels, timeoutMs: c.processTimeoutMs, memoryBytes: c.processMemoryBytes };
 }
 
-export function budgetExceeded(field: string, message: string): JobFailure {
+export function budgetExceeded(budget: 'pixels' | 'time' | 'memory', field: string, message: string): JobFailure {
+  processingBudgetExceeded.inc({ budget });
   return new JobFailure(BUDGET_EXCEEDED, `${field}: ${message}`, false);
 }
 
@@ -72,12 +74,12 @@ export async function checkPixelBudgets(op: ProcessOp, params: Record<string, un
   const h = meta.height ?? 0;
   if (!w || !h) return;
   if (op === 'remove-background' && w * h > b.removeBgMaxPixels) {
-    throw budgetExceeded('input_image_url', `the image is ${w} × ${h} px; remove-background takes at most ${mp(b.removeBgMaxPixels)} on this server. Resize it first.`);
+    throw budgetExceeded('pixels', 'input_image_url', `the image is ${w} × ${h} px; remove-background takes at most ${mp(b.removeBgMaxPixels)} on this server. Resize it first.`);
   }
   const avifIn = meta.format === 'heif' && meta.compression === 'av1';
   const avifOut = op === 'convert' ? params.format === 'avif' : op !== 'remove-background' && avifIn;
   const out = outputPixels(op, params, w, h);
   if (avifOut && out > b.avifMaxPixels) {
-    throw budgetExceeded('input_image_url', `the AVIF output would be ${mp(out)}; AVIF is written up to ${mp(b.avifMaxPixels)} on this server. Resize first, or choose png, jpeg or webp.`);
+    throw budgetExceeded('pixels', 'input_image_url', `the AVIF output would be ${mp(out)}; AVIF is written up to ${mp(b.avifMaxPixels)} on this server. Resize first, or choose png, jpeg or webp.`);
   }
 }

@@ -180,13 +180,13 @@ export class ProcessChildPool {
         stop(new JobFailure('internal_error', `The processing worker stopped unexpectedly (${sig ?? `exit ${code}`}); nothing was charged.`, false));
       const onAbort = () => stop(new Error('aborted'));
       const timer = setTimeout(
-        () => stop(budgetExceeded('input_image_url', `the operation ran past ${budgetS} s, this server's time budget for one processing operation (EASEL_PROCESS_TIMEOUT_S). Use a smaller image.`)),
+        () => stop(budgetExceeded('time', 'input_image_url', `the operation ran past ${budgetS} s, this server's time budget for one processing operation (EASEL_PROCESS_TIMEOUT_S). Use a smaller image.`)),
         this.opts.timeoutMs,
       );
       const watch = setInterval(() => {
         const rss = proc.pid ? residentBytes(proc.pid) : null;
         if (rss !== null && rss > this.opts.memoryBytes) {
-          stop(budgetExceeded('input_image_url', `the operation needed more than ${budgetMiB} MiB of memory, this server's budget for one processing operation (EASEL_PROCESS_MEMORY_MB). Use a smaller image.`));
+          stop(budgetExceeded('memory', 'input_image_url', `the operation needed more than ${budgetMiB} MiB of memory, this server's budget for one processing operation (EASEL_PROCESS_MEMORY_MB). Use a smaller image.`));
         }
       }, WATCH_MS);
       proc.on('message', onMsg);
