@@ -64,9 +64,12 @@ export class SqlQueue implements JobQueue {
     // lowest pass among accounts with work there; with none, the highest pass seen), never behind it:
     // idleness saves no credit. Each lane has its own schedule (src/queue/lanes.ts).
     const rows = laneRows(lane);
-    const inLane = (eb: any) => (rows.negate ? eb('account_id', 'not like', rows.like) : eb('account_id', 'like', rows.like));
-    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).where(inLane).executeTakeFirst();
-    const joinAt = floor?.p != null ? Number(floor.p) : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where(inLane).executeTakeFirst())?.p ?? 0);
+    const op = rows.negate ? 'not like' : 'like';
+    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).where('account_id', op, rows.like).executeTakeFirst();
+    const joinAt =
+      floor?.p != null
+        ? Number(floor.p)
+        : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where('account_id', op, rows.like).executeTakeFirst())?.p ?? 0);
     await trx
       .insertInto('sched_accounts')
       .values({ account_id: schedKey(lane, task.accountId), pass: joinAt, tasks: 1, queued: 1 })

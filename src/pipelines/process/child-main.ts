@@ -48,10 +48,23 @@ const moderator = new RuleModerator();
 const toBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const reply = (m: ChildReply) => process.send?.(m);
 
+/**
+ * The child's own watch on its memory budget, beside the parent's (which reads /proc every 50 ms from
+ * a busy event loop): libvips allocates on its own threads, so this loop keeps running while it
+ * grows, and a SIGKILL of itself ends the process at once, wherever libvips is. The parent reads an
+ * unexpected SIGKILL as the memory budget (the kernel's OOM killer sends the same).
+ */
+function watchOwnMemory(budget: number): void {
+  setInterval(() => {
+    if (process.memoryUsage.rss() > budget) process.kill(process.pid, 'SIGKILL');
+  }, 20).unref();
+}
+
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ChildRequest) => {
   if (m.type === 'init') {
     installC2paSigning(m.dataDir, { cert: m.c2paCert, key: m.c2paKey });
+    watchOwnMemory(m.memoryBytes);
     reply({ type: 'ready' });
     return;
   }

@@ -99,7 +99,7 @@ export class ProcessChildPool {
       proc.once('exit', onExit);
     });
     proc.once('exit', () => this.children.delete(child));
-    proc.send({ type: 'init', ...this.opts.init } satisfies ChildRequest);
+    proc.send({ type: 'init', ...this.opts.init, memoryBytes: this.opts.memoryBytes } satisfies ChildRequest);
     this.children.add(child);
     this.opts.log.debug({ pid: proc.pid }, 'processing child started');
     return child;
@@ -176,8 +176,11 @@ export class ProcessChildPool {
           finish(() => reject(new JobFailure(m.code, m.message, m.retryable)));
         }
       };
+      const overMemory = () =>
+        budgetExceeded('memory', 'input_image_url', `the operation needed more than ${budgetMiB} MiB of memory, this server's budget for one processing operation (EASEL_PROCESS_MEMORY_MB). Use a smaller image.`);
+      // A SIGKILL we did not send: the child's own memory watch (child-main.ts) or the kernel's OOM killer.
       const onExit = (code: number | null, sig: string | null) =>
-        stop(new JobFailure('internal_error', `The processing worker stopped unexpectedly (${sig ?? `exit ${code}`}); nothing was charged.`, false));
+        stop(sig === 'SIGKILL' ? overMemory() : new JobFailure('internal_error', `The processing worker stopped unexpectedly (${sig ?? `exit ${code}`}); nothing was charged.`, false));
       const onAbort = () => stop(new Error('aborted'));
       const timer = setTimeout(
         () => stop(budgetExceeded('time', 'input_image_url', `the operation ran past ${budgetS} s, this server's time budget for one processing operation (EASEL_PROCESS_TIMEOUT_S). Use a smaller image.`)),
@@ -185,9 +188,7 @@ export class ProcessChildPool {
       );
       const watch = setInterval(() => {
         const rss = proc.pid ? residentBytes(proc.pid) : null;
-        if (rss !== null && rss > this.opts.memoryBytes) {
-          stop(budgetExceeded('memory', 'input_image_url', `the operation needed more than ${budgetMiB} MiB of memory, this server's budget for one processing operation (EASEL_PROCESS_MEMORY_MB). Use a smaller image.`));
-        }
+        if (rss !== null && rss > this.opts.memoryBytes) stop(overMemory());
       }, WATCH_MS);
       proc.on('message', onMsg);
       proc.once('exit', onExit);

@@ -3,7 +3,7 @@ import type { OperationInput } from './run-operation.js';
 
 /** Parent → processing child. */
 export type ChildRequest =
-  | { type: 'init'; dataDir: string; c2paCert: string | null; c2paKey: string | null }
+  | { type: 'init'; dataDir: string; c2paCert: string | null; c2paKey: string | null; memoryBytes: number }
   | { type: 'run'; id: number; req: OperationInput };
 
 /** Processing child → parent. */
