@@ -218,7 +218,7 @@ describe(`work isolation: free processing does not starve paid work (${MODE})`, 
     for (const s of servers) await s.stop();
   });
 
-  it('default budgets: every 50 MP AVIF convert is refused from its header with 422 processing_budget_exceeded; B unaffected', async () => {
+  it('default budgets: every 50 MP AVIF convert (and a remove-background) is refused from its header with 422 processing_budget_exceeded; B unaffected', async () => {
     const srv = await EaselProcess.start({ env: { EASEL_SKETCH_LATENCY_MS: '300' } });
     servers.push(srv);
     const a = await runAttack(srv, png);
@@ -229,8 +229,15 @@ describe(`work isolation: free processing does not starve paid work (${MODE})`, 
       assert.match(c.body.message, /AVIF is written up to 16\.8 MP/);
       assert.equal(c.body.details.job_error_code, 'processing_budget_exceeded');
     }
+    // remove-background's own pixel budget, from the header too.
+    const g = await srv.createKey('attacker-g2', '1');
+    const up = await upload(srv.baseUrl, g, png);
+    const bg = await api(srv.baseUrl, 'POST', '/v1/process/remove-background', { key: g, body: { input_image_url: up.body.upload_url } });
+    assert.equal(bg.status, 422, bg.text);
+    assert.equal(bg.body.error, 'processing_budget_exceeded');
+    assert.match(bg.body.message, /remove-background takes at most 25 MP/);
     const metrics = await api(srv.baseUrl, 'GET', '/metrics');
-    assert.match(metrics.text, /^easel_processing_budget_exceeded_total\{budget="pixels"\} 10$/m, 'the refusals are counted, by budget');
+    assert.match(metrics.text, /^easel_processing_budget_exceeded_total\{budget="pixels"\} 11$/m, 'the refusals are counted, by budget');
     const job = await api(srv.baseUrl, 'GET', `/v1/jobs/${a.converts[0]!.body.details.job_id}`, { key: await srv.createKey('other', '1') });
     assert.equal(job.status, 404, 'another account does not see the job');
     assertIsolated(a, 'default budgets');
