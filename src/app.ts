@@ -31,6 +31,9 @@ import { configureCrashPoints } from './util/crash.js';
 import { InputResolver } from './pipelines/inputs.js';
 import { instrumentCatalogue, staleWrites } from './observability/metrics.js';
 import { installC2paSigning } from './imaging/signing.js';
+import { configureLibvips } from './imaging/libvips.js';
+import { ProcessChildPool } from './pipelines/process/child-pool.js';
+import { budgetsOf } from './pipelines/process/budgets.js';
 
 /** The object graph, built once. HTTP routes and workers receive what they need from here. */
 export interface Services {
@@ -71,6 +74,8 @@ export async function createServices(config: Config, log: Logger = createLogger(
   configureCrashPoints(config.crashAt, config.crashSignal);
   // 0700, and an older, looser data directory is tightened (issue 20).
   securePrivateDir(config.dataDir, config.databaseUrl ? [] : sqliteFiles(config.databaseFile));
+
+  configureLibvips();
   // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
   const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
   if (c2pa.credentials.source === 'generated') log.info({ ca: `${config.dataDir}/c2pa/ca.pem` }, 'generated the C2PA signing CA and certificate');
@@ -97,6 +102,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const queue = new SqlQueue(db, {
     dialect: store.driver,
     maxRunning: config.maxConcurrentJobs,
+    maxRunningFree: config.maxConcurrentFree,
     maxAttempts: config.maxAttempts,
     agingMs: config.priorityAgingMs,
     dispatch: config.dispatch,
@@ -132,7 +138,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const presenter = new Presenter({
     urls: new SignedResultUrls(blob, config.urlTtlS),
     storySteps: (id) => jobs.allSteps(id),
-    eta: new EtaEstimator(db, config.workerConcurrency, queue),
+    eta: new EtaEstimator(db, config.workerConcurrency, queue, config.processConcurrency),
   });
   const services: Services = {
     config,
@@ -161,13 +167,32 @@ export async function createServices(config: Config, log: Logger = createLogger(
 }
 
 export function startWorkers(s: Services): WorkerPool {
+  const c = s.config;
+  // Free processing runs in child processes under budgets, on its own worker slots (docs/DECISIONS.md, "Work isolation").
+  const children = new ProcessChildPool({
+    size: Math.max(1, c.processConcurrency),
+    timeoutMs: c.processTimeoutMs,
+    memoryBytes: c.processMemoryBytes,
+    init: { dataDir: c.dataDir, c2paCert: c.c2paCert, c2paKey: c.c2paKey },
+    log: s.log.child({ component: 'processing' }),
+  });
+  const budgets = budgetsOf(c);
   const pool = new WorkerPool(
     s.queue,
     s.jobs,
-    { db: s.db, blob: s.blob, catalogue: s.catalogue, jobs: s.jobs, moderator: s.moderator, inputs: new InputResolver(s.blob, s.signer, s.publicBase, s.config.allowLoopbackUrls) },
+    {
+      db: s.db,
+      blob: s.blob,
+      catalogue: s.catalogue,
+      jobs: s.jobs,
+      moderator: s.moderator,
+      inputs: new InputResolver(s.blob, s.signer, s.publicBase, c.allowLoopbackUrls),
+      imageWork: { pool: children, budgets },
+    },
     s.log.child({ component: 'worker' }),
-    { concurrency: s.config.workerConcurrency, leaseMs: s.config.leaseMs, maxAttempts: s.config.maxAttempts, retryBaseMs: s.config.retryBaseMs, idlePollMs: 500 },
+    { concurrency: c.workerConcurrency, processConcurrency: c.processConcurrency, leaseMs: c.leaseMs, maxAttempts: c.maxAttempts, retryBaseMs: c.retryBaseMs, idlePollMs: 500 },
   );
+  pool.usedBySlots(children);
   pool.start();
   const sweeper = new RetentionSweeper(s.db, s.blob, s.log.child({ component: 'retention' }), s.config.retentionSweepMs, s.config.uploadRetentionMs);
   sweeper.start();

@@ -46,6 +46,18 @@ export interface Config {
   maxConcurrentJobs: number;
   /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS): submits above it get 429. */
   maxQueuedJobs: number;
+  /** Worker slots per process for free processing (EASEL_PROCESS_CONCURRENCY), apart from the paid slots; each runs its image work in a child process. */
+  processConcurrency: number;
+  /** Free processing jobs running at once per account (EASEL_MAX_CONCURRENT_FREE). */
+  maxConcurrentFree: number;
+  /** Time budget of one processing operation (EASEL_PROCESS_TIMEOUT_S): past it the child is killed and the job fails (422). */
+  processTimeoutMs: number;
+  /** Memory budget of one processing child (EASEL_PROCESS_MEMORY_MB, resident): past it the child is killed and the job fails (422). */
+  processMemoryBytes: number;
+  /** Largest AVIF a processing operation writes, in pixels (EASEL_PROCESS_AVIF_MAX_PIXELS). */
+  processAvifMaxPixels: number;
+  /** Largest input remove-background takes, in pixels (EASEL_PROCESS_REMOVE_BG_MAX_PIXELS). */
+  processRemoveBgMaxPixels: number;
   /** EASEL_PRIORITY_AGING_S: how far priority moves a job within its account (src/queue/priority.ts). */
   priorityAgingMs: number;
   /** EASEL_DISPATCH: fair (stride scheduling across accounts) or fifo. */
@@ -226,6 +238,12 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     uploadConcurrency: int('EASEL_UPLOAD_CONCURRENCY', 2, 1, 64),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 4, 1, 10_000),
     maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
+    processConcurrency: int('EASEL_PROCESS_CONCURRENCY', 1, 0, 64),
+    maxConcurrentFree: int('EASEL_MAX_CONCURRENT_FREE', 1, 1, 10_000),
+    processTimeoutMs: int('EASEL_PROCESS_TIMEOUT_S', 30, 1, 3600) * 1000,
+    processMemoryBytes: int('EASEL_PROCESS_MEMORY_MB', 768, 128, 65_536) * 1024 * 1024,
+    processAvifMaxPixels: int('EASEL_PROCESS_AVIF_MAX_PIXELS', 16_777_216, 1, 50_000_000),
+    processRemoveBgMaxPixels: int('EASEL_PROCESS_REMOVE_BG_MAX_PIXELS', 25_000_000, 1, 50_000_000),
     priorityAgingMs: int('EASEL_PRIORITY_AGING_S', 300, 0, 30 * 86_400) * 1000,
     dispatch: dispatch(),
     backendRouting: backendRouting(),

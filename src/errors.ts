@@ -39,6 +39,8 @@ const JOB_ERROR_HTTP: Record<string, { status: number; error: string }> = {
   // A request valid on its face that the input image makes impossible (a crop outside the image).
   validation_failed: { status: 422, error: 'validation_failed' },
   canceled: { status: 409, error: 'conflict' },
+  // A processing operation over its pixel, time or memory budget (src/pipelines/process/budgets.ts).
+  processing_budget_exceeded: { status: 422, error: 'processing_budget_exceeded' },
 };
 
 export function jobErrorToHttp(code: string | null): { status: number; error: string } {

@@ -1,6 +1,7 @@
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
+import { laneOf, type Lane } from '../queue/lanes.js';
 
 /** How many recent completions of an operation and model a duration is measured from. */
 const SAMPLE = 20;
@@ -30,8 +31,10 @@ export class EtaEstimator {
 
   constructor(
     private readonly db: Db,
+    /** Worker slots of the paid lane; `processSlots` those of the free processing lane (src/queue/lanes.ts). */
     private readonly slots: number,
     private readonly queue: Pick<JobQueue, 'position'>,
+    private readonly processSlots: number = slots,
   ) {}
 
   /** Expected run time of one job, or null without history. */
@@ -70,9 +73,13 @@ export class EtaEstimator {
     const position = await this.queue.position(job.id);
     // Between its claim and its start transition a pending job has no place in the queue: it is starting.
     if (position === null) return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
-    const running = await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute();
+    // Only the job's own lane stands between it and a slot: its running jobs, its slots.
+    const lane: Lane = laneOf(job.operation);
+    const running = (await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute()).filter(
+      (r) => laneOf(r.operation) === lane,
+    );
     const own = await this.durationMs(job);
-    const slots = Math.max(1, this.slots);
+    const slots = Math.max(1, lane === 'process' ? this.processSlots : this.slots);
     let startAt: number | null = now;
     if (running.length + position > slots) {
       // Work standing between this job and a free slot, shared by the slots: what runs now, and the

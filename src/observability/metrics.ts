@@ -91,6 +91,14 @@ export const staleWrites = new Counter({
   registers: [registry],
 });
 
+/** Processing operations stopped by a budget (src/pipelines/process/budgets.ts): pixels from the header, or time or memory while running. */
+export const processingBudgetExceeded = new Counter({
+  name: 'easel_processing_budget_exceeded_total',
+  help: 'Processing operations refused or stopped by a budget (422 processing_budget_exceeded), by budget: pixels, time, memory.',
+  labelNames: ['budget'] as const,
+  registers: [registry],
+});
+
 /** Route label: the template, never the raw URL (ids and junk would explode the series count). */
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
   const labels = { method, route: route ?? 'unmatched', status: String(status) };

@@ -6,6 +6,8 @@ import type { Moderator } from '../moderation/moderator.js';
 import type { Db } from '../store/db.js';
 import type { InputResolver } from './inputs.js';
 import type { Fence } from '../jobs/transitions/context.js';
+import type { ProcessChildPool } from './process/child-pool.js';
+import type { ProcessBudgets } from './process/budgets.js';
 
 /** What every pipeline may use; built once in app.ts. */
 export interface PipelineDeps {
@@ -15,6 +17,8 @@ export interface PipelineDeps {
   jobs: JobService;
   moderator: Moderator;
   inputs: InputResolver;
+  /** Where free processing runs, under which budgets (src/pipelines/process/child-pool.ts); absent: in this process, unbudgeted. */
+  imageWork?: { pool: ProcessChildPool; budgets: ProcessBudgets };
 }
 
 export interface PipelineRun {

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { QueueTask } from './port.js';
+import { laneRows, parseSchedKey, schedKey, type Lane } from './lanes.js';
 
 export interface ClaimOptions {
+  /** The lane claimed from (src/queue/lanes.ts): its tasks, its schedule, its running limit. */
+  lane: Lane;
   leaseMs: number;
-  /** Live claims per account (EASEL_MAX_CONCURRENT_JOBS): an account at its limit is passed over. */
+  /** Live claims per account in the lane (EASEL_MAX_CONCURRENT_JOBS, EASEL_MAX_CONCURRENT_FREE): an account at its limit is passed over. */
   maxRunning: number;
   /** A task whose claims expired this many times is not claimed again (it is reported as abandoned). */
   maxAttempts: number;
@@ -30,22 +33,25 @@ const PAGE = 16;
  * lock the account's schedule row (so concurrent claimers of one account respect its running limit),
  * count its live claims, take its first ready task (SKIP LOCKED: never wait on another claimer), and
  * advance its pass. Cost per claim is a few index lookups, whatever the number of waiting tasks and
- * accounts.
+ * accounts. Everything here is per lane: the walk reads only the lane's schedule rows, the running
+ * limit counts only the lane's live claims, and only the lane's tasks are taken.
  */
 export async function fairClaim(db: Db, opts: ClaimOptions): Promise<QueueTask | null> {
   let after: { pass: number; account: string } | null = null;
+  const rows = laneRows(opts.lane);
   for (;;) {
     const page: { account_id: string; pass: number }[] = await db
       .selectFrom('sched_accounts')
       .select(['account_id', 'pass'])
       .where('tasks', '>', 0)
+      .where('account_id', rows.negate ? 'not like' : 'like', rows.like)
       .$if(after !== null, (q) => q.where(sql<boolean>`(pass, account_id) > (${after!.pass}, ${after!.account})`))
       .orderBy('pass')
       .orderBy('account_id')
       .limit(PAGE)
       .execute();
     for (const a of page) {
-      const task = await claimFromAccount(db, a.account_id, opts);
+      const task = await claimFromAccount(db, parseSchedKey(a.account_id).accountId, opts);
       if (task) return task;
     }
     if (page.length < PAGE) return null;
@@ -57,7 +63,7 @@ export async function fairClaim(db: Db, opts: ClaimOptions): Promise<QueueTask |
 async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): Promise<QueueTask | null> {
   return db.transaction().execute(async (trx) => {
     const now = Date.now();
-    let lockAccount = trx.selectFrom('sched_accounts').select(['pass', 'tasks']).where('account_id', '=', accountId);
+    let lockAccount = trx.selectFrom('sched_accounts').select(['pass', 'tasks']).where('account_id', '=', schedKey(opts.lane, accountId));
     if (opts.rowLocks) lockAccount = lockAccount.forUpdate();
     const sched = await lockAccount.executeTakeFirst();
     if (!sched || Number(sched.tasks) <= 0) return null;
@@ -65,10 +71,11 @@ async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): 
       .selectFrom('queue_tasks')
       .select(sql<number>`count(*)`.as('n'))
       .where('account_id', '=', accountId)
+      .where('queue', '=', opts.lane)
       .where('lease_expires_at', '>=', now)
       .executeTakeFirstOrThrow();
     if (Number(running.n) >= opts.maxRunning) return null;
-    let next = readyTasks(trx, now, opts.maxAttempts)
+    let next = readyTasks(trx, now, opts.maxAttempts, opts.lane)
       .where('account_id', '=', accountId)
       .orderBy('sort_key')
       .orderBy('job_id')
@@ -77,7 +84,7 @@ async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): 
     const task = await next.executeTakeFirst();
     if (!task) return null;
     const weight = await accountWeight(trx, accountId);
-    return take(trx, task, { accountId, weight, passStep: Math.max(1, Number(task.cost)) / weight, now, leaseMs: opts.leaseMs });
+    return take(trx, task, { lane: opts.lane, accountId, weight, passStep: Math.max(1, Number(task.cost)) / weight, now, leaseMs: opts.leaseMs });
   });
 }
 
@@ -88,7 +95,7 @@ async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): 
 export async function fifoClaim(db: Db, opts: ClaimOptions): Promise<QueueTask | null> {
   return db.transaction().execute(async (trx) => {
     const now = Date.now();
-    let next = readyTasks(trx, now, opts.maxAttempts)
+    let next = readyTasks(trx, now, opts.maxAttempts, opts.lane)
       .orderBy('run_at')
       .orderBy('job_id')
       .limit(1);
@@ -96,15 +103,16 @@ export async function fifoClaim(db: Db, opts: ClaimOptions): Promise<QueueTask |
     const task = await next.executeTakeFirst();
     if (!task) return null;
     const weight = await accountWeight(trx, task.account_id);
-    return take(trx, task, { accountId: task.account_id, weight, passStep: 0, now, leaseMs: opts.leaseMs });
+    return take(trx, task, { lane: opts.lane, accountId: task.account_id, weight, passStep: 0, now, leaseMs: opts.leaseMs });
   });
 }
 
-/** Tasks that may be claimed now: due, and unleased or under a lease that ran out (short of the attempt limit). */
-function readyTasks(trx: Db, now: number, maxAttempts: number) {
+/** Tasks of the lane that may be claimed now: due, and unleased or under a lease that ran out (short of the attempt limit). */
+function readyTasks(trx: Db, now: number, maxAttempts: number, lane: Lane) {
   return trx
     .selectFrom('queue_tasks')
     .select(['job_id', 'queue', 'attempts', 'lease_owner', 'cost', 'created_at', 'account_id'])
+    .where('queue', '=', lane)
     .where('run_at', '<=', now)
     .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb.and([eb('lease_expires_at', '<', now), eb('attempts', '<', maxAttempts)])]));
 }
@@ -120,7 +128,7 @@ type Picked = { job_id: string; queue: string; attempts: number; lease_owner: st
 async function take(
   trx: Db,
   task: Picked,
-  at: { accountId: string; weight: number; passStep: number; now: number; leaseMs: number },
+  at: { lane: Lane; accountId: string; weight: number; passStep: number; now: number; leaseMs: number },
 ): Promise<QueueTask> {
   const token = randomUUID();
   await trx
@@ -133,7 +141,7 @@ async function take(
   await trx
     .updateTable('sched_accounts')
     .set({ pass: sql`pass + ${at.passStep}`, queued: fresh ? sql`queued - 1` : sql`queued` })
-    .where('account_id', '=', at.accountId)
+    .where('account_id', '=', schedKey(at.lane, at.accountId))
     .execute();
   const attempts = Number(task.attempts) + 1;
   return {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
+import { laneRows, parseSchedKey, schedKey, type Lane } from './lanes.js';
 
 const EPS = 1e-9;
 
@@ -9,15 +10,18 @@ const EPS = 1e-9;
  * this task when its pass has advanced by one stride per task ahead (target pass), and every other
  * account with work is served while its own pass is below that target — ⌈(target − pass) × weight⌉
  * times, at most its waiting tasks. Exact for accounts of unit-cost jobs whose work stays as it is;
- * an estimate when stories (cost > 1) or new submissions change the picture meanwhile.
+ * an estimate when stories (cost > 1) or new submissions change the picture meanwhile. Per lane
+ * (src/queue/lanes.ts): only the tasks and schedule of the task's own lane stand before it.
  */
 export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fifo'): Promise<number | null> {
-  const t = await db.selectFrom('queue_tasks').select(['account_id', 'sort_key', 'lease_owner', 'run_at', 'job_id']).where('job_id', '=', jobId).executeTakeFirst();
+  const t = await db.selectFrom('queue_tasks').select(['account_id', 'sort_key', 'lease_owner', 'run_at', 'job_id', 'queue']).where('job_id', '=', jobId).executeTakeFirst();
   if (!t || t.lease_owner !== null) return null;
-  if (dispatch === 'fifo') {
+  const lane: Lane = t.queue === 'process' ? 'process' : 'default';
+  if (dispatch === 'fifo' && lane === 'default') {
     const ahead = await db
       .selectFrom('queue_tasks')
       .select(sql<number>`count(*)`.as('n'))
+      .where('queue', '=', lane)
       .where('lease_owner', 'is', null)
       .where(sql<boolean>`(run_at, job_id) < (${t.run_at}, ${t.job_id})`)
       .executeTakeFirstOrThrow();
@@ -27,27 +31,33 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
     .selectFrom('queue_tasks')
     .select(sql<number>`count(*)`.as('n'))
     .where('account_id', '=', t.account_id)
+    .where('queue', '=', lane)
     .where('lease_owner', 'is', null)
     .where(sql<boolean>`(sort_key, job_id) < (${t.sort_key}, ${t.job_id})`)
     .executeTakeFirstOrThrow();
   const ownAhead = Number(own.n);
-  const me = await db
-    .selectFrom('sched_accounts as s')
-    .innerJoin('accounts as a', 'a.id', 's.account_id')
-    .select(['s.pass', 'a.weight'])
-    .where('s.account_id', '=', t.account_id)
-    .executeTakeFirst();
+  const me = await db.selectFrom('sched_accounts').select('pass').where('account_id', '=', schedKey(lane, t.account_id)).executeTakeFirst();
   if (!me) return ownAhead + 1;
-  const target = Number(me.pass) + ownAhead / Math.max(1, Number(me.weight));
-  const others = await db
-    .selectFrom('sched_accounts as s')
-    .innerJoin('accounts as a', 'a.id', 's.account_id')
-    .select(['s.account_id', 's.pass', 's.queued', 'a.weight'])
-    .where('s.tasks', '>', 0)
-    .where('s.queued', '>', 0)
-    .where('s.account_id', '!=', t.account_id)
-    .where('s.pass', '<=', target + EPS)
+  const weights = async (ids: string[]) => {
+    const rows = ids.length === 0 ? [] : await db.selectFrom('accounts').select(['id', 'weight']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, Math.max(1, Number(r.weight))]));
+  };
+  const target = Number(me.pass) + ownAhead / ((await weights([t.account_id])).get(t.account_id) ?? 1);
+  const rows = laneRows(lane);
+  const candidates = await db
+    .selectFrom('sched_accounts')
+    .select(['account_id', 'pass', 'queued'])
+    .where('account_id', rows.negate ? 'not like' : 'like', rows.like)
+    .where('tasks', '>', 0)
+    .where('queued', '>', 0)
+    .where('account_id', '!=', schedKey(lane, t.account_id))
+    .where('pass', '<=', target + EPS)
     .execute();
+  const weightOf = await weights(candidates.map((c) => parseSchedKey(c.account_id).accountId));
+  const others = candidates.map((c) => {
+    const id = parseSchedKey(c.account_id).accountId;
+    return { account_id: id, pass: c.pass, queued: c.queued, weight: weightOf.get(id) ?? 1 };
+  });
   let othersAhead = 0;
   for (const o of others) {
     const w = Math.max(1, Number(o.weight));

@@ -1,8 +1,10 @@
 import type { Db } from '../store/db.js';
 import type { JobPriority } from '../store/schema.js';
+import type { Lane } from './lanes.js';
 
 export interface QueueTask {
   jobId: string;
+  /** The lane the task was claimed from (src/queue/lanes.ts). */
   queue: string;
   /** Attempts so far, this one included. */
   attempts: number;
@@ -26,6 +28,8 @@ export interface NewTask {
   createdAt: number;
   /** In images (a story: its scenes); a dispatch advances the account's pass by cost ÷ weight. */
   cost: number;
+  /** Which worker slots run it (src/queue/lanes.ts); default: the paid lane. */
+  lane?: Lane;
 }
 
 export interface QueueStats {
@@ -54,8 +58,8 @@ export interface JobQueue {
   /** Tells idle workers in this process to look now (call after the enqueueing transaction commits). */
   poke(): void;
   onPoke(listener: () => void): () => void;
-  /** Takes the next task in fair order with a fresh token; `owner` names the worker in logs. */
-  claim(owner: string, leaseMs: number): Promise<QueueTask | null>;
+  /** Takes the next task of the lane (default: `default`) in fair order with a fresh token; `owner` names the worker in logs. */
+  claim(owner: string, leaseMs: number, lane?: Lane): Promise<QueueTask | null>;
   /** Whether the claim with this token still holds the task (nobody claimed it since), inside the caller's transaction. */
   holds(trx: Db, jobId: string, token: string): Promise<boolean>;
   /** Extends the claim's lease; false means it was lost (expired and claimed again, or settled). */

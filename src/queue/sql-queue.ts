@@ -5,12 +5,15 @@ import type { JobQueue, NewTask, QueueDepth, QueueStats, QueueTask } from './por
 import { sortKey } from './priority.js';
 import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
 import { fairPosition } from './fair-position.js';
+import { laneRows, schedKey, type Lane } from './lanes.js';
 
 export interface SqlQueueOptions {
   /** postgres: row locks and SKIP LOCKED (several processes claim at once); sqlite: one writer at a time. */
   dialect: 'sqlite' | 'postgres';
-  /** Live claims per account (EASEL_MAX_CONCURRENT_JOBS). */
+  /** Live claims per account in the paid lane (EASEL_MAX_CONCURRENT_JOBS). */
   maxRunning: number;
+  /** Live claims per account in the free processing lane (EASEL_MAX_CONCURRENT_FREE); default 1. */
+  maxRunningFree?: number;
   maxAttempts: number;
   /** EASEL_PRIORITY_AGING_S in ms (src/queue/priority.ts). */
   agingMs: number;
@@ -40,11 +43,12 @@ export class SqlQueue implements JobQueue {
 
   async enqueue(trx: Db, task: NewTask, at: { runAt?: number } = {}): Promise<void> {
     const now = Date.now();
+    const lane: Lane = task.lane ?? 'default';
     await trx
       .insertInto('queue_tasks')
       .values({
         job_id: task.jobId,
-        queue: 'default',
+        queue: lane,
         run_at: at.runAt ?? now,
         attempts: 0,
         lease_owner: null,
@@ -56,13 +60,19 @@ export class SqlQueue implements JobQueue {
         cost: Math.max(1, Math.round(task.cost)),
       })
       .execute();
-    // An account that had no work joins at the schedule's current position (the lowest pass among
-    // accounts with work; with none, the highest pass seen), never behind it: idleness saves no credit.
-    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).executeTakeFirst();
-    const joinAt = floor?.p != null ? Number(floor.p) : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).executeTakeFirst())?.p ?? 0);
+    // An account that had no work in this lane joins the lane's schedule at its current position (the
+    // lowest pass among accounts with work there; with none, the highest pass seen), never behind it:
+    // idleness saves no credit. Each lane has its own schedule (src/queue/lanes.ts).
+    const rows = laneRows(lane);
+    const op = rows.negate ? 'not like' : 'like';
+    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).where('account_id', op, rows.like).executeTakeFirst();
+    const joinAt =
+      floor?.p != null
+        ? Number(floor.p)
+        : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where('account_id', op, rows.like).executeTakeFirst())?.p ?? 0);
     await trx
       .insertInto('sched_accounts')
-      .values({ account_id: task.accountId, pass: joinAt, tasks: 1, queued: 1 })
+      .values({ account_id: schedKey(lane, task.accountId), pass: joinAt, tasks: 1, queued: 1 })
       .onConflict((oc) =>
         oc.column('account_id').doUpdateSet({
           pass: sql`case when sched_accounts.tasks <= 0 and sched_accounts.pass < ${joinAt} then ${joinAt} else sched_accounts.pass end`,
@@ -83,14 +93,18 @@ export class SqlQueue implements JobQueue {
     return () => this.events.off('poke', listener);
   }
 
-  private claimOptions(leaseMs: number): ClaimOptions {
-    return { leaseMs, maxRunning: this.opts.maxRunning, maxAttempts: this.opts.maxAttempts, rowLocks: this.opts.dialect === 'postgres' };
+  private claimOptions(leaseMs: number, lane: Lane): ClaimOptions {
+    const maxRunning = lane === 'process' ? (this.opts.maxRunningFree ?? 1) : this.opts.maxRunning;
+    return { lane, leaseMs, maxRunning, maxAttempts: this.opts.maxAttempts, rowLocks: this.opts.dialect === 'postgres' };
   }
 
-  /** `owner` is not stored: the lease is held by the claim's token, so two claims by one process are told apart. */
-  async claim(_owner: string, leaseMs: number): Promise<QueueTask | null> {
-    const o = this.claimOptions(leaseMs);
-    return this.opts.dispatch === 'fifo' ? fifoClaim(this.db, o) : fairClaim(this.db, o);
+  /**
+   * `owner` is not stored: the lease is held by the claim's token, so two claims by one process are told apart.
+   * EASEL_DISPATCH orders the paid lane; the free lane is always fair, so its per-account limit holds.
+   */
+  async claim(_owner: string, leaseMs: number, lane: Lane = 'default'): Promise<QueueTask | null> {
+    const o = this.claimOptions(leaseMs, lane);
+    return this.opts.dispatch === 'fifo' && lane === 'default' ? fifoClaim(this.db, o) : fairClaim(this.db, o);
   }
 
   async holds(trx: Db, jobId: string, token: string): Promise<boolean> {
@@ -113,12 +127,12 @@ export class SqlQueue implements JobQueue {
   }
 
   async remove(trx: Db, jobId: string): Promise<void> {
-    const gone = await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).returning(['account_id', 'lease_owner']).executeTakeFirst();
+    const gone = await trx.deleteFrom('queue_tasks').where('job_id', '=', jobId).returning(['account_id', 'lease_owner', 'queue']).executeTakeFirst();
     if (!gone) return;
     await trx
       .updateTable('sched_accounts')
       .set({ tasks: sql`tasks - 1`, queued: gone.lease_owner === null ? sql`queued - 1` : sql`queued` })
-      .where('account_id', '=', gone.account_id)
+      .where('account_id', '=', schedKeyOf(gone))
       .execute();
   }
 
@@ -139,9 +153,9 @@ export class SqlQueue implements JobQueue {
       .set({ lease_owner: null, lease_expires_at: null, ...set })
       .where('job_id', '=', jobId)
       .where('lease_owner', '=', token)
-      .returning('account_id')
+      .returning(['account_id', 'queue'])
       .executeTakeFirst();
-    if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('account_id', '=', back.account_id).execute();
+    if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('account_id', '=', schedKeyOf(back)).execute();
   }
 
   async position(jobId: string): Promise<number | null> {
@@ -165,6 +179,7 @@ export class SqlQueue implements JobQueue {
     };
   }
 
+  /** Waiting paid work per weight (the free lane's schedule rows join no account and are left out). */
   async depth(): Promise<QueueDepth[]> {
     const rows = await this.db
       .selectFrom('sched_accounts as s')
@@ -186,4 +201,9 @@ export class SqlQueue implements JobQueue {
       .execute();
     return rows.map((r) => r.job_id);
   }
+}
+
+/** The schedule row of a task (tasks written before lanes existed say `default`). */
+function schedKeyOf(t: { account_id: string; queue: string }): string {
+  return schedKey(t.queue === 'process' ? 'process' : 'default', t.account_id);
 }

@@ -23,9 +23,13 @@ function isStoreFault(e: unknown): boolean {
 /** A slot whose run met a dependency fault pauses this long before claiming again, doubling up to the max. */
 const FAULT_PAUSE_MS = 500;
 const FAULT_PAUSE_MAX_MS = 5000;
+import type { Lane } from '../queue/lanes.js';
 
 export interface PoolOptions {
+  /** Slots of the paid lane (EASEL_WORKER_CONCURRENCY). */
   concurrency: number;
+  /** Slots of the free processing lane (EASEL_PROCESS_CONCURRENCY); 0: this pool runs no free work. */
+  processConcurrency?: number;
   leaseMs: number;
   maxAttempts: number;
   retryBaseMs: number;
@@ -37,14 +41,15 @@ export interface PoolOptions {
  * In-process workers: each slot claims a task, takes the job with the claim's token (the start
  * transition), keeps the lease alive with a heartbeat while the pipeline runs, and settles the
  * outcome through fenced transitions. A slot whose claim was lost stops and writes nothing more.
- * Enqueues in this process wake idle slots at once.
+ * Enqueues in this process wake idle slots at once. Each slot serves one lane (src/queue/lanes.ts):
+ * paid slots never run free processing and free slots never run paid work.
  */
 export class WorkerPool {
   readonly owner = `w-${process.pid}-${newId().slice(-8)}`;
   private stopping = false;
   private readonly running = new Map<string, AbortController>();
   private readonly slots: Promise<void>[] = [];
-  private wakers = new Set<() => void>();
+  private readonly wakers: Record<Lane, Set<() => void>> = { default: new Set(), process: new Set() };
   private offPoke: (() => void) | null = null;
 
   constructor(
@@ -59,7 +64,8 @@ export class WorkerPool {
 
   start(): void {
     this.offPoke = this.queue.onPoke(() => this.wakeOne());
-    for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slotLoop());
+    for (let i = 0; i < this.opts.concurrency; i++) this.slots.push(this.slotLoop('default'));
+    for (let i = 0; i < (this.opts.processConcurrency ?? 0); i++) this.slots.push(this.slotLoop('process'));
     void this.reconcileLoop();
   }
 
@@ -83,34 +89,37 @@ export class WorkerPool {
     return this.running.size;
   }
 
+  /** A poke does not say which lane its task is in: one idle slot of each lane looks (a wasted claim at most). */
   private wakeOne(): void {
-    const first = this.wakers.values().next();
-    if (!first.done) first.value();
+    for (const set of Object.values(this.wakers)) {
+      const first = set.values().next();
+      if (!first.done) first.value();
+    }
   }
 
-  private async idle(ms = this.opts.idlePollMs): Promise<void> {
+  private async idle(lane: Lane, ms = this.opts.idlePollMs): Promise<void> {
     await new Promise<void>((resolve) => {
       const waker = () => {
         clearTimeout(t);
-        this.wakers.delete(waker);
+        this.wakers[lane].delete(waker);
         resolve();
       };
       const t = setTimeout(waker, ms);
-      this.wakers.add(waker);
+      this.wakers[lane].add(waker);
     });
   }
 
-  private async slotLoop(): Promise<void> {
+  private async slotLoop(lane: Lane): Promise<void> {
     // While a dependency is down every run fails the same way: pause between tries instead of spinning.
     let faultPause = 0;
     const faulted = async () => {
       faultPause = Math.min(FAULT_PAUSE_MAX_MS, faultPause === 0 ? FAULT_PAUSE_MS : faultPause * 2);
-      await this.idle(faultPause);
+      await this.idle(lane, faultPause);
     };
     while (!this.stopping) {
       let task: QueueTask | null = null;
       try {
-        task = await this.queue.claim(this.owner, this.opts.leaseMs);
+        task = await this.queue.claim(this.owner, this.opts.leaseMs, lane);
       } catch (e) {
         if (isStoreFault(e)) {
           this.log.warn({ err: (e as Error).message }, 'queue claim failed: a dependency is unavailable');
@@ -120,7 +129,7 @@ export class WorkerPool {
         this.log.error({ err: e }, 'queue claim failed');
       }
       if (!task) {
-        await this.idle();
+        await this.idle(lane);
         continue;
       }
       if (task.waitedMs !== null) queueWait.observe({ weight: String(task.weight) }, task.waitedMs / 1000);
@@ -233,17 +242,25 @@ export class WorkerPool {
     this.companions.push(task);
   }
 
+  private readonly afterSlots: { stop(): Promise<void> }[] = [];
+
+  /** What the running jobs use (the processing children): stopped once every slot has ended. */
+  usedBySlots(task: { stop(): Promise<void> }): void {
+    this.afterSlots.push(task);
+  }
+
   /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     await Promise.allSettled(this.companions.map((c) => c.stop()));
     this.offPoke?.();
-    for (const w of [...this.wakers]) w();
+    for (const set of Object.values(this.wakers)) for (const w of [...set]) w();
     const all = Promise.all(this.slots);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
     if (timedOut) {
       for (const ac of this.running.values()) ac.abort();
       await all;
     }
+    await Promise.allSettled(this.afterSlots.map((t) => t.stop()));
   }
 }

@@ -6,6 +6,7 @@ import { MODE } from '../helpers/server.js';
 import { EaselError } from '../../src/errors.js';
 import { setScheduling } from '../../src/accounts/scheduling.js';
 import type { QueueTask } from '../../src/queue/port.js';
+import { countersMatch } from '../helpers/queue-counters.js';
 
 const PRICE = 3_000;
 
@@ -242,15 +243,3 @@ describe(`fair dispatch on ${MODE === 'scaleout' ? 'PostgreSQL' : 'SQLite'}, in-
     await submit(a);
   });
 });
-
-/** The schedule's counters equal what they count. */
-async function countersMatch(core: Core): Promise<void> {
-  const counted = await core.db
-    .selectFrom('queue_tasks')
-    .select(['account_id', sql<number>`count(*)`.as('tasks'), sql<number>`sum(case when lease_owner is null then 1 else 0 end)`.as('queued')])
-    .groupBy('account_id')
-    .execute();
-  const kept = await core.db.selectFrom('sched_accounts').select(['account_id', 'tasks', 'queued']).execute();
-  const want = new Map(counted.map((r) => [r.account_id, [Number(r.tasks), Number(r.queued)]]));
-  for (const k of kept) assert.deepEqual([Number(k.tasks), Number(k.queued)], want.get(k.account_id) ?? [0, 0], `counters of ${k.account_id}`);
-}

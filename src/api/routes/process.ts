@@ -9,12 +9,14 @@ import { stillRunningAfterPrefer } from './sync-job.js';
 import { PROCESS_OP_SPECS } from './process-ops.js';
 import { createContext } from '../prepare/context.js';
 import { prepareProcess } from '../prepare/process.js';
+import { budgetsOf, describeBudgets } from '../../pipelines/process/budgets.js';
 
 /**
  * `POST /v1/process/{op}`: free operations run as jobs like generations (history in GET /v1/jobs,
  * X-Easel-Job-Id), holding and charging nothing; the request waits for its job.
  */
 export function processRoutes(app: FastifyInstance, s: Services): void {
+  const budgets = budgetsOf(s.config);
   for (const spec of PROCESS_OP_SPECS) {
     const fields = Object.keys((spec.body as { properties: Record<string, unknown> }).properties);
     app.post(
@@ -22,7 +24,7 @@ export function processRoutes(app: FastifyInstance, s: Services): void {
       {
         schema: {
           summary: spec.summary,
-          description: `${spec.description} Free: nothing is held or charged. Runs as a job (operation ${operationOf(spec.op)}, id in X-Easel-Job-Id); the request waits for it.`,
+          description: `${spec.description} Free: nothing is held or charged. Runs as a job (operation ${operationOf(spec.op)}, id in X-Easel-Job-Id) on the worker slots of free processing (EASEL_PROCESS_CONCURRENCY; at most EASEL_MAX_CONCURRENT_FREE of an account's run at once, the rest wait); the request waits for it. ${describeBudgets(spec.op, budgets)}`,
           tags: ['process'],
           body: spec.body,
           headers: CreateHeaders,

@@ -1,6 +1,5 @@
 import type { Sharp } from 'sharp';
-import type { Strictness } from '../../moderation/moderator.js';
-import type { PipelineDeps } from '../context.js';
+import type { Moderator, Strictness } from '../../moderation/moderator.js';
 import type { ProvenanceFacts } from '../../imaging/provenance-carry.js';
 
 export const PROCESS_OPS = ['crop', 'resize', 'rotate', 'flip', 'trim', 'adjust', 'overlay', 'metadata-strip', 'convert', 'optimize', 'remove-background'] as const;
@@ -49,8 +48,14 @@ export interface Encoded {
   height: number;
 }
 
+/** What an operation may reach outside its pixels: its other input images, fetched before it runs, and moderation. */
+export interface OpDeps {
+  inputs: { fetch(url: string, what: string, signal?: AbortSignal): Promise<Buffer> };
+  moderator: Pick<Moderator, 'checkImage'>;
+}
+
 export interface OpContext {
-  deps: PipelineDeps;
+  deps: OpDeps;
   signal: AbortSignal;
   strictness: Strictness;
   params: Record<string, unknown>;
