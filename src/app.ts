@@ -74,7 +74,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   configureCrashPoints(config.crashAt, config.crashSignal);
   // 0700, and an older, looser data directory is tightened (issue 20).
   securePrivateDir(config.dataDir, config.databaseUrl ? [] : sqliteFiles(config.databaseFile));
-
+  // libvips's cache and threads, set on purpose (docs/DECISIONS.md, work isolation).
   configureLibvips();
   // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
   const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
