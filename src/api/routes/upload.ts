@@ -11,6 +11,7 @@ import { acceptSpooledUpload } from '../../uploads/accept.js';
 import { UploadSpool, type SpooledFile } from '../../uploads/spool.js';
 import { UploadQuota } from '../../uploads/quota.js';
 import { Semaphore } from '../../util/semaphore.js';
+import { dependencyFault } from '../../util/dependency-fault.js';
 
 /** Room for the multipart envelope (boundaries, part headers) on top of the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;
@@ -94,6 +95,8 @@ async function readImagePart(req: FastifyRequest, limit: number, spool: UploadSp
   } catch (e) {
     if (file) await spool.remove(file);
     if (e instanceof EaselError) throw e;
+    // The spool's disk is full (or gone): not the client's body; the error handler answers 503.
+    if (dependencyFault(e)) throw e;
     const code = (e as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(limit);
     if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw onlyImage('Send exactly one file, in the field "image".');
