@@ -51,6 +51,13 @@ describe(`migration 0014: schedule rows get a lane column (${MODE === 'scaleout'
       ],
     );
 
+    // The active-rows index now leads with the lane, so each lane's walk in pass order is one index range.
+    const indexSql =
+      MODE === 'embedded'
+        ? (await sql<{ d: string }>`select sql as d from sqlite_master where type = 'index' and name = 'sched_accounts_active'`.execute(db)).rows[0]?.d
+        : (await sql<{ d: string }>`select indexdef as d from pg_indexes where indexname = 'sched_accounts_active'`.execute(db)).rows[0]?.d;
+    assert.match(indexSql ?? '', /\(\s*"?lane"?\s*,\s*"?pass"?\s*,\s*"?account_id"?\s*\)\s*WHERE\s*\(?\s*"?tasks"?\s*>\s*0/i);
+
     const queue = new SqlQueue(db, { dialect: MODE === 'embedded' ? 'sqlite' : 'postgres', maxRunning: 10, maxAttempts: 5, agingMs: 300_000, dispatch: 'fair' });
     assert.equal(await queue.claim('test', 60_000, 'default'), null, 'no paid work: the free task is not in the paid lane');
     assert.equal((await queue.claim('test', 60_000, 'process'))?.jobId, free, 'the free task is claimed from the free lane');
