@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { QueueTask } from './port.js';
-import { laneRows, parseSchedKey, schedKey, type Lane } from './lanes.js';
+import type { Lane } from './lanes.js';
 
 export interface ClaimOptions {
   /** The lane claimed from (src/queue/lanes.ts): its tasks, its schedule, its running limit. */
@@ -38,20 +38,19 @@ const PAGE = 16;
  */
 export async function fairClaim(db: Db, opts: ClaimOptions): Promise<QueueTask | null> {
   let after: { pass: number; account: string } | null = null;
-  const rows = laneRows(opts.lane);
   for (;;) {
     const page: { account_id: string; pass: number }[] = await db
       .selectFrom('sched_accounts')
       .select(['account_id', 'pass'])
       .where('tasks', '>', 0)
-      .where('account_id', rows.negate ? 'not like' : 'like', rows.like)
+      .where('lane', '=', opts.lane)
       .$if(after !== null, (q) => q.where(sql<boolean>`(pass, account_id) > (${after!.pass}, ${after!.account})`))
       .orderBy('pass')
       .orderBy('account_id')
       .limit(PAGE)
       .execute();
     for (const a of page) {
-      const task = await claimFromAccount(db, parseSchedKey(a.account_id).accountId, opts);
+      const task = await claimFromAccount(db, a.account_id, opts);
       if (task) return task;
     }
     if (page.length < PAGE) return null;
@@ -63,7 +62,7 @@ export async function fairClaim(db: Db, opts: ClaimOptions): Promise<QueueTask |
 async function claimFromAccount(db: Db, accountId: string, opts: ClaimOptions): Promise<QueueTask | null> {
   return db.transaction().execute(async (trx) => {
     const now = Date.now();
-    let lockAccount = trx.selectFrom('sched_accounts').select(['pass', 'tasks']).where('account_id', '=', schedKey(opts.lane, accountId));
+    let lockAccount = trx.selectFrom('sched_accounts').select(['pass', 'tasks']).where('lane', '=', opts.lane).where('account_id', '=', accountId);
     if (opts.rowLocks) lockAccount = lockAccount.forUpdate();
     const sched = await lockAccount.executeTakeFirst();
     if (!sched || Number(sched.tasks) <= 0) return null;
@@ -141,7 +140,8 @@ async function take(
   await trx
     .updateTable('sched_accounts')
     .set({ pass: sql`pass + ${at.passStep}`, queued: fresh ? sql`queued - 1` : sql`queued` })
-    .where('account_id', '=', schedKey(at.lane, at.accountId))
+    .where('lane', '=', at.lane)
+    .where('account_id', '=', at.accountId)
     .execute();
   const attempts = Number(task.attempts) + 1;
   return {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
-import { laneRows, parseSchedKey, schedKey, type Lane } from './lanes.js';
+import type { Lane } from './lanes.js';
 
 const EPS = 1e-9;
 
@@ -36,28 +36,24 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
     .where(sql<boolean>`(sort_key, job_id) < (${t.sort_key}, ${t.job_id})`)
     .executeTakeFirstOrThrow();
   const ownAhead = Number(own.n);
-  const me = await db.selectFrom('sched_accounts').select('pass').where('account_id', '=', schedKey(lane, t.account_id)).executeTakeFirst();
+  const me = await db.selectFrom('sched_accounts').select('pass').where('lane', '=', lane).where('account_id', '=', t.account_id).executeTakeFirst();
   if (!me) return ownAhead + 1;
   const weights = async (ids: string[]) => {
     const rows = ids.length === 0 ? [] : await db.selectFrom('accounts').select(['id', 'weight']).where('id', 'in', ids).execute();
     return new Map(rows.map((r) => [r.id, Math.max(1, Number(r.weight))]));
   };
   const target = Number(me.pass) + ownAhead / ((await weights([t.account_id])).get(t.account_id) ?? 1);
-  const rows = laneRows(lane);
   const candidates = await db
     .selectFrom('sched_accounts')
     .select(['account_id', 'pass', 'queued'])
-    .where('account_id', rows.negate ? 'not like' : 'like', rows.like)
+    .where('lane', '=', lane)
     .where('tasks', '>', 0)
     .where('queued', '>', 0)
-    .where('account_id', '!=', schedKey(lane, t.account_id))
+    .where('account_id', '!=', t.account_id)
     .where('pass', '<=', target + EPS)
     .execute();
-  const weightOf = await weights(candidates.map((c) => parseSchedKey(c.account_id).accountId));
-  const others = candidates.map((c) => {
-    const id = parseSchedKey(c.account_id).accountId;
-    return { account_id: id, pass: c.pass, queued: c.queued, weight: weightOf.get(id) ?? 1 };
-  });
+  const weightOf = await weights(candidates.map((c) => c.account_id));
+  const others = candidates.map((c) => ({ ...c, weight: weightOf.get(c.account_id) ?? 1 }));
   let othersAhead = 0;
   for (const o of others) {
     const w = Math.max(1, Number(o.weight));

@@ -5,7 +5,7 @@ import type { JobQueue, NewTask, QueueDepth, QueueStats, QueueTask } from './por
 import { sortKey } from './priority.js';
 import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
 import { fairPosition } from './fair-position.js';
-import { laneRows, schedKey, type Lane } from './lanes.js';
+import type { Lane } from './lanes.js';
 
 export interface SqlQueueOptions {
   /** postgres: row locks and SKIP LOCKED (several processes claim at once); sqlite: one writer at a time. */
@@ -63,18 +63,16 @@ export class SqlQueue implements JobQueue {
     // An account that had no work in this lane joins the lane's schedule at its current position (the
     // lowest pass among accounts with work there; with none, the highest pass seen), never behind it:
     // idleness saves no credit. Each lane has its own schedule (src/queue/lanes.ts).
-    const rows = laneRows(lane);
-    const op = rows.negate ? 'not like' : 'like';
-    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('tasks', '>', 0).where('account_id', op, rows.like).executeTakeFirst();
+    const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('lane', '=', lane).where('tasks', '>', 0).executeTakeFirst();
     const joinAt =
       floor?.p != null
         ? Number(floor.p)
-        : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where('account_id', op, rows.like).executeTakeFirst())?.p ?? 0);
+        : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where('lane', '=', lane).executeTakeFirst())?.p ?? 0);
     await trx
       .insertInto('sched_accounts')
-      .values({ account_id: schedKey(lane, task.accountId), pass: joinAt, tasks: 1, queued: 1 })
+      .values({ lane, account_id: task.accountId, pass: joinAt, tasks: 1, queued: 1 })
       .onConflict((oc) =>
-        oc.column('account_id').doUpdateSet({
+        oc.columns(['lane', 'account_id']).doUpdateSet({
           pass: sql`case when sched_accounts.tasks <= 0 and sched_accounts.pass < ${joinAt} then ${joinAt} else sched_accounts.pass end`,
           tasks: sql`sched_accounts.tasks + 1`,
           queued: sql`sched_accounts.queued + 1`,
@@ -132,7 +130,8 @@ export class SqlQueue implements JobQueue {
     await trx
       .updateTable('sched_accounts')
       .set({ tasks: sql`tasks - 1`, queued: gone.lease_owner === null ? sql`queued - 1` : sql`queued` })
-      .where('account_id', '=', schedKeyOf(gone))
+      .where('lane', '=', laneOfTask(gone))
+      .where('account_id', '=', gone.account_id)
       .execute();
   }
 
@@ -155,7 +154,7 @@ export class SqlQueue implements JobQueue {
       .where('lease_owner', '=', token)
       .returning(['account_id', 'queue'])
       .executeTakeFirst();
-    if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('account_id', '=', schedKeyOf(back)).execute();
+    if (back) await trx.updateTable('sched_accounts').set({ queued: sql`queued + 1` }).where('lane', '=', laneOfTask(back)).where('account_id', '=', back.account_id).execute();
   }
 
   async position(jobId: string): Promise<number | null> {
@@ -179,12 +178,13 @@ export class SqlQueue implements JobQueue {
     };
   }
 
-  /** Waiting paid work per weight (the free lane's schedule rows join no account and are left out). */
+  /** Waiting paid work per weight (the paid lane's schedule; free processing is not counted). */
   async depth(): Promise<QueueDepth[]> {
     const rows = await this.db
       .selectFrom('sched_accounts as s')
       .innerJoin('accounts as a', 'a.id', 's.account_id')
       .select(['a.weight', sql<number>`sum(s.queued)`.as('queued'), sql<number>`count(*)`.as('accounts')])
+      .where('s.lane', '=', 'default')
       .where('s.tasks', '>', 0)
       .groupBy('a.weight')
       .execute();
@@ -203,7 +203,7 @@ export class SqlQueue implements JobQueue {
   }
 }
 
-/** The schedule row of a task (tasks written before lanes existed say `default`). */
-function schedKeyOf(t: { account_id: string; queue: string }): string {
-  return schedKey(t.queue === 'process' ? 'process' : 'default', t.account_id);
+/** The lane of a task's schedule row (tasks written before lanes existed say `default`). */
+function laneOfTask(t: { queue: string }): Lane {
+  return t.queue === 'process' ? 'process' : 'default';
 }

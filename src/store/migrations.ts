@@ -9,6 +9,7 @@ import { accountSettingsMigrations } from './migrations-account-settings.js';
 import { keyNameMigrations } from './migrations-key-names.js';
 import { webhookRotationMigrations } from './migrations-webhook-rotation.js';
 import { keyScopeMigrations } from './migrations-key-scopes.js';
+import { schedLaneMigrations } from './migrations-sched-lanes.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -140,6 +141,7 @@ const migrations: Record<string, Migration> = {
   ...fleetMigrations,
   ...keyScopeMigrations,
   ...uploadMigrations,
+  ...schedLaneMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

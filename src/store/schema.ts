@@ -141,6 +141,8 @@ export interface QueueTaskTable {
 
 /** An account's place in the fair schedule (src/queue/fair-claim.ts). */
 export interface SchedAccountTable {
+  /** The lane whose schedule the row belongs to (src/queue/lanes.ts); the key is (lane, account_id). */
+  lane: 'default' | 'process';
   account_id: string;
   /** Stride scheduling's pass: the account with the lowest pass among those with work goes next. */
   pass: number;
