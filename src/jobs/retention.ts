@@ -1,3 +1,4 @@
+import { ownedInputKeys } from './input-blobs.js';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { BlobStore } from '../blob/port.js';
@@ -51,7 +52,7 @@ export class RetentionSweeper {
   async sweep(now = Date.now()): Promise<number> {
     const due = await this.db
       .selectFrom('jobs')
-      .select('id')
+      .select(['id', 'request_json'])
       .where('result_expires_at', '<=', now)
       .where('result_expired_at', 'is', null)
       .where('status', 'in', ['completed', 'failed', 'canceled'])
@@ -59,8 +60,10 @@ export class RetentionSweeper {
       .limit(BATCH)
       .execute();
     let n = 0;
-    for (const { id } of due) {
+    for (const { id, request_json } of due) {
       await this.blob.deletePrefix(`jobs/${id}`);
+      // Files sent with the request itself (multipart edit/combine) are the job's, and go with it.
+      for (const key of ownedInputKeys(request_json)) await this.blob.delete(key);
       const r = await this.db
         .updateTable('jobs')
         .set({ result_expired_at: Date.now(), updated_at: Date.now() })

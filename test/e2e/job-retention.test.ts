@@ -4,24 +4,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import SQLite from 'better-sqlite3';
+import sharp from 'sharp';
 import pg from 'pg';
 import { EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, download, waitFor } from '../helpers/server.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
 
-/** Every stored blob key of one job, read from the real store (the data directory, or the S3 bucket). */
-async function storedKeys(srv: EaselProcess, jobId: string): Promise<string[]> {
+/** Every stored blob key under a prefix (`jobs/<id>`, `uploads`), read from the real store (the data directory, or the S3 bucket). */
+async function keysUnder(srv: EaselProcess, prefix: string): Promise<string[]> {
   if (MODE === 'scaleout') {
     const s3 = new S3Client({ endpoint: S3_ENDPOINT, region: 'us-east-1', forcePathStyle: true, credentials: S3_CREDS });
     try {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: srv.bucket!, Prefix: `jobs/${jobId}/` }));
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: srv.bucket!, Prefix: `${prefix}/` }));
       return (page.Contents ?? []).map((o) => o.Key!);
     } finally {
       s3.destroy();
     }
   }
-  const dir = path.join(srv.dataDir, 'blobs', 'jobs', jobId);
+  const dir = path.join(srv.dataDir, 'blobs', ...prefix.split('/'));
   return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : [];
 }
+
+const storedKeys = (srv: EaselProcess, jobId: string) => keysUnder(srv, `jobs/${jobId}`);
 
 /** Runs one statement against the server's real database (SQLite file or its PostgreSQL database). */
 async function sqlOn(srv: EaselProcess, text: string, params: unknown[]): Promise<unknown[]> {
@@ -107,6 +110,26 @@ describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper
     assert.ok(Date.parse(k.result_expires_at) > Date.now() + 23 * 3600_000);
     assert.equal((await download(k.result.formats.png.url)).status, 200);
     assert.ok((await storedKeys(srv, keptId)).length > 0);
+  });
+
+  it('the files sent with a multipart edit belong to its job: kept while its result is, deleted with it', async () => {
+    const key = await srv.createKey('retention-input', '1');
+    const before = new Set(await keysUnder(srv, 'uploads'));
+    const fd = new FormData();
+    const red = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c00' } }).png().toBuffer();
+    fd.append('image', new Blob([new Uint8Array(red)], { type: 'image/png' }), 'red.png');
+    fd.append('prompt', 'make it blue');
+    const res = await fetch(`${srv.baseUrl}/v1/edit/image`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: fd });
+    assert.equal(res.status, 200, await res.clone().text());
+    const id = res.headers.get('x-easel-job-id')!;
+    const input = (await keysUnder(srv, 'uploads')).filter((k) => !before.has(k));
+    assert.equal(input.length, 1, 'the sent file is stored once, as the job\'s input');
+    await waitFor(async () => ((await getJob(key, id)).result_expired ? true : null), 30_000, 200);
+    const after = await waitFor(async () => {
+      const left = await keysUnder(srv, 'uploads');
+      return left.includes(input[0]!) ? null : left;
+    }, 10_000, 200);
+    assert.ok(!after.includes(input[0]!), 'the input file went with the job');
   });
 
   it('retention_days is validated', async () => {
