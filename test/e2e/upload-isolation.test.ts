@@ -13,9 +13,9 @@ import { treeRssMb, uploadFile } from '../helpers/upload.js';
 const UPLOADS = 30;
 const RSS_LIMIT_MB = 600;
 /**
- * The issue's budget for /health's p99 during the burst. The machine's own noise (a shared CI box
- * can take more than that from an idle server) is measured in the same test and added: the
- * assertion is that the uploads cost /health at most this much over the idle server's p99.
+ * The issue's budget for /health's p99 during the burst, as is. The idle server's figures are
+ * measured in the same test and reported beside it (its first answers include the first
+ * dependency check and the JIT, so its p99 can be above the burst's).
  */
 const HEALTH_P99_LIMIT_MS = 100;
 
@@ -69,7 +69,7 @@ describe(`${UPLOADS} concurrent ~41 MiB uploads with one key (${MODE})`, () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`stores every one (200) while the server stays under ${RSS_LIMIT_MB} MB resident and /health's p99 within ${HEALTH_P99_LIMIT_MS} ms of the idle server's`, async (t) => {
+  it(`stores every one (200) while the server stays under ${RSS_LIMIT_MB} MB resident and /health's p99 stays within ${HEALTH_P99_LIMIT_MS} ms`, async (t) => {
     assert.ok(size > 40 * 1024 * 1024 && size < 42 * 1024 * 1024, `${size} bytes`);
     const pid = srv.child!.pid!;
     const idleRss = treeRssMb(pid);
@@ -111,10 +111,7 @@ describe(`${UPLOADS} concurrent ~41 MiB uploads with one key (${MODE})`, () => {
     assert.ok(health.every((h) => h.status === 200), 'every /health answered 200');
     assert.ok(ms.length >= 20, `${ms.length} /health samples during the burst`);
     assert.ok(figures.rss_peak_mb <= RSS_LIMIT_MB, `peak RSS ${figures.rss_peak_mb} MB > ${RSS_LIMIT_MB} MB`);
-    // The typical answer too: the burst may not make the middle /health answer 100 ms slower than at idle.
-    assert.ok(figures.health_p50_ms <= HEALTH_P99_LIMIT_MS + figures.health_idle_p50_ms, `/health p50 ${figures.health_p50_ms} ms (${JSON.stringify(figures)})`);
-    const budget = HEALTH_P99_LIMIT_MS + figures.health_idle_p99_ms;
-    assert.ok(figures.health_p99_ms <= budget, `/health p99 ${figures.health_p99_ms} ms > ${HEALTH_P99_LIMIT_MS} ms over the idle p99 (${JSON.stringify(figures)})`);
+    assert.ok(figures.health_p99_ms <= HEALTH_P99_LIMIT_MS, `/health p99 ${figures.health_p99_ms} ms > ${HEALTH_P99_LIMIT_MS} ms (${JSON.stringify(figures)})`);
 
     // Every upload has its row (the quotas' and the sweeper's record), and a stored file is the file sent.
     const rows = await queryDb(srv, 'select count(*) as n, sum(size_bytes) as b from uploads');
