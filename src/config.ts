@@ -214,7 +214,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     databaseFile: path.resolve(dataDir, str('EASEL_SQLITE_FILE', 'easel.sqlite')),
     databaseUrl: process.env.EASEL_DATABASE_URL || null,
     databasePoolSize: int('EASEL_DATABASE_POOL_SIZE', 10, 1, 1000),
-    databaseQueryTimeoutMs: int('EASEL_DATABASE_QUERY_TIMEOUT_MS', 10_000, 1000, 600_000),
+    databaseQueryTimeoutMs: int('EASEL_DATABASE_QUERY_TIMEOUT_MS', 8000, 1000, 600_000),
     queueDriver: queueDriver(),
     s3: {
       endpoint: process.env.EASEL_S3_ENDPOINT || null,
