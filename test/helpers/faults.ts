@@ -179,6 +179,11 @@ export class OwnPostgres {
       }
     }
     if (procs[0] !== undefined) process.kill(procs[0], 'SIGCONT');
+    // runuser (our own child, the postmaster's parent) stops itself when it sees its child stopped,
+    // as su does, and resumes only when continued: left stopped it never reaps the postmaster, and
+    // `down()` would wait for a zombie.
+    const wrapper = this.postmaster?.pid;
+    if (wrapper !== undefined && this.postmaster!.exitCode === null) process.kill(wrapper, 'SIGCONT');
   }
 
   async createDatabase(name: string): Promise<string> {
