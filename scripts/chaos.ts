@@ -11,7 +11,7 @@
  *   npm run chaos                                          embedded mode, 60 s
  *   EASEL_TEST_MODE=scaleout CHAOS_SECONDS=120 npm run chaos   scale-out (bash scripts/services.sh first)
  *   CHAOS_SEED=7 …                                         replays the kill schedule (timing still varies)
- *   npm run chaos -- --faults db,s3,redis,disk,sqlite      dependency faults instead (scripts/fault-run.ts)
+ *   npm run chaos -- --faults db,db-hang,s3,redis,disk,sqlite      dependency faults instead (scripts/fault-run.ts)
  *
  * Loopback only: every process listens on 127.0.0.1 and all traffic stays there.
  * Exits 1 on any violation. test/e2e/chaos.test.ts runs a CI-sized run through runChaos().
@@ -481,7 +481,7 @@ export function formatReport(r: ChaosReport): string {
   return rows.join('\n');
 }
 
-/** `--faults db,s3,redis,disk,sqlite`: the dependency faults of scripts/fault-run.ts instead of the kills. */
+/** `--faults db,db-hang,s3,redis,disk,sqlite`: the dependency faults of scripts/fault-run.ts instead of the kills. */
 function faultsArg(argv: string[]): FaultName[] | null {
   const i = argv.findIndex((a) => a === '--faults' || a.startsWith('--faults='));
   if (i < 0) return null;
@@ -494,7 +494,7 @@ function faultsArg(argv: string[]): FaultName[] | null {
 const isMain = process.argv[1] && pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url;
 const faults = isMain ? faultsArg(process.argv.slice(2)) : null;
 if (faults) {
-  // Each fault runs in the mode it exists in (db, s3: scale-out; disk, sqlite: embedded; redis: EASEL_TEST_MODE).
+  // Each fault runs in the mode it exists in (db, db-hang, s3: scale-out; disk, sqlite: embedded; redis: EASEL_TEST_MODE).
   const reports: FaultReport[] = [];
   for (const fault of faults) {
     const r = await runFault({ fault, mode: FAULT_MODE[fault] ?? MODE });

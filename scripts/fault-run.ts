@@ -3,6 +3,8 @@
  * (synchronous images, processing jobs, uploads, job polls from 4 client loops over 2 accounts)
  * while one dependency goes away for a while and comes back:
  *   db      PostgreSQL restarted (fast shutdown, down for a few seconds, started again) — scale-out
+ *   db-hang PostgreSQL frozen (postmaster and every backend SIGSTOPped, connections left open), then
+ *           SIGCONT — as a hung host or a network partition looks; only the query timeout ends a wait — scale-out
  *   s3      the S3 server unreachable for 30 s (made at a loopback proxy: Swift is shared) — scale-out
  *   redis   the rate-limit store (Redis) stopped, then started again — either mode
  *   disk    the data directory's filesystem (a 64 MiB tmpfs) full, then freed — embedded
@@ -11,7 +13,7 @@
  * generated twice (provider call log), the ledger exact, every answer during the outage a 503 with
  * Retry-After in the error shape or a success (never a 500, never a request hanging past 15 s),
  * and service back after the fault. test/e2e/dependency-faults.test.ts runs it per fault;
- * `npm run chaos -- --faults db,s3,redis,disk,sqlite` runs it by hand (scripts/chaos.ts).
+ * `npm run chaos -- --faults db,db-hang,s3,redis,disk,sqlite` runs it by hand (scripts/chaos.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,12 +26,15 @@ import { auditLedger } from '../test/helpers/ledger.js';
 import { quadrants } from '../test/helpers/images.js';
 import { OwnPostgres, OwnRedis, S3Proxy, SmallDisk, SqliteLock, freePort } from '../test/helpers/faults.js';
 
-export type FaultName = 'db' | 's3' | 'redis' | 'disk' | 'sqlite';
-export const FAULTS: FaultName[] = ['db', 's3', 'redis', 'disk', 'sqlite'];
+export type FaultName = 'db' | 'db-hang' | 's3' | 'redis' | 'disk' | 'sqlite';
+export const FAULTS: FaultName[] = ['db', 'db-hang', 's3', 'redis', 'disk', 'sqlite'];
 /** The mode each fault exists in (null: either). */
-export const FAULT_MODE: Record<FaultName, 'embedded' | 'scaleout' | null> = { db: 'scaleout', s3: 'scaleout', redis: null, disk: 'embedded', sqlite: 'embedded' };
-/** How long each dependency stays away by default. */
-export const OUTAGE_MS: Record<FaultName, number> = { db: 5000, s3: 30_000, redis: 10_000, disk: 10_000, sqlite: 10_000 };
+export const FAULT_MODE: Record<FaultName, 'embedded' | 'scaleout' | null> = { db: 'scaleout', 'db-hang': 'scaleout', s3: 'scaleout', redis: null, disk: 'embedded', sqlite: 'embedded' };
+/**
+ * How long each dependency stays away by default. db-hang: longer than the query timeout (8 s by
+ * default), so queries sent at the freeze time out (503) rather than only waiting it out.
+ */
+export const OUTAGE_MS: Record<FaultName, number> = { db: 5000, 'db-hang': 10_000, s3: 30_000, redis: 10_000, disk: 10_000, sqlite: 10_000 };
 /** A request answered later than this counts as a hang. */
 export const HANG_MS = 15_000;
 /** Service must be back (a create answered 2xx) this soon after the fault ends. */
@@ -164,12 +169,17 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     }
     if (mode === 'scaleout') {
       let s3Endpoint = S3_ENDPOINT;
-      if (fault === 'db') {
+      if (fault === 'db' || fault === 'db-hang') {
         const pgc = await OwnPostgres.start();
         cleanups.push(() => pgc.close());
         databaseUrl = await pgc.createDatabase('easel_fault');
-        begin = () => pgc.down();
-        end = () => pgc.up();
+        if (fault === 'db') {
+          begin = () => pgc.down();
+          end = () => pgc.up();
+        } else {
+          begin = () => log(`  db-hang: ${pgc.freeze()} PostgreSQL processes stopped`);
+          end = () => pgc.thaw();
+        }
       } else {
         databaseUrl = await createDatabase();
         const url = databaseUrl;

@@ -11,6 +11,8 @@ export interface Config {
   /** postgres://… selects PostgreSQL (scale-out); unset keeps SQLite in the data directory. */
   databaseUrl: string | null;
   databasePoolSize: number;
+  /** Client-side bound on every PostgreSQL query of the serving pool (src/store/postgres.ts). */
+  databaseQueryTimeoutMs: number;
   /** Where the job queue lives: the store's own database (src/queue/sql-queue.ts), named for /health. */
   queueDriver: 'embedded' | 'postgres';
   s3: {
@@ -212,6 +214,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     databaseFile: path.resolve(dataDir, str('EASEL_SQLITE_FILE', 'easel.sqlite')),
     databaseUrl: process.env.EASEL_DATABASE_URL || null,
     databasePoolSize: int('EASEL_DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseQueryTimeoutMs: int('EASEL_DATABASE_QUERY_TIMEOUT_MS', 8000, 1000, 600_000),
     queueDriver: queueDriver(),
     s3: {
       endpoint: process.env.EASEL_S3_ENDPOINT || null,

@@ -33,7 +33,7 @@ let createDataDir = false;
  * EASEL_DATA_DIR would otherwise make a fresh ./data, write a key there, and the server would
  * answer 401 to it (issue 24). --create-data-dir says "yes, a new one".
  */
-export async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
+export async function withDb<T>(fn: (db: Db) => Promise<T>, opts: { migrate?: boolean; unboundedQueries?: boolean } = {}): Promise<T> {
   const config = loadConfig();
   if (!config.databaseUrl && !fs.existsSync(config.databaseFile)) {
     if (!createDataDir) {
@@ -73,7 +73,7 @@ export function registerOperatorCommands(program: Command): void {
     .command('migrate'))
     .description('apply database migrations (idempotent)')
     .action(async () => {
-      const applied = await withDb((db) => migrate(db), { migrate: false });
+      const applied = await withDb((db) => migrate(db), { migrate: false, unboundedQueries: true });
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
     });
 

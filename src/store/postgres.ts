@@ -33,8 +33,53 @@ function markConnectErrors(pool: pg.Pool): void {
   };
 }
 
-export function openPostgres(url: string, poolSize: number): { db: Kysely<Database>; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+/**
+ * A query that timed out client-side (pg's `query_timeout`, 'Query read timeout') is still running
+ * on the server, or the server is frozen: the connection is mid-query and possibly mid-transaction.
+ * Returned to the pool as it is, the next borrower's queries would queue behind the stale one, or
+ * run inside the abandoned transaction and commit it. So the connection is ended on the spot
+ * (pg destroys the socket when a query is active; `_ending` makes the pool drop it on release, and
+ * the server rolls the transaction back when it sees the socket gone). pg-pool's own `query` already
+ * releases with the error (dropping the client); kysely calls `client.query` and releases without
+ * one, hence this wrapper on every pooled client.
+ */
+function endOnQueryTimeout(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const end = (e: unknown) => {
+    if (isQueryTimeout(e)) client.end().catch(() => undefined);
+  };
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: unknown, ...rest: unknown[]) => {
+        end(err);
+        return (last as (...a: unknown[]) => unknown)(err, ...rest);
+      };
+    }
+    const r = query(...args);
+    // Attached before the caller's own handler, so the client is ending before it is released.
+    if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(end);
+    return r;
+  };
+}
+
+function isQueryTimeout(e: unknown): boolean {
+  return e instanceof Error && e.message === 'Query read timeout';
+}
+
+export interface PostgresOptions {
+  /**
+   * Client-side bound on every query (pg's `query_timeout`), 0 for none. It covers what the
+   * server's `statement_timeout` cannot: a server that is frozen or cut off answers nothing, not
+   * even its own timeout. The serving pool sets it (EASEL_DATABASE_QUERY_TIMEOUT_MS); migrations
+   * run without it (an index build, or waiting for another process's migration lock, may be long).
+   */
+  queryTimeoutMs?: number;
+}
+
+export function openPostgres(url: string, poolSize: number, opts: PostgresOptions = {}): { db: Kysely<Database>; pool: pg.Pool } {
+  const queryTimeout = opts.queryTimeoutMs && opts.queryTimeoutMs > 0 ? opts.queryTimeoutMs : undefined;
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeout });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // Nor a checked-out one between two queries of a transaction (a server restart terminates every
@@ -42,6 +87,7 @@ export function openPostgres(url: string, poolSize: number): { db: Kysely<Databa
   // in flight fails on its own; the pool drops the broken client when it comes back.
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
+    if (queryTimeout) endOnQueryTimeout(client);
   });
   markConnectErrors(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

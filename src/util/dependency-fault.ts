@@ -25,8 +25,11 @@ const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
  * 53300 too_many_connections.
  */
 const PG_UNAVAILABLE = /^(08...|57P0[123]|53300)$/;
-/** node-postgres's own messages when the connection dies or cannot be made in time. */
-const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
+/**
+ * node-postgres's own messages when the connection dies or cannot be made in time, or a query got
+ * no answer within the pool's `query_timeout` (a frozen or partitioned server: src/store/postgres.ts).
+ */
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable|^Query read timeout$/i;
 
 interface ErrorLike {
   /** Set by the store on errors it knows are its own (src/store/postgres.ts). */

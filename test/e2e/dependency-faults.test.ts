@@ -7,8 +7,8 @@ import { FAULT_MODE, OUTAGE_MS, formatFaultReport, runFault, type FaultName, typ
 
 /**
  * Dependencies going away under a running mixed workload (scripts/fault-run.ts; by hand:
- * `npm run chaos -- --faults db,s3,redis,disk,sqlite`). Scale-out: PostgreSQL restarted (a cluster of
- * the test's own), S3 unreachable for 30 s (at a proxy in front of the shared Swift), Redis stopped.
+ * `npm run chaos -- --faults db,db-hang,s3,redis,disk,sqlite`). Scale-out: PostgreSQL restarted (a cluster of
+ * the test's own), the same cluster frozen (SIGSTOP, connections left open), S3 unreachable for 30 s (at a proxy in front of the shared Swift), Redis stopped.
  * Embedded: the data directory's disk full (a tmpfs), SQLite locked by another connection, Redis
  * stopped. Each: no accepted job lost or failed, no image generated twice, the ledger exact, every
  * answer meanwhile a success or a 503 with Retry-After (never a 500, never a hang), service back after.

@@ -59,8 +59,9 @@ function pgBin(name: string): string {
 
 /**
  * A throwaway PostgreSQL cluster (initdb into a temp dir, as the postgres user, on a free port).
- * `restart()` is a fast shutdown (every session terminated, 57P01) and a start again, as an
- * operator's `pg_ctl restart -m fast` or a crashed-and-restarted server would look to clients.
+ * `down()` + `up()` is a fast shutdown (every session terminated, 57P01) and a start again, as an
+ * operator's `pg_ctl restart -m fast` or a crashed-and-restarted server would look to clients;
+ * `freeze()` + `thaw()` is a server that hangs without closing anything (SIGSTOP / SIGCONT).
  */
 export class OwnPostgres {
   private postmaster: ChildProcess | null = null;
@@ -128,6 +129,63 @@ export class OwnPostgres {
     this.postmaster = null;
   }
 
+  /**
+   * The cluster's processes: the postmaster (its pid file) and every process whose parent it is
+   * (backends, checkpointer, walwriter, autovacuum, …), read from /proc — by PID, never by name.
+   */
+  private processes(): number[] {
+    const pm = this.pid();
+    if (pm === null) return [];
+    const children: number[] = [];
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        // stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ')'.
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === pm) children.push(Number(d));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return [pm, ...children];
+  }
+
+  private frozen: number[] = [];
+
+  /**
+   * The server hangs without closing a connection, as a SIGSTOPped host or a network partition
+   * looks to its clients: the postmaster first (so it forks no new backend), then every child,
+   * SIGSTOP. Connections stay open, sent queries get no answer, new connects wait in the backlog.
+   */
+  freeze(): number {
+    const pm = this.pid();
+    if (pm === null) throw new Error('own PostgreSQL is not running');
+    process.kill(pm, 'SIGSTOP');
+    this.frozen = this.processes();
+    for (const p of this.frozen) if (p !== pm) process.kill(p, 'SIGSTOP');
+    return this.frozen.length;
+  }
+
+  /** SIGCONT to every process `freeze()` stopped, children first. */
+  thaw(): void {
+    const procs = this.frozen;
+    this.frozen = [];
+    for (const p of procs.slice(1)) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    if (procs[0] !== undefined) process.kill(procs[0], 'SIGCONT');
+    // runuser (our own child, the postmaster's parent) stops itself when it sees its child stopped,
+    // as su does, and resumes only when continued: left stopped it never reaps the postmaster, and
+    // `down()` would wait for a zombie.
+    const wrapper = this.postmaster?.pid;
+    if (wrapper !== undefined && this.postmaster!.exitCode === null) process.kill(wrapper, 'SIGCONT');
+  }
+
   async createDatabase(name: string): Promise<string> {
     const c = new pg.Client({ connectionString: this.adminUrl });
     await c.connect();
@@ -140,6 +198,7 @@ export class OwnPostgres {
   }
 
   async close(): Promise<void> {
+    this.thaw();
     await this.down().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -9,7 +9,9 @@ import { S3Client, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { dependencyFault } from '../../src/util/dependency-fault.js';
 import { openPostgres } from '../../src/store/postgres.js';
 import { freePort } from '../helpers/faults.js';
-import { PG_ADMIN_URL } from '../helpers/server.js';
+import net from 'node:net';
+import { sql } from 'kysely';
+import { PG_ADMIN_URL, createDatabase, dropDatabase } from '../helpers/server.js';
 
 /**
  * The classifier behind every 503 for a dependency that is down (src/util/dependency-fault.ts),
@@ -72,9 +74,101 @@ describe('dependency faults are told apart from bugs', () => {
     await pool.end();
   });
 
+  it('a PostgreSQL server that stops answering: the query times out as a database fault, and its connection is not reused', async () => {
+    const url = await createDatabase();
+    const proxy = await FreezingProxy.start(new URL(url));
+    const store = openPostgres(proxy.url(url), 1, { queryTimeoutMs: 800 });
+    try {
+      await sql`create table hang_probe (x int)`.execute(store.db);
+      const before = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid;
+      // The server runs the insert, but its answers are held: a frozen server as the client sees it.
+      proxy.freeze();
+      const started = Date.now();
+      const e = await thrown(() => store.db.transaction().execute((trx) => sql`insert into hang_probe values (1)`.execute(trx)));
+      const waited = Date.now() - started;
+      // The transaction's own ROLLBACK cannot reach the server either; whichever error surfaces is the database's.
+      assert.match(String((e as Error).message), /Query read timeout|not queryable/);
+      assert.deepEqual(dependencyFault(e), { dependency: 'database', retryAfterS: 2 });
+      assert.ok(waited < 30_000, `bounded (${waited} ms)`);
+      assert.equal(store.pool.totalCount, 0, 'the connection whose query timed out left the pool');
+      proxy.thaw();
+      const after = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid;
+      assert.notEqual(after, before, 'a fresh connection, not the one stuck mid-transaction');
+      // The abandoned transaction was rolled back by the server, never committed by a later borrower.
+      for (let i = 0; i < 100; i++) {
+        const alive = (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${before}`.execute(store.db)).rows[0]!.n;
+        if (alive === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await sql<{ n: number }>`select count(*)::int as n from hang_probe`.execute(store.db)).rows[0]!.n, 0);
+      // A bare timed-out query through pg-pool's own `query` is the same fault.
+      proxy.freeze();
+      assert.deepEqual(dependencyFault(await thrown(() => store.pool.query('select 1'))), { dependency: 'database', retryAfterS: 2 });
+      proxy.thaw();
+      assert.equal((await store.pool.query('select 1 as one')).rows[0].one, 1);
+    } finally {
+      proxy.thaw();
+      await store.db.destroy();
+      await proxy.close();
+      await dropDatabase(url);
+    }
+  });
+
   it('a bug stays a bug', () => {
     assert.equal(dependencyFault(new TypeError("Cannot read properties of undefined (reading 'id')")), null);
     assert.equal(dependencyFault(null), null);
     assert.equal(dependencyFault('ECONNREFUSED'), null);
   });
 });
+
+/**
+ * A loopback TCP proxy in front of the shared PostgreSQL whose `freeze()` holds everything the
+ * server sends (a SIGSTOPped server or a partition, as the client sees it) until `thaw()`. The
+ * shared server itself is never disturbed.
+ */
+class FreezingProxy {
+  private frozen = false;
+  private readonly held: { to: net.Socket; data: Buffer }[] = [];
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(private readonly server: net.Server) {}
+
+  static async start(target: URL): Promise<FreezingProxy> {
+    let self: FreezingProxy | null = null;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      self!.sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.on('data', (d: Buffer) => upstream.write(d));
+      upstream.on('data', (d: Buffer) => (self!.frozen ? self!.held.push({ to: client, data: d }) : client.write(d)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    self = new FreezingProxy(server);
+    return self;
+  }
+
+  url(target: string): string {
+    const u = new URL(target);
+    u.hostname = '127.0.0.1';
+    u.port = String((this.server.address() as net.AddressInfo).port);
+    return u.toString();
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const h of this.held.splice(0)) if (!h.to.destroyed) h.to.write(h.data);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
