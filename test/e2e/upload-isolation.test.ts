@@ -8,7 +8,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { EaselProcess, MODE, ROOT, waitFor } from '../helpers/server.js';
 import { queryDb } from '../helpers/store-snapshot.js';
-import { treeRssMb, uploadFile } from '../helpers/upload.js';
+import { uploadFile } from '../helpers/upload.js';
+import { treeRssMb } from '../helpers/proc.js';
 
 const UPLOADS = 30;
 const RSS_LIMIT_MB = 600;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { EaselProcess, MODE, api, type ApiResponse } from '../helpers/server.js';
+import { uploadBytes } from '../helpers/upload.js';
+import { processTree, rssBytes } from '../helpers/proc.js';
 
 /**
  * Work isolation (issue 20, item 1), the attack re-run: account G uploads a 7071 × 7071 1-bit PNG
@@ -32,44 +34,6 @@ async function attackPng(): Promise<Buffer> {
   return sharp(raw, { raw: { width: SIDE, height: SIDE, channels: 1 } }).png({ palette: true, colours: 2, compressionLevel: 9 }).toBuffer();
 }
 
-async function upload(base: string, key: string, bytes: Buffer): Promise<ApiResponse> {
-  const form = new FormData();
-  form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), 'attack.png');
-  const res = await fetch(`${base}/v1/upload`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : text, text };
-}
-
-/** The server and every process below it, from /proc. */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    out.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  walk(root);
-  return out;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0; // gone meanwhile
-  }
-}
 
 function cmdline(pid: number): string {
   try {
@@ -113,8 +77,8 @@ function sampleTree(root: number) {
   const childNice = new Set<number>();
   const t = setInterval(() => {
     const pids = processTree(root);
-    const own = rssOf(root);
-    const bytes = own + pids.slice(1).reduce((a, p) => a + rssOf(p), 0);
+    const own = rssBytes(root);
+    const bytes = own + pids.slice(1).reduce((a, p) => a + rssBytes(p), 0);
     serverPeak = Math.max(serverPeak, own);
     if (bytes > peak) [peak, peakProcesses] = [bytes, pids.length];
     // Processing children once they run node (child-main): not the instants between spawn's fork, `nice`'s
@@ -167,7 +131,7 @@ interface Attack {
 async function runAttack(srv: EaselProcess, png: Buffer): Promise<Attack> {
   const g = await srv.createKey('attacker-g', '1');
   const b = await srv.createKey('payer-b', '5');
-  const up = await upload(srv.baseUrl, g, png);
+  const up = await uploadBytes(srv.baseUrl, g, png);
   assert.equal(up.status, 200, up.text);
   assert.deepEqual([up.body.width, up.body.height], [SIDE, SIDE]);
   const tree = sampleTree(srv.child!.pid!);
@@ -231,7 +195,7 @@ describe(`work isolation: free processing does not starve paid work (${MODE})`, 
     }
     // remove-background's own pixel budget, from the header too.
     const g = await srv.createKey('attacker-g2', '1');
-    const up = await upload(srv.baseUrl, g, png);
+    const up = await uploadBytes(srv.baseUrl, g, png);
     const bg = await api(srv.baseUrl, 'POST', '/v1/process/remove-background', { key: g, body: { input_image_url: up.body.upload_url } });
     assert.equal(bg.status, 422, bg.text);
     assert.equal(bg.body.error, 'processing_budget_exceeded');

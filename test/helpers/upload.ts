@@ -18,22 +18,3 @@ export async function uploadBytes(base: string, key: string, bytes: Buffer): Pro
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : text, text };
 }
-
-/** Resident memory of a process and all its descendants (MB), from /proc. */
-export function treeRssMb(pid: number): number {
-  let kb = 0;
-  const visit = (p: number) => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-      for (const t of fs.readdirSync(`/proc/${p}/task`)) {
-        const kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
-        for (const c of kids ? kids.split(/\s+/) : []) visit(Number(c));
-      }
-    } catch {
-      // The process ended between two reads: it holds no memory any more.
-    }
-  };
-  visit(pid);
-  return kb / 1024;
-}
