@@ -19,6 +19,7 @@ import { builtinModels } from './providers/builtin-models.js';
 import { ProviderFactory } from './providers/factory.js';
 import { loadCatalogueFile } from './providers/catalogue-file.js';
 import { JobService } from './jobs/service.js';
+import { batchTotals } from './batches/progress.js';
 import { Presenter } from './views/present.js';
 import { SignedResultUrls } from './jobs/result-urls.js';
 import { EtaEstimator } from './jobs/eta.js';
@@ -127,6 +128,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   const staleLog = log.child({ component: 'jobs' });
   const jobs = new JobService(db, queue, {
     maxQueuedJobs: config.maxQueuedJobs,
+    maxActiveBatches: config.maxActiveBatches,
     retentionS: config.retentionS,
     // A fenced transition refused: the writer had lost its claim. Logged and counted, nothing written.
     onStale: (transition, fence) => {
@@ -139,6 +141,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     urls: new SignedResultUrls(blob, config.urlTtlS),
     storySteps: (id) => jobs.allSteps(id),
     eta: new EtaEstimator(db, config.workerConcurrency, queue, config.processConcurrency),
+    batchTotals: (id) => batchTotals(db, id),
   });
   const services: Services = {
     config,

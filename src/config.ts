@@ -48,6 +48,12 @@ export interface Config {
   maxConcurrentJobs: number;
   /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS): submits above it get 429. */
   maxQueuedJobs: number;
+  /** Items one batch may hold (EASEL_MAX_BATCH_ITEMS). */
+  maxBatchItems: number;
+  /** Batches of an account waiting or running at once (EASEL_MAX_ACTIVE_BATCHES): one more answers 429. */
+  maxActiveBatches: number;
+  /** Request body bound of POST /v1/batches, JSON or multipart (EASEL_MAX_BATCH_BYTES). */
+  maxBatchBytes: number;
   /** Worker slots per process for free processing (EASEL_PROCESS_CONCURRENCY), apart from the paid slots; each runs its image work in a child process. */
   processConcurrency: number;
   /** Free processing jobs running at once per account (EASEL_MAX_CONCURRENT_FREE). */
@@ -241,6 +247,9 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     uploadConcurrency: int('EASEL_UPLOAD_CONCURRENCY', 2, 1, 64),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 4, 1, 10_000),
     maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
+    maxBatchItems: int('EASEL_MAX_BATCH_ITEMS', 1000, 1, 100_000),
+    maxActiveBatches: int('EASEL_MAX_ACTIVE_BATCHES', 10, 1, 100_000),
+    maxBatchBytes: int('EASEL_MAX_BATCH_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     processConcurrency: int('EASEL_PROCESS_CONCURRENCY', 1, 0, 64),
     maxConcurrentFree: int('EASEL_MAX_CONCURRENT_FREE', 1, 1, 10_000),
     processTimeoutMs: int('EASEL_PROCESS_TIMEOUT_S', 30, 1, 3600) * 1000,

@@ -1,3 +1,5 @@
+import { batchRoutes } from './routes/batches.js';
+import { BatchItem, BatchResult } from '../contract/batches.js';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -74,6 +76,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   app.addSchema(GenerationResponse);
   app.addSchema(StoryResult);
   app.addSchema(ProcessResponse);
+  app.addSchema(BatchResult);
+  app.addSchema(BatchItem);
   app.addSchema(Job);
 
   await app.register(fastifySwagger, {
@@ -132,6 +136,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   uploadRoutes(app, s);
   openAIImageRoutes(app, s);
   mcpRoutes(app, s);
+  batchRoutes(app, s);
   await installDashboard(app, s.config);
   return app;
 }

@@ -69,6 +69,34 @@ export async function hold(trx: Db, accountId: string, jobId: string, micros: nu
   return true;
 }
 
+/**
+ * Holds several jobs' prices at once (a batch's items), all or nothing: one conditional UPDATE for
+ * the sum, so the balance is checked against the whole, and one hold row per job, so each job's
+ * ledger nets to zero on its own once it ends. False (nothing written) when the balance is short.
+ */
+export async function holdMany(trx: Db, accountId: string, holds: readonly { jobId: string; micros: number }[]): Promise<boolean> {
+  const total = holds.reduce((a, h) => a + h.micros, 0);
+  if (!Number.isSafeInteger(total)) throw new Error('hold total is not a safe integer');
+  if (total > 0) {
+    const res = await trx
+      .updateTable('accounts')
+      .set({ available_micros: sql`available_micros - ${total}`, held_micros: sql`held_micros + ${total}` })
+      .where('id', '=', accountId)
+      .where('available_micros', '>=', total)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+  }
+  const rows = holds.filter((h) => h.micros > 0);
+  const now = Date.now();
+  for (let i = 0; i < rows.length; i += 500) {
+    await trx
+      .insertInto('ledger')
+      .values(rows.slice(i, i + 500).map((h) => ({ id: newId(), account_id: accountId, job_id: h.jobId, kind: 'hold' as const, delta_available: -h.micros, delta_held: h.micros, note: null, created_at: now })))
+      .execute();
+  }
+  return true;
+}
+
 export async function capture(trx: Db, accountId: string, jobId: string, micros: number, note: string | null): Promise<void> {
   if (micros === 0) return;
   await trx

@@ -2,6 +2,7 @@ import { Type, type TSchema } from 'typebox';
 import { DateTime, Uuid, orNull } from './common.js';
 import { StorySceneProgress } from './story.js';
 import { CONTENT_KINDS } from './content-kinds.js';
+import { BatchProgress } from './batches.js';
 import { jobControlFields, jobListFilters, jobListMetadataPattern } from './job-control.js';
 
 /**
@@ -19,9 +20,9 @@ const atOrNull = (description: string) => Type.Optional(orNull(Type.String({ for
  * `result` by the job's `operation`: what its synchronous create answers. The union lets a
  * generated client type it; the if/then rules tie each shape to its operations for a validator.
  */
-const ResultOf = Type.Union([Type.Ref('GenerationResponse'), Type.Ref('StoryResult'), Type.Ref('ProcessResponse')], {
+const ResultOf = Type.Union([Type.Ref('GenerationResponse'), Type.Ref('StoryResult'), Type.Ref('ProcessResponse'), Type.Ref('BatchResult')], {
   description:
-    'Only when completed (and its files not yet expired): the synchronous create response of the operation, with fresh signed URLs — a GenerationResponse for image, graphic, diagram, edit_* and combine_*, a StoryResult for story, a ProcessResponse for process_*.',
+    'Only when completed (and its files not yet expired): the synchronous create response of the operation, with fresh signed URLs — a GenerationResponse for image, graphic, diagram, edit_* and combine_*, a StoryResult for story, a ProcessResponse for process_*, a BatchResult for batch.',
 });
 const resultIs = (operation: TSchema, ref: string) => ({
   if: { properties: { operation }, required: ['operation', 'result'] },
@@ -32,7 +33,7 @@ export const Job = Type.Object(
   {
     job_id: Uuid,
     status: JobStatus,
-    operation: Type.String({ description: 'Operation type: image, graphic, diagram, edit_image, …, story, process_*.' }),
+    operation: Type.String({ description: 'Operation type: image, graphic, diagram, edit_image, …, story, process_*, batch.' }),
     created_at: DateTime,
     started_at: atOrNull('When processing began; omitted until then.'),
     completed_at: atOrNull('When the job ended (completed or failed, cancels included); omitted until then.'),
@@ -61,6 +62,9 @@ export const Job = Type.Object(
     phase: Type.Optional(Type.Enum(['portraits', 'scenes'], { description: 'Easel, story jobs while processing: drawing the character portraits (scenes_completed stays 0 meanwhile), or the scenes.' })),
     portraits_completed: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits drawn so far.' })),
     portraits_total: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits to draw (client-supplied references are not drawn).' })),
+    batch: Type.Optional(BatchProgress),
+    batch_id: Type.Optional(Type.String({ format: 'uuid', description: 'Easel, items of a batch: the batch (a job of operation batch) this job is an item of.' })),
+    batch_index: Type.Optional(Type.Integer({ minimum: 0, description: "Easel, items of a batch: the item's 0-based place in the batch's items." })),
     ...jobControlFields,
   },
   {
@@ -70,6 +74,7 @@ export const Job = Type.Object(
       resultIs(Type.Enum([...CONTENT_KINDS, ...CONTENT_KINDS.map((k) => `edit_${k}`), ...CONTENT_KINDS.map((k) => `combine_${k}`)]), 'GenerationResponse'),
       resultIs(Type.Literal('story'), 'StoryResult'),
       resultIs(Type.String({ pattern: '^process_' }), 'ProcessResponse'),
+      resultIs(Type.Literal('batch'), 'BatchResult'),
     ],
   },
 );

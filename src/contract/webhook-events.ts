@@ -4,7 +4,7 @@ import { Type } from 'typebox';
  * Every event type a webhook or an SSE stream can carry (src/jobs/event-log.ts writes them). They
  * live in contract/ because create bodies and the webhook settings name them on the wire.
  */
-export const WEBHOOK_EVENT_TYPES = ['job.created', 'job.started', 'scene.completed', 'scene.failed', 'job.completed', 'job.failed', 'job.canceled'] as const;
+export const WEBHOOK_EVENT_TYPES = ['job.created', 'job.started', 'scene.completed', 'scene.failed', 'job.completed', 'job.failed', 'job.canceled', 'batch.item.completed', 'batch.item.failed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** Events after which a job emits nothing more. */
 export const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed', 'job.canceled']);

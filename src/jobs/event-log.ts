@@ -9,7 +9,9 @@ export type JobEventType =
   | 'scene.failed'
   | 'job.completed'
   | 'job.failed'
-  | 'job.canceled';
+  | 'job.canceled'
+  | 'batch.item.completed'
+  | 'batch.item.failed';
 
 export interface JobEvent {
   job_id: string;

@@ -13,7 +13,8 @@ export interface JobFilters {
 }
 
 function filtered(db: Db, accountId: string, f: JobFilters) {
-  let q = db.selectFrom('jobs').where('account_id', '=', accountId);
+  // A batch's items are listed by their batch (GET /v1/batches/{id}/items), not here.
+  let q = db.selectFrom('jobs').where('account_id', '=', accountId).where('batch_id', 'is', null);
   if (f.status?.length) q = q.where('status', 'in', f.status);
   if (f.operation?.length) q = q.where('operation', 'in', f.operation);
   if (f.createdAfter !== undefined) q = q.where('created_at', '>', f.createdAfter);

@@ -7,6 +7,9 @@ import { EaselError } from '../errors.js';
 import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
+import { newJobRow } from './new-row.js';
+import { insertBatch, type BatchSubmit } from './batch-submit.js';
+import { BATCH_OPERATION } from './batch-operation.js';
 import { TERMINAL } from './types.js';
 import { compiledOnce } from '../store/compiled-once.js';
 import { appendJobEvent } from './event-log.js';
@@ -53,6 +56,8 @@ export interface SubmitInput {
 export interface JobServiceOptions {
   /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS); how many run at once is the dispatcher's (EASEL_MAX_CONCURRENT_JOBS). */
   maxQueuedJobs: number;
+  /** Batches of an account waiting or running at once (EASEL_MAX_ACTIVE_BATCHES); default 10. */
+  maxActiveBatches?: number;
   /** How long a job's files are kept after it ends, unless its request or account chose (EASEL_RETENTION_DAYS). */
   retentionS: number;
   /** A writer that lost its job tried a transition: nothing was written (logged and counted by the caller). */
@@ -77,6 +82,7 @@ export class JobService {
   /** How long a job's files are kept after it ends, unless its request chose (EASEL_RETENTION_DAYS). */
   readonly retentionS: number;
   private readonly maxQueuedJobs: number;
+  private readonly maxActiveBatches: number;
   private readonly onStale: (transition: string, fence: Fence) => void;
 
   constructor(
@@ -85,6 +91,7 @@ export class JobService {
     opts: JobServiceOptions,
   ) {
     this.maxQueuedJobs = opts.maxQueuedJobs;
+    this.maxActiveBatches = opts.maxActiveBatches ?? 10;
     this.retentionS = opts.retentionS;
     this.onStale = opts.onStale ?? (() => undefined);
     this.jobOfAccount = compiledOnce(db, 2, (id, accountId) => db.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId));
@@ -99,39 +106,7 @@ export class JobService {
     }
     const id = newId();
     const now = Date.now();
-    const row: JobRow = {
-      id,
-      account_id: input.accountId,
-      key_id: input.keyId,
-      operation: input.operation,
-      status: 'pending',
-      model: input.model,
-      request_json: JSON.stringify(input.request),
-      result_json: null,
-      error_code: null,
-      error_message: null,
-      scenes_total: input.scenesTotal,
-      scenes_completed: 0,
-      hold_micros: input.holdMicros,
-      charged_micros: 0,
-      refunded_micros: 0,
-      attempts: 0,
-      created_at: now,
-      started_at: null,
-      completed_at: null,
-      updated_at: now,
-      request_id: input.requestId ?? null,
-      metadata_json: input.options?.metadata ? JSON.stringify(input.options.metadata) : null,
-      max_cost_micros: input.options?.maxCostMicros ?? null,
-      retention_s: await this.retentionFor(input),
-      cancel_requested_at: null,
-      result_expires_at: null,
-      result_expired_at: null,
-      retry_scene: null,
-      lease_token: null,
-      plan_json: input.plan === undefined ? null : JSON.stringify(input.plan),
-      priority: input.options?.priority ?? 'normal',
-    };
+    const row = newJobRow(input, id, now, await this.retentionFor(input));
     try {
       await this.insertJob(input, row);
     } catch (e) {
@@ -144,6 +119,38 @@ export class JobService {
     }
     this.queue.poke();
     return row;
+  }
+
+  /**
+   * A batch (issue 21): its job and one job per item, every price held, in one transaction
+   * (src/batches/submit.ts). The batch's job has no task of its own: its items' transitions move it.
+   */
+  async submitBatch(input: BatchSubmit): Promise<SubmittedJob> {
+    const holdMicros = input.items.reduce((a, i) => a + i.holdMicros, 0);
+    checkMaxCost(input.options, holdMicros);
+    if (input.idempotency) {
+      const replay = await this.replayOf(input.accountId, input.idempotency);
+      if (replay) return replay;
+    }
+    const models = new Set(input.items.map((i) => i.model));
+    const batch = newJobRow(
+      { accountId: input.accountId, keyId: input.keyId, operation: BATCH_OPERATION, model: models.size === 1 ? [...models][0]! : null, request: input.request, holdMicros: 0, scenesTotal: input.items.length, requestId: input.requestId ?? null, options: input.options },
+      newId(),
+      Date.now(),
+      await this.retentionFor(input),
+    );
+    try {
+      await this.db.transaction().execute((trx) => insertBatch(trx, this.queue, input, batch, { maxQueuedJobs: this.maxQueuedJobs, maxActiveBatches: this.maxActiveBatches }));
+    } catch (e) {
+      if (e instanceof IdempotencyTaken) {
+        const replay = await this.replayOf(input.accountId, input.idempotency!);
+        if (replay) return replay;
+      }
+      throw e;
+    }
+    // Every idle slot may take an item: one poke wakes one slot of each lane.
+    for (let i = 0; i < Math.min(input.items.length, 64); i++) this.queue.poke();
+    return batch;
   }
 
   private async replayOf(accountId: string, claim: IdempotencyClaim): Promise<SubmittedJob | null> {
@@ -167,6 +174,7 @@ export class JobService {
         .select(sql<number>`count(*)`.as('n'))
         .where('account_id', '=', input.accountId)
         .where('status', '=', 'pending')
+        .where('batch_id', 'is', null)
         .executeTakeFirstOrThrow();
       if (Number(waiting.n) > this.maxQueuedJobs) {
         throw new EaselError(
@@ -188,25 +196,33 @@ export class JobService {
    * A transition refused because its writer lost the job is logged and counted, and `LeaseLost` is
    * thrown so the stale run unwinds without writing anything more.
    */
-  private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db) => Promise<T | Stale>): Promise<T> {
-    const out = await this.db.transaction().execute(run);
+  private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db, ctx: TransitionContext) => Promise<T | Stale>): Promise<T> {
+    const ctx = this.ctx;
+    const out = await this.db.transaction().execute((trx) => run(trx, ctx));
     if (out === STALE) {
       this.onStale(name, fence ?? { jobId, token: '' });
       throw new LeaseLost(name, jobId);
     }
-    this.changes.changed(jobId);
+    this.changed(jobId, ctx);
     return out;
   }
 
+  /** A fresh context per transaction: `touched` collects the other jobs it changed (an item's batch). */
   private get ctx(): TransitionContext {
-    return { queue: this.queue, expiresAt: (job, now) => this.expiresAt(job, now) };
+    return { queue: this.queue, expiresAt: (job, now) => this.expiresAt(job, now), touched: new Set() };
+  }
+
+  private changed(jobId: string, ctx: TransitionContext): void {
+    this.changes.changed(jobId);
+    for (const id of ctx.touched ?? []) this.changes.changed(id);
   }
 
   /** The claim takes the job (src/jobs/transitions/start.ts); `stale` when the queue no longer gives it this claim. */
   async start(fence: Fence): Promise<StartOutcome> {
-    const out = await this.db.transaction().execute((trx) => start(trx, this.ctx, fence));
+    const ctx = this.ctx;
+    const out = await this.db.transaction().execute((trx) => start(trx, ctx, fence));
     if (out.outcome === STALE) this.onStale('start', fence);
-    else this.changes.changed(fence.jobId);
+    else this.changed(fence.jobId, ctx);
     return out;
   }
 
@@ -242,32 +258,32 @@ export class JobService {
 
   /** Completes the job (or settles it canceled, if a client asked meanwhile). True when it completed. */
   async complete(fence: Fence, finalCaptureMicros: number, buildResult: ResultBuilder): Promise<boolean> {
-    return (await this.transition('complete', fence.jobId, fence, (trx) => complete(trx, this.ctx, fence, finalCaptureMicros, buildResult))) === 'completed';
+    return (await this.transition('complete', fence.jobId, fence, (trx, ctx) => complete(trx, ctx, fence, finalCaptureMicros, buildResult))) === 'completed';
   }
 
   /** The worker fails its job: finished work stays charged, the rest is released. */
   async fail(fence: Fence, code: string, message: string): Promise<void> {
-    await this.transition('fail', fence.jobId, fence, (trx) => fail(trx, this.ctx, fence, { code, message }));
+    await this.transition('fail', fence.jobId, fence, (trx, ctx) => fail(trx, ctx, fence, { code, message }));
   }
 
   /** A retryable failure: the job keeps running for clients and its task comes back at `runAt`. */
   async retryLater(fence: Fence, runAt: number, error: string): Promise<void> {
-    await this.transition('retry_later', fence.jobId, fence, (trx) => retryLater(trx, this.ctx, fence, runAt, error));
+    await this.transition('retry_later', fence.jobId, fence, (trx, ctx) => retryLater(trx, ctx, fence, runAt, error));
   }
 
   /** Graceful shutdown: the claim gives its job back for another worker, the attempt not counted. */
   async release(fence: Fence): Promise<void> {
-    await this.transition('release', fence.jobId, fence, (trx) => releaseClaim(trx, this.ctx, fence));
+    await this.transition('release', fence.jobId, fence, (trx, ctx) => releaseClaim(trx, ctx, fence));
   }
 
   /** The queue engine gave up on a job whose workers kept dying: fail it with a clear error. */
   async abandon(jobId: string, code: string, message: string): Promise<void> {
-    await this.transition('abandon', jobId, null, (trx) => abandon(trx, this.ctx, jobId, { code, message }));
+    await this.transition('abandon', jobId, null, (trx, ctx) => abandon(trx, ctx, jobId, { code, message }));
   }
 
   /** A client's cancel (src/jobs/transitions/cancel.ts). Returns the row as it now is. */
   async cancel(id: string, accountId: string): Promise<JobRow | undefined> {
-    return this.transition('cancel', id, null, (trx) => cancel(trx, this.ctx, id, accountId));
+    return this.transition('cancel', id, null, (trx, ctx) => cancel(trx, ctx, id, accountId));
   }
 
   /**
@@ -276,7 +292,7 @@ export class JobService {
    * does not depend on the story.
    */
   async retryScene(id: string, accountId: string, index: number, priceOf: SceneRetryPrice): Promise<JobRow | undefined> {
-    const row = await this.transition('retry_scene', id, null, (trx) => retryScene(trx, this.ctx, { id, accountId, index }, priceOf));
+    const row = await this.transition('retry_scene', id, null, (trx, ctx) => retryScene(trx, ctx, { id, accountId, index }, priceOf));
     this.queue.poke();
     return row;
   }
@@ -295,7 +311,7 @@ export class JobService {
   }
 
   /** The request's retention_days, else the account's default, else null (the server default at settle time). */
-  private async retentionFor(input: SubmitInput): Promise<number | null> {
+  private async retentionFor(input: Pick<SubmitInput, 'options' | 'accountId'>): Promise<number | null> {
     if (input.options?.retentionDays) return input.options.retentionDays * 86_400;
     const acct = await this.db.selectFrom('accounts').select('retention_days').where('id', '=', input.accountId).executeTakeFirst();
     return acct?.retention_days ? Number(acct.retention_days) * 86_400 : null;

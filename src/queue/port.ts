@@ -55,6 +55,8 @@ export interface QueueDepth {
 export interface JobQueue {
   /** Adds a task inside the caller's transaction: the job row and its task commit together. */
   enqueue(trx: Db, task: NewTask, opts?: { runAt?: number }): Promise<void>;
+  /** Adds many tasks (a batch's items) inside the caller's transaction, in a few statements. */
+  enqueueMany(trx: Db, tasks: readonly NewTask[], opts?: { runAt?: number }): Promise<void>;
   /** Tells idle workers in this process to look now (call after the enqueueing transaction commits). */
   poke(): void;
   onPoke(listener: () => void): () => void;

@@ -7,6 +7,11 @@ import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
 import { fairPosition } from './fair-position.js';
 import type { Lane } from './lanes.js';
 
+/** Rows per multi-row insert: well inside SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK = 200;
+/** Wake-ups sent for one enqueue of many tasks (more idle slots than this in a process is rare). */
+const WAKE_MAX = 16;
+
 export interface SqlQueueOptions {
   /** postgres: row locks and SKIP LOCKED (several processes claim at once); sqlite: one writer at a time. */
   dialect: 'sqlite' | 'postgres';
@@ -42,27 +47,56 @@ export class SqlQueue implements JobQueue {
   }
 
   async enqueue(trx: Db, task: NewTask, at: { runAt?: number } = {}): Promise<void> {
+    await this.enqueueMany(trx, [task], at);
+  }
+
+  /**
+   * Adds tasks inside the caller's transaction: one multi-row insert and one schedule update per
+   * account and lane, so a 1 000-item batch costs a handful of statements, not thousands.
+   */
+  async enqueueMany(trx: Db, tasks: readonly NewTask[], at: { runAt?: number } = {}): Promise<void> {
     const now = Date.now();
-    const lane: Lane = task.lane ?? 'default';
-    await trx
-      .insertInto('queue_tasks')
-      .values({
-        job_id: task.jobId,
-        queue: lane,
-        run_at: at.runAt ?? now,
-        attempts: 0,
-        lease_owner: null,
-        lease_expires_at: null,
-        last_error: null,
-        created_at: now,
-        account_id: task.accountId,
-        sort_key: sortKey(task.createdAt, task.priority, this.opts.agingMs),
-        cost: Math.max(1, Math.round(task.cost)),
-      })
-      .execute();
-    // An account that had no work in this lane joins the lane's schedule at its current position (the
-    // lowest pass among accounts with work there; with none, the highest pass seen), never behind it:
-    // idleness saves no credit. Each lane has its own schedule (src/queue/lanes.ts).
+    const groups = new Map<string, { lane: Lane; accountId: string; tasks: NewTask[] }>();
+    for (const t of tasks) {
+      const lane: Lane = t.lane ?? 'default';
+      const k = `${lane}\u0000${t.accountId}`;
+      const g = groups.get(k) ?? { lane, accountId: t.accountId, tasks: [] };
+      g.tasks.push(t);
+      groups.set(k, g);
+    }
+    for (const { lane, accountId, tasks: group } of groups.values()) {
+      for (let i = 0; i < group.length; i += INSERT_CHUNK) {
+        await trx
+          .insertInto('queue_tasks')
+          .values(
+            group.slice(i, i + INSERT_CHUNK).map((task) => ({
+              job_id: task.jobId,
+              queue: lane,
+              run_at: at.runAt ?? now,
+              attempts: 0,
+              lease_owner: null,
+              lease_expires_at: null,
+              last_error: null,
+              created_at: now,
+              account_id: task.accountId,
+              sort_key: sortKey(task.createdAt, task.priority, this.opts.agingMs),
+              cost: Math.max(1, Math.round(task.cost)),
+            })),
+          )
+          .execute();
+      }
+      await this.joinSchedule(trx, lane, accountId, group.length);
+    }
+    // Each notification wakes one idle slot per lane in every other process: enough for their slots to fill.
+    for (const t of tasks.slice(0, WAKE_MAX)) await this.opts.notify?.(trx, t.jobId);
+  }
+
+  /**
+   * An account that had no work in this lane joins the lane's schedule at its current position (the
+   * lowest pass among accounts with work there; with none, the highest pass seen), never behind it:
+   * idleness saves no credit. Each lane has its own schedule (src/queue/lanes.ts).
+   */
+  private async joinSchedule(trx: Db, lane: Lane, accountId: string, n: number): Promise<void> {
     const floor = await trx.selectFrom('sched_accounts').select(sql<number | null>`min(pass)`.as('p')).where('lane', '=', lane).where('tasks', '>', 0).executeTakeFirst();
     const joinAt =
       floor?.p != null
@@ -70,16 +104,15 @@ export class SqlQueue implements JobQueue {
         : Number((await trx.selectFrom('sched_accounts').select(sql<number | null>`max(pass)`.as('p')).where('lane', '=', lane).executeTakeFirst())?.p ?? 0);
     await trx
       .insertInto('sched_accounts')
-      .values({ lane, account_id: task.accountId, pass: joinAt, tasks: 1, queued: 1 })
+      .values({ lane, account_id: accountId, pass: joinAt, tasks: n, queued: n })
       .onConflict((oc) =>
         oc.columns(['lane', 'account_id']).doUpdateSet({
           pass: sql`case when sched_accounts.tasks <= 0 and sched_accounts.pass < ${joinAt} then ${joinAt} else sched_accounts.pass end`,
-          tasks: sql`sched_accounts.tasks + 1`,
-          queued: sql`sched_accounts.queued + 1`,
+          tasks: sql`sched_accounts.tasks + ${n}`,
+          queued: sql`sched_accounts.queued + ${n}`,
         }),
       )
       .execute();
-    await this.opts.notify?.(trx, task.jobId);
   }
 
   poke(): void {

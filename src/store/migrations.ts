@@ -10,6 +10,7 @@ import { keyNameMigrations } from './migrations-key-names.js';
 import { webhookRotationMigrations } from './migrations-webhook-rotation.js';
 import { keyScopeMigrations } from './migrations-key-scopes.js';
 import { schedLaneMigrations } from './migrations-sched-lanes.js';
+import { batchMigrations } from './migrations-batches.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -142,6 +143,7 @@ const migrations: Record<string, Migration> = {
   ...keyScopeMigrations,
   ...uploadMigrations,
   ...schedLaneMigrations,
+  ...batchMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

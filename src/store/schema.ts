@@ -87,6 +87,28 @@ export interface JobTable {
   plan_json: string | null;
   /** low | normal | high (issue 18): the job's order within its account. */
   priority: JobPriority;
+  /** The batch this job is an item of (migration 0015); null for a job of its own. */
+  batch_id: string | null;
+  /** Its 0-based place in the batch's items. */
+  batch_index: number | null;
+}
+
+/** A batch's running totals (migration 0015), changed only by its items' transitions. */
+export interface BatchTable {
+  job_id: string;
+  account_id: string;
+  /** The operation every item runs. */
+  operation: string;
+  items_total: number;
+  items_completed: number;
+  items_failed: number;
+  items_canceled: number;
+  /** Everything ever held for the items, what was captured and what went back. */
+  hold_micros: number;
+  charged_micros: number;
+  refunded_micros: number;
+  failure_codes_json: string | null;
+  created_at: number;
 }
 
 /** One metadata pair of a job, for GET /v1/jobs?metadata[key]=value. */
@@ -297,4 +319,5 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
   uploads: UploadTable;
+  batches: BatchTable;
 }

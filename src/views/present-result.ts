@@ -6,6 +6,7 @@ import type { StoredProcessResult } from '../pipelines/process/types.js';
 import { presentGenerationResult } from './present-generation.js';
 import { presentStoryResult } from '../story/present.js';
 import { presentProcessResult } from './present-process.js';
+import { batchLinks } from '../batches/progress.js';
 
 type ResultPresenter = (urls: ResultUrls, jobId: string, stored: never) => Promise<Record<string, unknown>>;
 
@@ -14,6 +15,14 @@ const RESULT_PRESENTERS: Record<string, ResultPresenter> = {
   image: (urls, id, r: StoredImageResult) => presentGenerationResult(urls, id, r),
   story: (urls, id, r: StoredStoryResult) => presentStoryResult(urls, id, r),
   process: (urls, id, r: StoredProcessResult) => presentProcessResult(urls, id, r),
+  // A batch's result is its counts and links; its items' results are listed by the batch.
+  batch: async (_urls, id, r: { items_total: number; items_completed: number; items_failed: number; items_canceled: number }) => ({
+    items_total: r.items_total,
+    items_completed: r.items_completed,
+    items_failed: r.items_failed,
+    items_canceled: r.items_canceled,
+    ...batchLinks(id),
+  }),
 };
 
 /** The stored result with freshly signed URLs; undefined when there is none (or of a kind this build does not know). */

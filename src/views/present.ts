@@ -7,6 +7,8 @@ import { presentStoryProgress, storyPortraits, type StepRow } from '../story/pre
 import { jobControlView } from './present-control.js';
 import { TERMINAL } from '../jobs/types.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
+import { BATCH_OPERATION } from '../jobs/batch-operation.js';
+import { batchLinks, type BatchTotals } from '../batches/progress.js';
 
 /**
  * Everything a job view is made from. Built once by the composition root (src/app.ts), so a job
@@ -20,6 +22,8 @@ export interface PresenterDeps {
   storySteps: (jobId: string) => Promise<StepRow[]>;
   /** Queue position and ETA of a waiting or running job. */
   eta: Pick<EtaEstimator, 'estimate'>;
+  /** A batch's totals (src/batches/progress.ts); absent: this view shows no batch progress. */
+  batchTotals?: (batchId: string) => Promise<BatchTotals | undefined>;
 }
 
 /** Turns stored rows into wire objects: the job view of GET /v1/jobs/{id}, webhooks and SSE, and results. */
@@ -85,10 +89,40 @@ export class Presenter {
     }
     const prompt = jobPrompt(job);
     if (prompt !== undefined) out.prompt = prompt;
+    if (job.batch_id != null) {
+      out.batch_id = job.batch_id;
+      out.batch_index = Number(job.batch_index);
+    }
+    if (job.operation === BATCH_OPERATION) {
+      // The batch's money is its items' (the ledger rows are theirs); it has no queue place of its own.
+      const totals = await this.deps.batchTotals?.(job.id);
+      if (totals) {
+        out.batch = batchProgress(job.id, totals);
+        Object.assign(out, await jobControlView({ ...job, hold_micros: totals.hold_micros, charged_micros: totals.charged_micros, refunded_micros: totals.refunded_micros }, NO_ETA));
+      }
+      return out;
+    }
     // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).
     Object.assign(out, await jobControlView(job, this.deps.eta));
     return out;
   }
+}
+
+/** A batch's own job waits for no worker: its items carry the queue places and ETAs. */
+const NO_ETA: Pick<EtaEstimator, 'estimate'> = { estimate: async () => ({ queue_position: null, estimated_start_at: null, estimated_completed_at: null }) };
+
+function batchProgress(id: string, t: BatchTotals): Record<string, unknown> {
+  const ended = t.items_completed + t.items_failed + t.items_canceled;
+  return {
+    operation: t.operation,
+    items_total: t.items_total,
+    items_completed: t.items_completed,
+    items_failed: t.items_failed,
+    items_canceled: t.items_canceled,
+    items_running: t.items_running,
+    items_pending: Math.max(0, t.items_total - ended - t.items_running),
+    ...batchLinks(id),
+  };
 }
 
 /** What a job was asked for, in the words of its request: shown in job lists (issue 24). */

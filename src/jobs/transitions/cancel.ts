@@ -6,6 +6,8 @@ import { TERMINAL } from '../types.js';
 import { lockJob, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
 import { seedStatus } from '../seed-status.js';
+import { cancelBatch } from './cancel-batch.js';
+import { BATCH_OPERATION } from '../batch-operation.js';
 
 /**
  * A client cancels a job of its account. Pending: canceled at once (hold released, task removed).
@@ -14,6 +16,13 @@ import { seedStatus } from '../seed-status.js';
  * returns). Terminal: 409 conflict. Returns the row as it now is (undefined: no such job).
  */
 export async function cancel(trx: Db, ctx: TransitionContext, id: string, accountId: string): Promise<JobRow | undefined> {
+  const kind = await trx.selectFrom('jobs').select('operation').where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+  if (!kind) return undefined;
+  // A batch locks its items before itself (src/jobs/transitions/cancel-batch.ts).
+  if (kind.operation === BATCH_OPERATION) {
+    await cancelBatch(trx, ctx, id, notCancelable);
+    return trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  }
   await lockJob(trx, id);
   const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
   if (!job) return undefined;

@@ -5,6 +5,7 @@ import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { endedAt, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
+import { batchItemEnded } from './batch-item.js';
 
 /** Builds the stored result once the balance after settlement is known, so the result can quote it. */
 export type ResultBuilder = (balanceAfterMicros: number, totalChargedMicros: number) => unknown;
@@ -50,5 +51,6 @@ export async function complete(
     .execute();
   await appendJobEvent(trx, job, 'job.completed', { charged_eur: microsToEur(charged), refunded_eur: microsToEur(refunded) });
   await ctx.queue.complete(trx, job.id);
+  await batchItemEnded(trx, ctx, job, { status: 'completed', chargedMicros: charged, refundedMicros: refunded });
   return 'completed';
 }

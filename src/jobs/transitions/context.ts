@@ -17,6 +17,8 @@ export interface TransitionContext {
   queue: JobQueue;
   /** When a job ending at `now` may have its files deleted (its retention, else the server's). */
   expiresAt(job: Pick<JobRow, 'retention_s'>, now: number): number;
+  /** Other jobs this transaction changed (an item's batch): their listeners are told after it commits. */
+  touched?: Set<string>;
 }
 
 /**

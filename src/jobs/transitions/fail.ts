@@ -8,6 +8,7 @@ import { TERMINAL } from '../types.js';
 import { endedAt, lockJob, ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
 import { remainingHold } from '../remaining-hold.js';
+import { batchItemEnded } from './batch-item.js';
 
 export interface Failure {
   code: string;
@@ -61,5 +62,6 @@ async function settleFailed(trx: Db, ctx: TransitionContext, job: JobRow, failur
     .execute();
   await appendJobEvent(trx, job, 'job.failed', { code: failure.code, message, refunded_eur: microsToEur(Number(job.refunded_micros) + remaining) });
   await ctx.queue.complete(trx, job.id);
+  await batchItemEnded(trx, ctx, job, { status: 'failed', chargedMicros: Number(job.charged_micros), refundedMicros: Number(job.refunded_micros) + remaining, error: { code: failure.code, message } });
   return 'failed';
 }

@@ -6,6 +6,7 @@ import { microsToEur } from '../../util/money.js';
 import { appendJobEvent } from '../event-log.js';
 import { endedAt, type TransitionContext } from './context.js';
 import { CANCELED_MESSAGE } from '../seed-status.js';
+import { batchItemEnded } from './batch-item.js';
 
 /**
  * Ends a job as canceled inside the caller's transaction (the job row already locked, and owned
@@ -37,4 +38,5 @@ export async function settleCanceled(trx: Db, ctx: TransitionContext, job: JobRo
     refunded_eur: microsToEur(refunded),
   });
   await ctx.queue.remove(trx, job.id);
+  await batchItemEnded(trx, ctx, job, { status: 'canceled', chargedMicros: Number(job.charged_micros), refundedMicros: refunded });
 }

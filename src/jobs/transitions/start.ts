@@ -5,6 +5,7 @@ import { appendJobEvent } from '../event-log.js';
 import { TERMINAL } from '../types.js';
 import { lockJob, STALE, type Fence, type Stale, type TransitionContext } from './context.js';
 import { settleCanceled } from './settle-canceled.js';
+import { batchItemStarted } from './batch-item.js';
 
 export type StartOutcome = { outcome: 'started'; job: JobRow } | { outcome: 'ended' | 'canceled' | Stale };
 
@@ -34,7 +35,10 @@ export async function start(trx: Db, ctx: TransitionContext, fence: Fence): Prom
     .where('id', '=', fence.jobId)
     .execute();
   // A retried attempt is not a new start: clients see job.started once.
-  if (job.status === 'pending') await appendJobEvent(trx, job, 'job.started', { attempt: Number(job.attempts) + 1 });
+  if (job.status === 'pending') {
+    await appendJobEvent(trx, job, 'job.started', { attempt: Number(job.attempts) + 1 });
+    await batchItemStarted(trx, ctx, job);
+  }
   return {
     outcome: 'started',
     job: { ...job, status: 'processing', lease_token: fence.token, started_at: job.started_at ?? now, attempts: Number(job.attempts) + 1, updated_at: now },
