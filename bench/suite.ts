@@ -4,7 +4,7 @@
  * Run through bench/run.ts (`npm run bench`), which runs one process per mode and writes the report.
  *
  *   BENCH_SECONDS      seconds per measured phase (default 10; BENCH_SMOKE=1 → 1)
- *   BENCH_ONLY         comma list of row ids to run (poll,throughput,story,files,memory,fairwait,jain,claimcost); default all
+ *   BENCH_ONLY         comma list of row ids to run (poll,throughput,story,files,memory,fairwait,jain,claimcost,fleet,batchcpu); default all
  *   BENCH_PROFILE_DIR  when set, every easel process writes a V8 CPU profile there (bench/lib/cpu-prof.mjs)
  */
 import fs from 'node:fs';
@@ -27,9 +27,10 @@ import { newId } from '../src/util/ids.js';
 import { fleetDispatch, FLEET_LATENCY_MS } from './fleet-dispatch.js';
 import { pino } from 'pino';
 import { claimCosts, jainIndex, lightWait, percentile } from './fair-dispatch.js';
+import { BATCH_CPU_ENV, BATCH_CPU_MODEL, measureBatchCpu } from './batch-cpu.js';
 
-export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory' | 'fairwait' | 'jain' | 'claimcost' | 'fleet';
-export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost', 'fleet'];
+export type RowId = 'poll' | 'throughput' | 'story' | 'files' | 'memory' | 'fairwait' | 'jain' | 'claimcost' | 'fleet' | 'batchcpu';
+export const ROW_IDS: RowId[] = ['poll', 'throughput', 'story', 'files', 'memory', 'fairwait', 'jain', 'claimcost', 'fleet', 'batchcpu'];
 
 export interface Row {
   id: RowId;
@@ -697,6 +698,36 @@ async function fleetRow(): Promise<Row> {
   };
 }
 
+// 10. Batch CPU (issue 21)
+
+const BATCH_ITEMS = SMOKE ? 50 : Number(process.env.BENCH_BATCH_ITEMS ?? 1000);
+const BATCH_ROUNDS = SMOKE ? 1 : Number(process.env.BENCH_BATCH_ROUNDS ?? 3);
+
+async function batchCpuRow(): Promise<Row> {
+  const srv = await startEasel(BATCH_CPU_ENV);
+  try {
+    const r = await measureBatchCpu(srv, { items: BATCH_ITEMS, rounds: BATCH_ROUNDS, warmItems: SMOKE ? 5 : 50 });
+    const ms = (x: number) => `${fmt(x, 1)} ms`;
+    const walls = (k: 'single' | 'batch') => r.phases.filter((p) => p.kind === k).map((p) => `${fmt(p.wallS, 0)} s`).join(', ');
+    const pg = r.pgSingle == null || r.pgBatch == null ? '' : ` The PostgreSQL backends of the server's database, not in the ratio: single ${ms(r.pgSingle)}, batch ${ms(r.pgBatch)} CPU per item.`;
+    return {
+      id: 'batchcpu',
+      title: `Batch CPU: server CPU per item of a ${fmt(BATCH_ITEMS, 0)}-item batch, zero-latency renderer (${WORKER_SLOTS} worker slots)`,
+      value: `${ms(r.batch)} CPU/item (median of ${r.rounds}; POST /v1/batches, poll, results.jsonl; wall ${walls('batch')})`,
+      anchor: `${fmt(BATCH_ITEMS, 0)} single jobs on the same server (POST /v1/generate/image with Prefer: wait=0, one poll per job when done): ${ms(r.single)} CPU/item (wall ${walls('single')})`,
+      ratio: r.ratio,
+      target: '≤ 1.1',
+      met: r.ratio <= 1.1,
+      notes: [
+        `bench/batch-cpu.ts (also \`npm run bench:batch\`): model ${BATCH_CPU_MODEL}, 1K; a fresh account per measurement; rounds alternate the order. CPU is user + system time from /proc of the server process and every process below it, read before the first request and after the last answer; the waiting client polls every 250 ms on both sides (the batch once per poll, a single job until it is done). The idle server used ${fmt(r.idleMsPerS, 1)} ms of CPU per second.${pg}`,
+      ],
+      data: { ...r },
+    };
+  } finally {
+    await srv.stop();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -737,6 +768,7 @@ async function main(): Promise<void> {
   await guard('jain', "Fair dispatch: Jain's index", jainRow);
   await guard('claimcost', 'Fair dispatch: claim cost', claimCostRow);
   await guard('fleet', 'Fleet dispatch', fleetRow);
+  await guard('batchcpu', 'Batch CPU', batchCpuRow);
 
   const json = JSON.stringify(result, null, 2);
   if (out) fs.writeFileSync(out, json);

@@ -30,23 +30,28 @@ describe('npm run bench (smoke)', () => {
     });
     assert.equal(code, 0, output.slice(-4000));
 
-    const results = JSON.parse(fs.readFileSync(json, 'utf8')) as { mode: string; smoke: boolean; rows: { id: string; ratio: number | null; todo?: string; error?: string }[] }[];
+    const results = JSON.parse(fs.readFileSync(json, 'utf8')) as { mode: string; smoke: boolean; rows: { id: string; ratio: number | null; todo?: string; error?: string; data: Record<string, any> }[] }[];
     assert.equal(results.length, 1);
     assert.equal(results[0]!.mode, MODE);
     assert.equal(results[0]!.smoke, true);
     const rows = results[0]!.rows;
-    assert.deepEqual(rows.map((r) => r.id).sort(), ['claimcost', 'fairwait', 'files', 'fleet', 'jain', 'memory', 'poll', 'story', 'throughput']);
+    assert.deepEqual(rows.map((r) => r.id).sort(), ['batchcpu', 'claimcost', 'fairwait', 'files', 'fleet', 'jain', 'memory', 'poll', 'story', 'throughput']);
     for (const r of rows) {
       assert.equal(r.error, undefined, `${r.id}: ${r.error}`);
       // Every row is either measured (a ratio) or an explicit TODO (the story endpoint, before it exists).
       assert.ok(typeof r.ratio === 'number' || typeof r.todo === 'string', `${r.id} has neither a ratio nor a TODO`);
       if (typeof r.ratio === 'number') assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.id}: ratio ${r.ratio}`);
     }
+    // The batch row's quick form ran both sides to completion on one server (issue 21): 50 single jobs and one 50-item batch.
+    const batch = rows.find((r) => r.id === 'batchcpu')!.data as { items: number; phases: { kind: string; items: number; cpuMsPerItem: number }[] };
+    assert.equal(batch.items, 50);
+    assert.deepEqual(batch.phases.map((p) => p.kind).sort(), ['batch', 'single']);
+    for (const p of batch.phases) assert.ok(p.items === 50 && p.cpuMsPerItem > 0, `${p.kind}: ${JSON.stringify(p)}`);
 
     const md = fs.readFileSync(report, 'utf8');
     assert.match(md, /SMOKE RUN/);
-    for (const title of ['Status poll', 'Job throughput', 'Story overhead', 'Signed file serving', 'Memory', "Fair dispatch: a light account's p95 wait", "Fair dispatch: Jain's fairness index", 'Fair dispatch: cost of one claim', 'Fleet dispatch']) {
-      assert.match(md, new RegExp(`^\\| \\d \\| ${title}`, 'm'), `report row "${title}"`);
+    for (const title of ['Status poll', 'Job throughput', 'Story overhead', 'Signed file serving', 'Memory', "Fair dispatch: a light account's p95 wait", "Fair dispatch: Jain's fairness index", 'Fair dispatch: cost of one claim', 'Fleet dispatch', 'Batch CPU']) {
+      assert.match(md, new RegExp(`^\\| \\d+ \\| ${title}`, 'm'), `report row "${title}"`);
     }
   });
 });
