@@ -144,7 +144,7 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
         params: JobIdParams,
         produces: ['application/x-ndjson'],
         response: {
-          200: { description: 'application/x-ndjson: one BatchItem per line.', content: { 'application/x-ndjson': { schema: Type.String() } } },
+          200: { description: 'application/x-ndjson: one BatchItem per line (the schema is each line\'s).', content: { 'application/x-ndjson': { schema: Type.Ref('BatchItem') } } },
           ...errorResponses(400, 401, 404),
         },
       },
