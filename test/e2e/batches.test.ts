@@ -32,7 +32,7 @@ async function waitEnded(srv: EaselProcess, key: string, id: string, timeoutMs =
 }
 
 async function balance(srv: EaselProcess, key: string): Promise<string> {
-  return (await api(srv.baseUrl, 'GET', '/v1/account', { key })).body.user.balance_eur;
+  return (await api(srv.baseUrl, 'GET', '/v1/account/profile', { key })).body.user.balance_eur;
 }
 
 /**
@@ -73,8 +73,11 @@ models:
     });
   });
   after(async () => {
-    await srv.stop();
-    await openai.close();
+    try {
+      await srv.stop();
+    } finally {
+      await openai.close();
+    }
   });
 
   it('a 200-item batch completes with 200 decodable images, progress on the job, and an exact ledger', async () => {

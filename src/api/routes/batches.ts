@@ -142,7 +142,6 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
           'One line per item in request order, each a BatchItem object (as in GET /v1/batches/{id}/items) with freshly signed URLs, so a client downloads everything in one request, while the batch runs or after. Content-Type application/x-ndjson.',
         tags: ['batches'],
         params: JobIdParams,
-        produces: ['application/x-ndjson'],
         response: {
           200: { description: 'application/x-ndjson: one BatchItem per line (the schema is each line\'s).', content: { 'application/x-ndjson': { schema: Type.Ref('BatchItem') } } },
           ...errorResponses(400, 401, 404),
