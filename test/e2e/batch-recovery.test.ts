@@ -33,7 +33,8 @@ describe(`batches under crashes and load (${MODE})`, () => {
     try {
       const key = await srv.createKey('batch-crash', '5');
       const prompts = Array.from({ length: 30 }, (_, i) => `crash batch item ${i}`);
-      const res = await api(srv.baseUrl, 'POST', '/v1/batches', { key, body: { operation: 'image', items: prompts.map((prompt) => ({ prompt })) } });
+      // raw_prompt: the provider gets the words as written, so the call log names each item.
+      const res = await api(srv.baseUrl, 'POST', '/v1/batches', { key, body: { operation: 'image', items: prompts.map((prompt) => ({ prompt })), defaults: { raw_prompt: true } } });
       assert.equal(res.status, 202, res.text);
       const id = res.body.job_id;
       await waitFor(async () => (await batchOf(srv, key, id)).batch.items_completed >= 6, 60_000, 20);
@@ -88,9 +89,11 @@ describe(`batches under crashes and load (${MODE})`, () => {
       const runs = await queryDb(srv, "select started_at, completed_at from jobs where batch_id = $1 and status = 'completed'", [id]);
       const service = median(runs.map((r) => Number(r.completed_at) - Number(r.started_at)));
       assert.ok(waited <= 2 * service, `B waited ${waited} ms; one item takes ${service} ms`);
-      // In order, not only in time: no item of A started between B's submission and B's start.
+      // In order, not only in time: B joins the schedule at A's pass (idleness earns no credit), so between
+      // B's submission and its start at most one item per worker slot starts (one that wins that tie, or one
+      // claimed while B's create was committing) — never a run of the batch's 990 waiting items.
       const overtook = await queryDb(srv, 'select count(*) as n from jobs where batch_id = $1 and started_at > $2 and started_at < $3', [id, Number(bJob!.created_at), Number(bJob!.started_at)]);
-      assert.equal(Number(overtook[0]!.n), 0, 'no item of the batch overtook the single image');
+      assert.ok(Number(overtook[0]!.n) <= 2, `items of the batch that started before the single image: ${overtook[0]!.n}`);
 
       // Canceling the rest of a 1 000-item batch returns every waiting item's hold.
       const c = await api(srv.baseUrl, 'POST', `/v1/batches/${id}/cancel`, { key: a });
