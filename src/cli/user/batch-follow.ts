@@ -4,7 +4,7 @@ import { mapLimit } from '../../sdk/map-limit.js';
 import { sleep } from '../../sdk/wait.js';
 import type { Ctx } from './context.js';
 import { itemStem, removeStaleParts, writeResults } from './batch-dir.js';
-import { batchProgress } from './batch-progress.js';
+import type { ItemProgress } from './batch-progress.js';
 
 export interface FollowOptions {
   /** Save each completed item's image here (DIR/NNNN.<ext>), and DIR/results.jsonl at the end. */
@@ -13,6 +13,8 @@ export interface FollowOptions {
   watch: boolean;
   format: ImageFormat | 'all';
   pollIntervalMs: number;
+  /** Where progress is shown while watching (the caller owns it, so an interrupt can stop it). */
+  progress?: ItemProgress;
   /** Called with each file newly written into `out` (pipe mode prints it). */
   onSaved?: (file: string) => void;
 }
@@ -101,7 +103,7 @@ const isTerminal = (j: BatchJob) => TERMINAL_STATUSES.includes(j.status);
  */
 export async function followBatch(ctx: Ctx, id: string, o: FollowOptions): Promise<FollowOutcome> {
   const saver = o.out ? new ItemSaver(ctx, id, o.out, o) : null;
-  const progress = o.watch ? batchProgress() : null;
+  const progress = o.watch ? (o.progress ?? null) : null;
   let job = await ctx.easel.getBatch(id);
   let scannedAt = -1;
   try {

@@ -6,7 +6,7 @@ import { displayStatus, EaselApiError, EaselJobFailedError, TERMINAL_STATUSES, t
 import { clientOptions, CliError, eur, intArg, makeCtx, run, type ClientFlags, type Ctx } from './context.js';
 import { fingerprint, readRecord, RECORD_FILE, writeRecord, type BatchRecord } from './batch-dir.js';
 import { followBatch, shown, type FollowOutcome } from './batch-follow.js';
-import { itemsEnded } from './batch-progress.js';
+import { batchProgress, itemsEnded } from './batch-progress.js';
 
 interface FollowFlags extends ClientFlags {
   format: ImageFormat | 'all';
@@ -108,7 +108,9 @@ async function submitOrResume(ctx: Ctx, file: string, o: RunFlags): Promise<stri
 /** Follows the batch to its end with the progress bar, saving into --out; Ctrl-C leaves it running. */
 async function followToEnd(ctx: Ctx, id: string, out: string | undefined, o: FollowFlags): Promise<FollowOutcome> {
   const resume = `easel batch status ${id}${out ? ` --out ${out}` : ''} --watch`;
+  const progress = batchProgress();
   const onSigint = () => {
+    progress.stop();
     process.stderr.write(`\ninterrupted; the batch carries on. Resume with: ${resume}\n`);
     process.exit(130);
   };
@@ -117,6 +119,7 @@ async function followToEnd(ctx: Ctx, id: string, out: string | undefined, o: Fol
     return await followBatch(ctx, id, {
       ...(out ? { out } : {}),
       watch: true,
+      progress,
       format: o.format,
       pollIntervalMs: o.pollInterval,
       ...(ctx.mode === 'pipe' ? { onSaved: (f: string) => ctx.out(f) } : {}),
