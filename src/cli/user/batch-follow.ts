@@ -127,5 +127,8 @@ export async function followBatch(ctx: Ctx, id: string, o: FollowOptions): Promi
   return { job, files, downloaded: saver?.downloaded ?? 0, ...(results ? { results } : {}) };
 }
 
-/** `DIR/0007.png` relative to the working directory when that is shorter, for people. */
-export const shown = (p: string): string => path.relative('.', p) || p;
+/** A path for people: relative to the working directory when it is inside it, else as given. */
+export const shown = (p: string): string => {
+  const rel = path.relative('.', p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+};
