@@ -72,7 +72,7 @@ function phaseText(job: Job): string {
   return displayStatus(job);
 }
 
-function formatSeconds(s: number): string {
+export function formatSeconds(s: number): string {
   const t = Math.max(0, Math.round(s));
   return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }
