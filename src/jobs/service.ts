@@ -29,6 +29,7 @@ import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
 import { taskOf } from './task-of.js';
 import { dependencyFault } from '../util/dependency-fault.js';
+import { crashPoint } from '../util/crash.js';
 
 export interface SubmitInput {
   accountId: string;
@@ -189,7 +190,12 @@ export class JobService {
    * thrown so the stale run unwinds without writing anything more.
    */
   private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db) => Promise<T | Stale>): Promise<T> {
-    const out = await this.db.transaction().execute(run);
+    const out = await this.db.transaction().execute(async (trx) => {
+      const r = await run(trx);
+      // Fault injection: every write made and every lock held, the commit not yet sent.
+      crashPoint(`${name}_in_transaction`);
+      return r;
+    });
     if (out === STALE) {
       this.onStale(name, fence ?? { jobId, token: '' });
       throw new LeaseLost(name, jobId);
