@@ -197,19 +197,14 @@ export class JobService {
    * A transition refused because its writer lost the job is logged and counted, and `LeaseLost` is
    * thrown so the stale run unwinds without writing anything more.
    */
-<<<<<<< HEAD
   private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db, ctx: TransitionContext) => Promise<T | Stale>): Promise<T> {
     const ctx = this.ctx;
-    const out = await this.db.transaction().execute((trx) => run(trx, ctx));
-=======
-  private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db) => Promise<T | Stale>): Promise<T> {
     const out = await this.db.transaction().execute(async (trx) => {
-      const r = await run(trx);
+      const r = await run(trx, ctx);
       // Fault injection: every write made and every lock held, the commit not yet sent.
       crashPoint(`${name}_in_transaction`);
       return r;
     });
->>>>>>> stale
     if (out === STALE) {
       this.onStale(name, fence ?? { jobId, token: '' });
       throw new LeaseLost(name, jobId);
