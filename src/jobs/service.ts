@@ -7,7 +7,7 @@ import { EaselError } from '../errors.js';
 import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
-import { newJobRow } from './new-row.js';
+import { newJobRow, type NewJob } from './new-row.js';
 import { insertBatch, type BatchSubmit } from './batch-submit.js';
 import { BATCH_OPERATION } from './batch-operation.js';
 import { TERMINAL } from './types.js';
@@ -34,24 +34,12 @@ import { taskOf } from './task-of.js';
 import { dependencyFault } from '../util/dependency-fault.js';
 import { crashPoint } from '../util/crash.js';
 
-export interface SubmitInput {
-  accountId: string;
-  keyId: string | null;
-  operation: string;
-  model: string | null;
-  request: unknown;
-  holdMicros: number;
-  scenesTotal: number;
-  /** The HTTP request that created the job: the worker logs it. */
-  requestId?: string | null;
-  /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
-  options?: JobOptions;
+/** A create request's job, prepared (src/jobs/new-row.ts), with what only a job of its own has. */
+export interface SubmitInput extends NewJob {
   /** Idempotency-Key of the create request: the key is stored in the job's transaction (src/idempotency). */
   idempotency?: IdempotencyClaim | null;
   /** webhook_url / webhook_events of the create request; null/absent = the account default, if any. */
   webhook?: RequestedWebhook | null;
-  /** The work list the create route planned (a story's StoryPlan): stored with the job and read, never planned again. */
-  plan?: unknown;
 }
 
 export interface JobServiceOptions {

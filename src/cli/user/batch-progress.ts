@@ -1,6 +1,5 @@
-import cliProgress from 'cli-progress';
 import { displayStatus, type BatchJob } from '../../sdk/index.js';
-import { formatSeconds } from './progress.js';
+import { formatSeconds, ttyBar } from './progress.js';
 
 export interface ItemProgress {
   /** The batch as last read, and how many items' files are in the output directory. */
@@ -39,17 +38,7 @@ function etaClock() {
 export function batchProgress(stream: NodeJS.WriteStream = process.stderr): ItemProgress {
   const eta = etaClock();
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream,
-        format: 'items [{bar}] {value}/{total} | failed {failed} | saved {saved} | ETA {eta_text} | {status}',
-        barCompleteChar: '#',
-        barIncompleteChar: '-',
-        hideCursor: true,
-        fps: 10,
-      },
-      cliProgress.Presets.legacy,
-    );
+    const bar = ttyBar(stream, 'items [{bar}] {value}/{total} | failed {failed} | saved {saved} | ETA {eta_text} | {status}');
     let started = false;
     return {
       update(job, saved) {
