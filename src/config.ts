@@ -13,6 +13,8 @@ export interface Config {
   databasePoolSize: number;
   /** Client-side bound on every PostgreSQL query of the serving pool (src/store/postgres.ts). */
   databaseQueryTimeoutMs: number;
+  /** Server-side bound on a PostgreSQL transaction left idle (a stopped process's locks are freed): src/store/postgres.ts. */
+  databaseIdleTxTimeoutMs: number;
   /** Where the job queue lives: the store's own database (src/queue/sql-queue.ts), named for /health. */
   queueDriver: 'embedded' | 'postgres';
   s3: {
@@ -221,6 +223,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     databaseUrl: process.env.EASEL_DATABASE_URL || null,
     databasePoolSize: int('EASEL_DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseQueryTimeoutMs: int('EASEL_DATABASE_QUERY_TIMEOUT_MS', 8000, 1000, 600_000),
+    databaseIdleTxTimeoutMs: int('EASEL_DATABASE_IDLE_TX_TIMEOUT_MS', 5000, 1000, 600_000),
     queueDriver: queueDriver(),
     s3: {
       endpoint: process.env.EASEL_S3_ENDPOINT || null,

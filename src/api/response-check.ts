@@ -102,7 +102,19 @@ export class ResponseChecker {
     const media = content[type] ? type : content['*/*'] ? '*/*' : null;
     if (!media) return `content type "${type}" is not documented (documented: ${Object.keys(content).join(', ')})`;
     if (!type.includes('json') || !content[media].schema) return null;
-    return this.checkBody(['paths', template, m, 'responses', key, 'content', media, 'schema'], body);
+    const pointer = ['paths', template, m, 'responses', key, 'content', media, 'schema'];
+    // JSON lines: the documented schema is each line's (as OpenAPI 3.2's itemSchema of a sequential media type).
+    if (type === 'application/x-ndjson') return this.checkLines(pointer, body);
+    return this.checkBody(pointer, body);
+  }
+
+  private checkLines(pointer: string[], body: string | undefined): string | null {
+    const lines = (body ?? '').split('\n').filter((l) => l.length > 0);
+    for (let i = 0; i < lines.length; i++) {
+      const problem = this.checkBody(pointer, lines[i]);
+      if (problem) return `line ${i + 1}: ${problem}`;
+    }
+    return null;
   }
 
   private checkBody(pointer: string[], body: string | undefined): string | null {

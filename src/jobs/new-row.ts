@@ -10,8 +10,11 @@ export interface NewJob {
   request: unknown;
   holdMicros: number;
   scenesTotal: number;
+  /** The HTTP request that created the job: the worker logs it. */
   requestId?: string | null;
+  /** max_cost_eur, metadata, retention_days, priority of the create request (src/jobs/options.ts). */
   options?: JobOptions;
+  /** The work list the create route planned (a story's StoryPlan): stored with the job and read, never planned again. */
   plan?: unknown;
 }
 

@@ -7,7 +7,7 @@ import { EaselError } from '../errors.js';
 import { holdOrRefuse } from '../billing/credit-insufficient.js';
 import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
-import { newJobRow } from './new-row.js';
+import { newJobRow, type NewJob } from './new-row.js';
 import { insertBatch, type BatchSubmit } from './batch-submit.js';
 import { BATCH_OPERATION } from './batch-operation.js';
 import { TERMINAL } from './types.js';
@@ -32,25 +32,14 @@ import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
 import { taskOf } from './task-of.js';
 import { dependencyFault } from '../util/dependency-fault.js';
+import { crashPoint } from '../util/crash.js';
 
-export interface SubmitInput {
-  accountId: string;
-  keyId: string | null;
-  operation: string;
-  model: string | null;
-  request: unknown;
-  holdMicros: number;
-  scenesTotal: number;
-  /** The HTTP request that created the job: the worker logs it. */
-  requestId?: string | null;
-  /** max_cost_eur, metadata, retention_days of the create request (src/jobs/options.ts). */
-  options?: JobOptions;
+/** A create request's job, prepared (src/jobs/new-row.ts), with what only a job of its own has. */
+export interface SubmitInput extends NewJob {
   /** Idempotency-Key of the create request: the key is stored in the job's transaction (src/idempotency). */
   idempotency?: IdempotencyClaim | null;
   /** webhook_url / webhook_events of the create request; null/absent = the account default, if any. */
   webhook?: RequestedWebhook | null;
-  /** The work list the create route planned (a story's StoryPlan): stored with the job and read, never planned again. */
-  plan?: unknown;
 }
 
 export interface JobServiceOptions {
@@ -198,7 +187,12 @@ export class JobService {
    */
   private async transition<T>(name: string, jobId: string, fence: Fence | null, run: (trx: Db, ctx: TransitionContext) => Promise<T | Stale>): Promise<T> {
     const ctx = this.ctx;
-    const out = await this.db.transaction().execute((trx) => run(trx, ctx));
+    const out = await this.db.transaction().execute(async (trx) => {
+      const r = await run(trx, ctx);
+      // Fault injection: every write made and every lock held, the commit not yet sent.
+      crashPoint(`${name}_in_transaction`);
+      return r;
+    });
     if (out === STALE) {
       this.onStale(name, fence ?? { jobId, token: '' });
       throw new LeaseLost(name, jobId);

@@ -5,12 +5,14 @@ import { EaselAbortError, EaselApiError, EaselConnectionError, EaselError, Easel
 import { sleep, waitForJob, type WaitOptions } from './wait.js';
 import { MIME_OF, sniffImageFormat } from '../contract/image-formats.js';
 import { downloadAll, type DownloadedFile, type DownloadOptions } from './download.js';
+import { batchForm, batchItemPages, itemQuery, parseBatchResults, type JsonlSource } from './batches.js';
 import type {
   ApiKey, ApiKeyList, CreateKeyRequest, CreatedApiKey, AdjustRequest, CombineRequest, ConvertRequest, CropRequest, EditKind, EditRequest, FlipRequest, GenerateDiagramRequest,
   GenerateGraphicRequest, GenerateImageRequest, GenerationResponse, Job, JobList, JobResult, Ledger, LedgerQuery, ListJobsQuery,
   MetadataStripRequest, ModelList, OptimizeRequest, OverlayRequest, Pricing, ProcessResponse, Profile, RemoveBackgroundRequest,
   ResizeRequest, RotateRequest, StoryAccepted, StoryRequest, StoryResult, TrimRequest, UploadResponse,
   AccountWebhook, DeliveryList, Quote, RotateSecretRequest, SetWebhookRequest, WebhookDelivery,
+  BatchAccepted, BatchCreateRequest, BatchItem, BatchItemList, BatchItemQuery, BatchJob, BatchOptions,
 } from './types.js';
 
 export const SDK_VERSION = '0.1.0';
@@ -62,6 +64,8 @@ interface CallInit {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   form?: FormData;
+  /** Read the answer as text (JSON lines) instead of one JSON document. */
+  text?: boolean;
 }
 
 export interface UploadOptions {
@@ -224,6 +228,45 @@ export class Easel {
     return waitForJob(this, id, opts);
   }
 
+  // ---- batches ------------------------------------------------------------------------------
+
+  /** A batch (202): one job of `operation` per item, every item validated and priced first; poll it with `getBatch`. */
+  createBatch(body: BatchCreateRequest, o?: RequestOptions): Promise<BatchAccepted> {
+    return this.request('createBatch', { body }, o);
+  }
+  /** A batch from JSON lines (one create body a line), sent as multipart: the form for big batches, no JSON array to build. */
+  createBatchFromJsonl(jsonl: JsonlSource, options: BatchOptions, o?: RequestOptions): Promise<BatchAccepted> {
+    return this.request('createBatch', { form: batchForm(jsonl, options) }, o);
+  }
+  /** A batch from a local JSONL file. */
+  async createBatchFromFile(file: string, options: BatchOptions, o?: RequestOptions): Promise<BatchAccepted> {
+    return this.createBatchFromJsonl(await fs.promises.readFile(file), options, o);
+  }
+  /** The batch as a job: status, `batch` counts, cost; wait for it with `waitForJob` like any job. */
+  getBatch(id: string, o?: RequestOptions): Promise<BatchJob> {
+    return this.request('getBatch', { params: { id } }, o);
+  }
+  /** One page of the batch's items in index order, filtered by status; each with its result (fresh URLs) or error. */
+  listBatchItems(id: string, query: BatchItemQuery = {}, o?: RequestOptions): Promise<BatchItemList> {
+    return this.request('listBatchItems', { params: { id }, query: itemQuery(query) }, o);
+  }
+  /** Every page of the batch's items (see `batchItemPages` for what offset paging means while it runs). */
+  batchItemPages(id: string, query: BatchItemQuery = {}, o: { signal?: AbortSignal } = {}): AsyncGenerator<BatchItemList> {
+    return batchItemPages(this, id, query, o);
+  }
+  /** Every item, one by one, across pages: `for await (const item of easel.batchItems(id, { status: 'failed' }))`. */
+  async *batchItems(id: string, query: BatchItemQuery = {}, o: { signal?: AbortSignal } = {}): AsyncGenerator<BatchItem> {
+    for await (const page of batchItemPages(this, id, query, o)) yield* page.items;
+  }
+  /** `results.jsonl`: every item in index order in one request (fresh signed URLs), parsed. */
+  async batchResults(id: string, o?: RequestOptions): Promise<BatchItem[]> {
+    return parseBatchResults(await this.request<string>('batchResults', { params: { id }, text: true }, o));
+  }
+  /** Cancels the batch: ended items are kept, waiting ones canceled and released; running ones finish uncharged. */
+  cancelBatch(id: string, o?: RequestOptions): Promise<BatchJob> {
+    return this.request('cancelBatch', { params: { id } }, o);
+  }
+
   // ---- catalogue and account ----------------------------------------------------------------
 
   models(o?: RequestOptions): Promise<ModelList> {
@@ -346,8 +389,9 @@ export class Easel {
       body = JSON.stringify(init.body);
       headers['content-type'] = 'application/json';
     }
-    if (ep.method === 'POST' && name !== 'cancelJob') headers['idempotency-key'] = o.idempotencyKey ?? globalThis.crypto.randomUUID();
-    const res = await this.fetchWithRetry(name, url, { method: ep.method, headers, ...(body !== undefined ? { body } : {}) }, ep.method === 'GET', o, 'json');
+    if (ep.method === 'POST' && name !== 'cancelJob' && name !== 'cancelBatch') headers['idempotency-key'] = o.idempotencyKey ?? globalThis.crypto.randomUUID();
+    if (init.text) headers.accept = 'application/x-ndjson, text/plain';
+    const res = await this.fetchWithRetry(name, url, { method: ep.method, headers, ...(body !== undefined ? { body } : {}) }, ep.method === 'GET', o, init.text ? 'text' : 'json');
     return res.value as T;
   }
 
@@ -388,7 +432,7 @@ export class Easel {
     init: { method: string; headers: Record<string, string>; body?: string | FormData },
     idempotent: boolean,
     o: RequestOptions,
-    read: 'json' | 'bytes' = 'bytes',
+    read: 'json' | 'text' | 'bytes' = 'bytes',
   ): Promise<{ value: unknown }> {
     const maxRetries = o.maxRetries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
@@ -419,7 +463,7 @@ export class Easel {
     url: string,
     init: { method: string; headers: Record<string, string>; body?: string | FormData },
     o: RequestOptions,
-    read: 'json' | 'bytes',
+    read: 'json' | 'text' | 'bytes',
   ): Promise<{ value: unknown }> {
     if (o.signal?.aborted) throw new EaselAbortError();
     const timeoutMs = o.timeoutMs ?? this.timeoutMs;
@@ -437,6 +481,7 @@ export class Easel {
       if (!res.ok) throw await toApiError(res);
       if (read === 'bytes') return { value: { bytes: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get('content-type') } };
       const text = await res.text();
+      if (read === 'text') return { value: text };
       if (!text) return { value: undefined };
       try {
         return { value: JSON.parse(text) };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EaselError } from './errors.js';
 import { mapLimit } from './map-limit.js';
 import { EXT_OF } from '../contract/image-formats.js';
-import { isGenerationResult, isProcessResult, isStoryResult, type FormatFile, type ImageFormat, type Job, type JobResult } from './types.js';
+import { isBatchResult, isGenerationResult, isProcessResult, isStoryResult, type FormatFile, type ImageFormat, type Job, type JobResult } from './types.js';
 
 export interface DownloadOptions {
   /** Which formats of each image: one, a list, or `all` (default `all`). Character references have one file. */
@@ -104,6 +104,7 @@ function plan(result: JobResult | Job, opts: DownloadOptions): Planned[] {
     const fmt = formatOfType(r.content_type);
     return [{ url: r.image_url, file: `${opts.name ?? `processed-${slug(r.operation)}`}.${extOf(fmt)}`, meta: { kind: 'processed', format: fmt } }];
   }
+  if (isBatchResult(r)) throw new EaselError('unknown_result', "A batch's result holds counts, not images: save each item's result (batchItems, batchResults).");
   throw new EaselError('unknown_result', 'Not a result this SDK knows how to download (expected a generation, story or processing result).');
 }
 

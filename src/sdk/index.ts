@@ -12,5 +12,6 @@ export { ENDPOINTS, OTHER_PROTOCOL_PATHS, coversOperation, endpointPath, type En
 export { SseParser, type SseEvent } from './sse.js';
 export type { WaitOptions } from './wait.js';
 export { slug, type DownloadOptions, type DownloadedFile } from './download.js';
+export { parseBatchResults, type JsonlSource } from './batches.js';
 export * from './types.js';
 export { shortId } from './short-id.js';

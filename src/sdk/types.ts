@@ -17,6 +17,8 @@ import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as Ledge
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
 import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
 import type { Quote as QuoteSchema } from '../contract/quote.js';
+import type { BatchAccepted as BatchAcceptedSchema, BatchItem as BatchItemSchema, BatchItemList as BatchItemListSchema, BatchProgress as BatchProgressSchema, BatchResult as BatchResultSchema, batchCreateFields } from '../contract/batches.js';
+import type { TObject } from 'typebox';
 
 export type AspectRatio = Static<typeof AspectRatioSchema>;
 export type ImageSize = Static<typeof ImageSizeSchema>;
@@ -41,8 +43,8 @@ export type StoryScene = Static<typeof StorySceneProgress>;
 /** The seed's four statuses; a canceled job is `failed` with `canceled: true` (see `isCanceled`). */
 export type JobStatus = Static<typeof JobStatusSchema>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
-/** Every job result the server can put in `result`; narrow with `isStoryResult` / `isGenerationResult`. */
-export type JobResult = GenerationResponse | StoryResult | ProcessResponse;
+/** Every job result the server can put in `result`; narrow with `isStoryResult` / `isGenerationResult` / `isBatchResult`. */
+export type JobResult = GenerationResponse | StoryResult | ProcessResponse | BatchResult;
 /** A job (`GET /v1/jobs/{id}`). The schema types `result` loosely; here it is the union of create responses. */
 export type Job<R = JobResult> = Omit<Static<typeof JobSchema>, 'result'> & { result?: R };
 export type JobList = Omit<Static<typeof JobListSchema>, 'generations'> & { generations: Job[] };
@@ -96,6 +98,9 @@ export function isStoryResult(r: unknown): r is StoryResult {
 export function isGenerationResult(r: unknown): r is GenerationResponse {
   return typeof r === 'object' && r !== null && typeof (r as GenerationResponse).formats === 'object' && (r as GenerationResponse).formats !== null;
 }
+export function isBatchResult(r: unknown): r is BatchResult {
+  return typeof r === 'object' && r !== null && typeof (r as BatchResult).items_total === 'number' && typeof (r as BatchResult).results_url === 'string';
+}
 export function isProcessResult(r: unknown): r is ProcessResponse {
   return typeof r === 'object' && r !== null && typeof (r as ProcessResponse).image_url === 'string';
 }
@@ -117,3 +122,32 @@ export type RotateSecretRequest = Static<typeof RotateSecretBody>;
 /** One delivery and every attempt (`GET /v1/webhooks/deliveries`, redeliver). */
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
 export type DeliveryList = Static<typeof DeliveryListSchema>;
+
+/**
+ * `POST /v1/batches` as JSON: `operation` is the job operation every item runs (image, graphic,
+ * diagram, edit_*, combine_*, process_*; not story), `items` one create body of it each, merged
+ * over `defaults`; the batch's own `metadata`, `max_cost_eur`, `priority`, `retention_days`, webhook.
+ */
+export type BatchCreateRequest = { operation: string } & Static<TObject<typeof batchCreateFields>>;
+/** The same without `items`: the text fields of a multipart (JSONL) create. */
+export type BatchOptions = Omit<BatchCreateRequest, 'items'>;
+/** 202 `{job_id, poll_url, items_total, price_eur}`: every item's price is held. */
+export type BatchAccepted = Static<typeof BatchAcceptedSchema>;
+/** A batch job's `batch` field: the items' counts by state, and where the items are. */
+export type BatchProgress = Static<typeof BatchProgressSchema>;
+/** A completed batch's `result` (its counts; the items' results are in its items and results.jsonl). */
+export type BatchResult = Static<typeof BatchResultSchema>;
+/** A batch as a job (`GET /v1/batches/{id}` = `GET /v1/jobs/{id}`), `operation: "batch"`. */
+export type BatchJob = Job<BatchResult>;
+/** One item (`…/items`, one line of `…/results.jsonl`); a completed item's `result` is its operation's create response. */
+export type BatchItem = Omit<Static<typeof BatchItemSchema>, 'result'> & { result?: GenerationResponse | ProcessResponse };
+export type BatchItemList = Omit<Static<typeof BatchItemListSchema>, 'items'> & { items: BatchItem[] };
+/** An item's state as a filter: `failed` includes canceled items, `canceled` selects them alone. */
+export type BatchItemStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
+export interface BatchItemQuery {
+  /** One status or several (sent as a comma list). */
+  status?: BatchItemStatus | BatchItemStatus[];
+  /** 1–500, default 100. */
+  limit?: number;
+  offset?: number;
+}

@@ -19,14 +19,17 @@ export async function openStore(config: Config, opts: { migrate?: boolean; unbou
         if (opts.migrate !== false) {
           // Migrations on a connection of their own without the query bound: an index build, or
           // waiting for another process's migration lock, may legitimately take longer.
-          const m = openPostgres(config.databaseUrl!, 1);
+          const m = openPostgres(config.databaseUrl!, 1, { idleInTransactionTimeoutMs: config.databaseIdleTxTimeoutMs });
           try {
             await migrate(m.db);
           } finally {
             await m.db.destroy();
           }
         }
-        const { db } = openPostgres(config.databaseUrl!, config.databasePoolSize, { queryTimeoutMs: opts.unboundedQueries ? 0 : config.databaseQueryTimeoutMs });
+        const { db } = openPostgres(config.databaseUrl!, config.databasePoolSize, {
+          queryTimeoutMs: opts.unboundedQueries ? 0 : config.databaseQueryTimeoutMs,
+          idleInTransactionTimeoutMs: config.databaseIdleTxTimeoutMs,
+        });
         return { db, driver: 'postgres' as const, close: () => db.destroy() };
       })()
     : (() => {

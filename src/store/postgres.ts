@@ -75,11 +75,31 @@ export interface PostgresOptions {
    * run without it (an index build, or waiting for another process's migration lock, may be long).
    */
   queryTimeoutMs?: number;
+  /**
+   * Server-side bound on a transaction left open with no statement running (PostgreSQL's
+   * `idle_in_transaction_session_timeout`), 0 for none. A process that stops between two statements
+   * of a transaction (SIGSTOP, a long GC pause, a suspended VM) keeps its row locks (a job's row, an
+   * account's balance) for as long as it is stopped, and every other process's transition on that
+   * job would queue behind them; the server ends such a session, rolls it back and frees its locks.
+   * The waking process finds its connection gone: a database fault (src/util/dependency-fault.ts).
+   * Every pool sets it (EASEL_DATABASE_IDLE_TX_TIMEOUT_MS), migrations included: none of Easel's
+   * transactions waits on anything but its own statements.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export function openPostgres(url: string, poolSize: number, opts: PostgresOptions = {}): { db: Kysely<Database>; pool: pg.Pool } {
   const queryTimeout = opts.queryTimeoutMs && opts.queryTimeoutMs > 0 ? opts.queryTimeoutMs : undefined;
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'easel', connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: queryTimeout });
+  const idleTx = opts.idleInTransactionTimeoutMs && opts.idleInTransactionTimeoutMs > 0 ? opts.idleInTransactionTimeoutMs : undefined;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: 'easel',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: queryTimeout,
+    // Sent in the startup packet, so it holds for every session of the pool from its first statement.
+    idle_in_transaction_session_timeout: idleTx,
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // Nor a checked-out one between two queries of a transaction (a server restart terminates every

@@ -20,11 +20,13 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 /** A full or read-only filesystem. */
 const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS']);
 /**
- * PostgreSQL SQLSTATEs of an unavailable server: class 08 (connection exception), 57P01
- * admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up / shutting down),
- * 53300 too_many_connections.
+ * PostgreSQL SQLSTATEs of an unavailable server or a session it ended: class 08 (connection
+ * exception), 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up /
+ * shutting down), 53300 too_many_connections, 25P03 idle_in_transaction_session_timeout and 57P05
+ * idle_session_timeout (the process had stopped mid-transaction, src/store/postgres.ts: its
+ * transaction was rolled back, nothing of it was written, and it is retried like a lost connection).
  */
-const PG_UNAVAILABLE = /^(08...|57P0[123]|53300)$/;
+const PG_UNAVAILABLE = /^(08...|57P0[1235]|53300|25P03)$/;
 /**
  * node-postgres's own messages when the connection dies or cannot be made in time, or a query got
  * no answer within the pool's `query_timeout` (a frozen or partitioned server: src/store/postgres.ts).

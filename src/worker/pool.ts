@@ -185,7 +185,8 @@ export class WorkerPool {
       log.info({ ms: Date.now() - began }, 'job finished');
     } catch (e) {
       if (leaseLost || e instanceof LeaseLost) {
-        log.warn('lease lost; another worker owns the job now, and this run wrote nothing more');
+        // The error that ended the run says how it stopped (a refused write, its transaction ended by the server).
+        log.warn(e instanceof LeaseLost ? {} : { err: (e as Error).message }, 'lease lost; another worker owns the job now, and this run wrote nothing more');
       } else if (this.stopping && ac.signal.aborted) {
         await this.jobs.release(fence).catch((err: unknown) => {
           if (!(err instanceof LeaseLost)) throw err;
@@ -208,12 +209,20 @@ export class WorkerPool {
    * the dependency is back; what it recorded and paid for so far stays. When the release itself
    * cannot be written, the claim's lease expires and the job is claimed again all the same.
    */
-  private async giveBack(fence: Fence, e: unknown, log: Logger): Promise<'dependency_fault'> {
-    const fault = dependencyFault(e)!;
-    log.warn({ dependency: fault.dependency, err: (e as Error).message }, 'a dependency is unavailable; the job is handed back to run again');
-    await this.jobs.release(fence).catch((err: unknown) => {
-      if (!(err instanceof LeaseLost)) log.warn({ err: (err as Error).message }, 'handing the job back failed; its lease will expire and it runs again');
-    });
+  private async giveBack(fence: Fence, e: unknown, log: Logger): Promise<void | 'dependency_fault'> {
+    const fault = { dependency: dependencyFault(e)!.dependency, err: (e as Error).message };
+    try {
+      await this.jobs.release(fence);
+      log.warn(fault, 'a dependency is unavailable; the job is handed back to run again');
+    } catch (err) {
+      // The fault was this run's own connection being ended while the process was stopped mid-transaction
+      // (src/store/postgres.ts): its transaction was rolled back, and meanwhile another worker took the job.
+      if (err instanceof LeaseLost) {
+        log.warn(fault, 'lease lost; another worker owns the job now, and this run wrote nothing more');
+        return;
+      }
+      log.warn({ ...fault, release_err: (err as Error).message }, 'a dependency is unavailable, and handing the job back failed; its lease will expire and it runs again');
+    }
     return 'dependency_fault';
   }
 

@@ -90,8 +90,8 @@ describe(`dashboard in Chromium (${MODE})`, { timeout: 240_000 }, () => {
   it('generates an image from the playground; a <script> prompt is shown as text', async () => {
     await page.getByRole('link', { name: 'Playground' }).click();
     await page.getByRole('heading', { name: 'Playground', level: 1 }).waitFor();
-    await page.getByLabel('Prompt').fill(XSS);
-    await page.getByLabel('Aspect ratio').selectOption('16:9');
+    await page.getByLabel('Prompt', { exact: true }).fill(XSS);
+    await page.getByLabel('Aspect ratio', { exact: true }).selectOption('16:9');
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.getByTestId('image-result').waitFor({ timeout: 30_000 });
     assert.equal(await page.getByTestId('image-prompt').innerText(), XSS);

@@ -75,6 +75,7 @@ export class OpenAIFake {
   readonly produced = new Map<string, string>();
   private readonly steps: OpenAIStep[] = [];
   private persistent: OpenAIStep | null = null;
+  private readonly promptRules: { fragment: string; step: OpenAIStep }[] = [];
   private readonly cdn = new Map<string, Buffer>();
   private inFlight = 0;
   maxInFlight = 0;
@@ -107,6 +108,15 @@ export class OpenAIFake {
 
   failNext(n: number, status: number, retryAfter?: string): this {
     for (let i = 0; i < n; i++) this.steps.push({ kind: 'status', status, retryAfter });
+    return this;
+  }
+
+  /**
+   * A behaviour for every request whose prompt contains `fragment`, before the queue is consulted:
+   * with many jobs in flight at once (a batch), the order of requests is not known, their prompts are.
+   */
+  forPrompt(fragment: string, step: OpenAIStep): this {
+    this.promptRules.push({ fragment, step });
     return this;
   }
 
@@ -228,7 +238,8 @@ export class OpenAIFake {
     }
 
     // Scripted behaviour.
-    const step = this.steps.shift() ?? this.persistent;
+    const rule = this.promptRules.find((r) => String(params.prompt).includes(r.fragment));
+    const step = rule ? rule.step : (this.steps.shift() ?? this.persistent);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {

@@ -99,6 +99,25 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
   must('POST /v1/generate/graphic', await client.POST('/v1/generate/graphic', { body: { prompt: 'a rocket icon', aspect_ratio: '1:1' } }));
   must('POST /v1/generate/diagram', await client.POST('/v1/generate/diagram', { body: { prompt: 'user login', type: 'sequence' } }));
   must('POST /v1/quote', await client.POST('/v1/quote', { body: { operation: 'image', request: { prompt: 'a lighthouse' } } }));
+
+  // Batches: one read as a job and by its items and JSON lines; a second one canceled (or already ended: 409).
+  const batch = must('POST /v1/batches', await client.POST('/v1/batches', { body: { operation: 'image', items: [{ prompt: 'a fox' }, { prompt: 'a heron' }], defaults: { aspect_ratio: '1:1' } } }));
+  for (;;) {
+    const b = must('GET /v1/batches/{id}', await client.GET('/v1/batches/{id}', { params: { path: { id: batch.job_id } } }));
+    if (b.status === 'completed' || b.status === 'failed') {
+      if (b.batch?.items_completed !== 2) throw new Error(`batch ended with ${JSON.stringify(b.batch)}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const items = must('GET /v1/batches/{id}/items', await client.GET('/v1/batches/{id}/items', { params: { path: { id: batch.job_id }, query: { status: 'completed', limit: 10 } } }));
+  if (items.total !== 2 || !items.items.every((i) => i.result !== undefined)) throw new Error(`items ${JSON.stringify(items)}`);
+  const lines = must('GET /v1/batches/{id}/results.jsonl', await client.GET('/v1/batches/{id}/results.jsonl', { params: { path: { id: batch.job_id } }, parseAs: 'text' }));
+  if (String(lines).trim().split('\n').length !== 2) throw new Error(`results.jsonl: ${String(lines)}`);
+  const second = must('POST /v1/batches', await client.POST('/v1/batches', { body: { operation: 'image', items: Array.from({ length: 20 }, (_, i) => ({ prompt: `batch ${i}` })) } }));
+  const canceled = await client.POST('/v1/batches/{id}/cancel', { params: { path: { id: second.job_id } } });
+  note('POST /v1/batches/{id}/cancel', canceled.response);
+  if (![200, 202, 409].includes(canceled.response.status)) throw new Error(`cancel answered ${canceled.response.status}`);
   for (const kind of ['image', 'graphic', 'diagram'] as const) {
     must(`POST /v1/edit/${kind}`, await client.POST(`/v1/edit/${kind}`, { body: { image_url: input, prompt: 'make it warmer' } }));
     must(`POST /v1/combine/${kind}`, await client.POST(`/v1/combine/${kind}`, { body: { input_image_urls: [input, image.formats.png.url], prompt: 'side by side' } }));

@@ -114,6 +114,37 @@ describe('dependency faults are told apart from bugs', () => {
     }
   });
 
+  it('a transaction left idle (its process stopped): the server ends it and frees its row lock; its next statement is a database fault, and nothing of it is kept', async () => {
+    const url = await createDatabase();
+    const stopped = openPostgres(url, 1, { queryTimeoutMs: 8000, idleInTransactionTimeoutMs: 1000 });
+    const other = openPostgres(url, 1, { queryTimeoutMs: 8000, idleInTransactionTimeoutMs: 1000 });
+    try {
+      await sql`create table idle_probe (id int primary key, v int)`.execute(other.db);
+      await sql`insert into idle_probe values (1, 0)`.execute(other.db);
+      let otherDone: Promise<unknown> | null = null;
+      const e = await thrown(() =>
+        stopped.db.transaction().execute(async (trx) => {
+          await sql`update idle_probe set v = 1 where id = 1`.execute(trx);
+          // The row is locked; another session's update of it waits. Then this process sends nothing, as a
+          // stopped one does, for longer than the bound: only the server can end the wait.
+          otherDone = sql`update idle_probe set v = 2 where id = 1`.execute(other.db);
+          await new Promise((r) => setTimeout(r, 2500));
+          await sql`update idle_probe set v = v + 10 where id = 1`.execute(trx);
+        }),
+      );
+      assert.deepEqual(dependencyFault(e), { dependency: 'database', retryAfterS: 2 }, String(e));
+      // The waiter got the lock (well within its own 8 s query bound), and the ended transaction left nothing.
+      await otherDone;
+      assert.equal((await sql<{ v: number }>`select v from idle_probe where id = 1`.execute(other.db)).rows[0]!.v, 2);
+      // The pool made a new session for the next borrower.
+      assert.equal((await sql<{ one: number }>`select 1 as one`.execute(stopped.db)).rows[0]!.one, 1);
+    } finally {
+      await stopped.db.destroy();
+      await other.db.destroy();
+      await dropDatabase(url);
+    }
+  });
+
   it('a bug stays a bug', () => {
     assert.equal(dependencyFault(new TypeError("Cannot read properties of undefined (reading 'id')")), null);
     assert.equal(dependencyFault(null), null);

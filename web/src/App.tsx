@@ -6,6 +6,8 @@ import { SignIn } from './pages/SignIn';
 import { Overview } from './pages/Overview';
 import { Jobs } from './pages/Jobs';
 import { JobDetail } from './pages/JobDetail';
+import { Batches } from './pages/Batches';
+import { BatchDetail } from './pages/BatchDetail';
 import { Gallery } from './pages/Gallery';
 import { Keys } from './pages/Keys';
 import { Playground } from './pages/Playground';
@@ -14,6 +16,7 @@ import { PageTitle } from './components/PageTitle';
 const NAV: { page: Route['page'][]; label: string; to: string }[] = [
   { page: ['overview'], label: 'Overview', to: href.overview },
   { page: ['jobs', 'job'], label: 'Jobs', to: href.jobs },
+  { page: ['batches', 'batch'], label: 'Batches', to: href.batches },
   { page: ['gallery'], label: 'Gallery', to: href.gallery() },
   { page: ['playground'], label: 'Playground', to: href.playground },
   { page: ['keys'], label: 'API keys', to: href.keys },
@@ -27,6 +30,10 @@ function Page({ route }: { route: Route }) {
       return <Jobs />;
     case 'job':
       return <JobDetail key={route.id} id={route.id} />;
+    case 'batches':
+      return <Batches />;
+    case 'batch':
+      return <BatchDetail key={route.id} id={route.id} />;
     case 'gallery':
       return <Gallery key={route.id ?? ''} id={route.id} />;
     case 'keys':

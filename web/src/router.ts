@@ -8,6 +8,8 @@ export type Route =
   | { page: 'overview' }
   | { page: 'jobs' }
   | { page: 'job'; id: string }
+  | { page: 'batches' }
+  | { page: 'batch'; id: string }
   | { page: 'gallery'; id?: string }
   | { page: 'keys' }
   | { page: 'playground' }
@@ -19,6 +21,7 @@ export function parseHash(hash: string): Route {
   if (!a) return { page: 'overview' };
   if (a === 'jobs' && !b) return { page: 'jobs' };
   if (a === 'jobs' && b) return { page: 'job', id: b };
+  if (a === 'batches') return b ? { page: 'batch', id: b } : { page: 'batches' };
   if (a === 'gallery') return b ? { page: 'gallery', id: b } : { page: 'gallery' };
   if (a === 'keys') return { page: 'keys' };
   if (a === 'playground') return { page: 'playground' };
@@ -29,6 +32,8 @@ export const href = {
   overview: '#/',
   jobs: '#/jobs',
   job: (id: string) => `#/jobs/${encodeURIComponent(id)}`,
+  batches: '#/batches',
+  batch: (id: string) => `#/batches/${encodeURIComponent(id)}`,
   gallery: (id?: string) => (id ? `#/gallery/${encodeURIComponent(id)}` : '#/gallery'),
   keys: '#/keys',
   playground: '#/playground',

@@ -85,6 +85,58 @@ export interface Job {
   estimated_completed_at?: string | null;
   result_expires_at?: string;
   result_expired?: boolean;
+  /** Easel, batch jobs (operation "batch"): the items' counts. */
+  batch?: BatchProgress;
+  /** Easel, items of a batch: the batch and the item's 0-based place in it. */
+  batch_id?: string;
+  batch_index?: number;
+}
+
+/** A batch job's `batch` block (issue 21): per-state counts of its items. */
+export interface BatchProgress {
+  operation: string;
+  items_total: number;
+  items_completed: number;
+  items_failed: number;
+  items_canceled: number;
+  items_running: number;
+  items_pending: number;
+  items_url: string;
+  results_url: string;
+}
+
+/** One item of GET /v1/batches/{id}/items: a job of the batch's operation. */
+export interface BatchItem {
+  index: number;
+  job_id: string;
+  status: JobStatus;
+  operation: string;
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  attempts: number;
+  cost: { held_eur: string; charged_eur: string; refunded_eur: string };
+  /** Completed items: the operation's create response (a GenerationResponse's formats, a ProcessResponse's image_url). */
+  result?: { formats?: Partial<Formats>; image_url?: string };
+  error?: { code: string; message: string };
+  canceled?: true;
+  metadata?: Record<string, string>;
+  result_expired?: true;
+}
+
+export interface BatchItemList {
+  items: BatchItem[];
+  limit: number;
+  offset: number;
+  total: number;
+}
+
+/** 202 of POST /v1/batches. */
+export interface BatchAccepted {
+  job_id: string;
+  poll_url: string;
+  items_total: number;
+  price_eur: string;
 }
 
 export interface JobList {

@@ -12,7 +12,8 @@ import { toEaselError } from '../error-handler.js';
 import { createContext } from '../prepare/context.js';
 import { BATCH_OPERATIONS, prepareBatch } from '../prepare/batch.js';
 import { BATCH_OPERATION } from '../../jobs/batch-operation.js';
-import { allBatchItems, batchItems, presentBatchItem } from '../../batches/items.js';
+import { allBatchItems, batchItems } from '../../batches/items.js';
+import { presentBatchItem } from '../../views/present-batch-item.js';
 import { storedStatusesOf } from '../../jobs/seed-status.js';
 import { microsToEur } from '../../util/money.js';
 import type { JobRow } from '../../jobs/row.js';
@@ -142,9 +143,8 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
           'One line per item in request order, each a BatchItem object (as in GET /v1/batches/{id}/items) with freshly signed URLs, so a client downloads everything in one request, while the batch runs or after. Content-Type application/x-ndjson.',
         tags: ['batches'],
         params: JobIdParams,
-        produces: ['application/x-ndjson'],
         response: {
-          200: { description: 'application/x-ndjson: one BatchItem per line.', content: { 'application/x-ndjson': { schema: Type.String() } } },
+          200: { description: 'application/x-ndjson: one BatchItem per line (the schema is each line\'s).', content: { 'application/x-ndjson': { schema: Type.Ref('BatchItem') } } },
           ...errorResponses(400, 401, 404),
         },
       },

@@ -1,6 +1,11 @@
 import cliProgress from 'cli-progress';
 import { displayStatus, type Job } from '../../sdk/index.js';
 
+/** The one look of every progress bar the CLI draws in a terminal (stories, batches). */
+export function ttyBar(stream: NodeJS.WriteStream, format: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ stream, format, barCompleteChar: '#', barIncompleteChar: '-', hideCursor: true, fps: 10 }, cliProgress.Presets.legacy);
+}
+
 export interface SceneProgress {
   update(job: Job): void;
   stop(): void;
@@ -13,17 +18,7 @@ export interface SceneProgress {
  */
 export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): SceneProgress {
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream,
-        format: 'scenes [{bar}] {value}/{total} | {percentage}% | ETA {eta_text} | {status}',
-        barCompleteChar: '#',
-        barIncompleteChar: '-',
-        hideCursor: true,
-        fps: 10,
-      },
-      cliProgress.Presets.legacy,
-    );
+    const bar = ttyBar(stream, 'scenes [{bar}] {value}/{total} | {percentage}% | ETA {eta_text} | {status}');
     let started = false;
     // The ETA is our own: time per scene finished since we started watching (a resumed story
     // starts part-way; the reference portraits before scene 1 count towards the first scene).
@@ -72,7 +67,7 @@ function phaseText(job: Job): string {
   return displayStatus(job);
 }
 
-function formatSeconds(s: number): string {
+export function formatSeconds(s: number): string {
   const t = Math.max(0, Math.round(s));
   return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }

@@ -1,10 +1,12 @@
 import type { Job } from '../types';
+import { BatchProgress } from './BatchProgress';
 
 /**
- * Scene progress of a story (n/N), or the status alone for a single image. The text is the
+ * Item progress of a batch, scene progress of a story (n/N), or the status alone for a single image. The text is the
  * accessible value; the <progress> bar repeats it visually (no inline style: the CSP forbids it).
  */
 export function Progress({ job }: { job: Job }) {
+  if (job.batch) return <BatchProgress batch={job.batch} jobId={job.job_id} />;
   // An image job is one picture: its status says everything, "1/1 scenes" would only confuse.
   if (job.scenes_total <= 0 || (job.operation !== 'story' && job.scenes_total <= 1)) return null;
   // Portraits come before scene 1 and move no scene counter: say what is being drawn.

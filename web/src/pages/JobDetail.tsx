@@ -3,13 +3,14 @@ import { useEffect, useState } from 'preact/hooks';
 import { post } from '../api';
 import { hasRoute, ROUTES } from '../capabilities';
 import { useLiveJob } from '../use-live-job';
-import { eur, when } from '../format';
+import { eur, shortId, when } from '../format';
 import { href } from '../router';
 import { ErrorBox } from '../components/ErrorBox';
 import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
 import { Downloads } from '../components/Downloads';
+import { Cost } from '../components/Cost';
 import { TERMINAL, shownStatus, type Formats, type ImageResult, type Job, type JobEvent, type SceneProgress, type StoryResult } from '../types';
 
 function useCapability(route: string): boolean {
@@ -25,46 +26,6 @@ export function scenesOf(job: Job): SceneProgress[] {
   if (job.scenes?.length) return job.scenes;
   const r = job.result as StoryResult | undefined;
   return (r?.scenes ?? []).map((s, index) => ({ index, status: 'completed', prompt: s.prompt, images: s.images, formats: s.formats }));
-}
-
-/** Held / charged / refunded from the job's cost block (issue 7), else the result's cost_eur. */
-function Cost({ job }: { job: Job }) {
-  const resultCost = (job.result as { cost_eur?: string } | undefined)?.cost_eur;
-  if (!job.cost && !resultCost) return null;
-  return (
-    <section aria-labelledby="cost-h">
-      <h2 id="cost-h">Cost</h2>
-      <dl class="stats">
-        {job.cost ? (
-          <>
-            <div>
-              <dt>Held</dt>
-              <dd data-testid="cost-held">{eur(job.cost.held_eur)}</dd>
-            </div>
-            <div>
-              <dt>Charged</dt>
-              <dd data-testid="cost-charged">{eur(job.cost.charged_eur)}</dd>
-            </div>
-            <div>
-              <dt>Refunded</dt>
-              <dd data-testid="cost-refunded">{eur(job.cost.refunded_eur)}</dd>
-            </div>
-          </>
-        ) : (
-          <div>
-            <dt>Charged</dt>
-            <dd data-testid="cost-charged">{eur(resultCost)}</dd>
-          </div>
-        )}
-        {job.max_cost_eur ? (
-          <div>
-            <dt>Cost limit</dt>
-            <dd>{eur(job.max_cost_eur)}</dd>
-          </div>
-        ) : null}
-      </dl>
-    </section>
-  );
 }
 
 function Timeline({ job, events }: { job: Job; events: JobEvent[] }) {
@@ -141,6 +102,16 @@ export function JobDetail({ id }: { id: string }) {
         {job.cancel_requested_at ? <span class="muted"> cancel requested {when(job.cancel_requested_at)}</span> : null}
       </p>
       <dl class="facts">
+        {job.batch_id ? (
+          <>
+            <dt>Batch</dt>
+            <dd>
+              <a href={href.batch(job.batch_id)} data-testid="item-batch-link">
+                item {(job.batch_index ?? 0) + 1} of batch {shortId(job.batch_id)}
+              </a>
+            </dd>
+          </>
+        ) : null}
         <dt>Created</dt>
         <dd>{when(job.created_at)}</dd>
         {job.model ? (
@@ -179,6 +150,11 @@ export function JobDetail({ id }: { id: string }) {
           <button type="button" class="danger" disabled={busy || !!job.cancel_requested_at} onClick={() => act(`/v1/jobs/${encodeURIComponent(job.job_id)}/cancel`)}>
             Cancel job
           </button>
+        ) : null}
+        {job.batch ? (
+          <a class="button" href={href.batch(job.job_id)}>
+            Open batch
+          </a>
         ) : null}
         {job.operation === 'story' && job.status === 'completed' ? (
           <a class="button" href={href.gallery(job.job_id)}>

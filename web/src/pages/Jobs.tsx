@@ -8,7 +8,7 @@ import { JobCard } from '../components/JobCard';
 import type { JobList } from '../types';
 
 const STATUSES = ['pending', 'processing', 'completed', 'failed', 'canceled'];
-const OPERATIONS = ['story', 'image', 'graphic', 'diagram', 'edit_image', 'edit_graphic', 'edit_diagram', 'combine_image', 'combine_graphic', 'combine_diagram'];
+const OPERATIONS = ['story', 'image', 'graphic', 'diagram', 'edit_image', 'edit_graphic', 'edit_diagram', 'combine_image', 'combine_graphic', 'combine_diagram', 'batch'];
 const PAGE = 20;
 
 /** Every job, newest first, filtered by status and operation (GET /v1/jobs filters), unfinished ones live. */

@@ -8,6 +8,7 @@ import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
 import { Downloads } from '../components/Downloads';
+import { BatchForm } from '../components/BatchForm';
 import { shownStatus, type ImageResult } from '../types';
 
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
@@ -175,6 +176,7 @@ export function Playground() {
       <div class="two-col">
         <ImageForm />
         <StoryForm />
+        <BatchForm aspectRatios={ASPECT_RATIOS} />
       </div>
     </>
   );
