@@ -122,13 +122,20 @@ onlyEmbedded('README Quick start', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${shim}:${process.env.PATH}`, EASEL_PORT: String(port), HOME: dir };
     for (const k of Object.keys(env)) if (k.startsWith('EASEL_') && k !== 'EASEL_PORT') delete env[k];
     for (const k of Object.keys(env)) if (k.startsWith('npm_')) delete env[k];
-    const child = spawn('bash', ['-c', script], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Output goes to files, not pipes: the backgrounded `npm start` shares the shell's stdout, and node makes a
+    // pipe it is given non-blocking, so on a loaded machine the shell's own echo could fail with EAGAIN when
+    // the pipe is full. A file never answers EAGAIN.
+    const outFile = path.join(dir, 'stdout.txt');
+    const errFile = path.join(dir, 'stderr.txt');
+    const outFd = fs.openSync(outFile, 'w');
+    const errFd = fs.openSync(errFile, 'w');
+    const child = spawn('bash', ['-c', script], { cwd: clone, env, detached: true, stdio: ['ignore', outFd, errFd] });
+    fs.closeSync(outFd);
+    fs.closeSync(errFd);
     started.push(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const out = fs.readFileSync(outFile, 'utf8');
+    const err = fs.readFileSync(errFile, 'utf8');
     fs.writeFileSync(path.join(ROOT, 'test-artifacts', 'quickstart-output.txt'), `${script}\n--- stdout\n${out}\n--- stderr\n${err}`);
     assert.equal(code, 0, err.slice(-2000));
 
