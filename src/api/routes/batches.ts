@@ -80,7 +80,7 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
       },
       async (req, reply) => {
         const ctx = createContext(req);
-        const body = req.isMultipart() ? await readBatchForm(req, s.config.maxBatchBytes) : (req.body as Record<string, unknown>);
+        const body = req.isMultipart() ? await readBatchForm(req, s.config.maxBatchBytes) : jsonBody(req);
         const input = await prepareBatch(s, ctx, body, req.id);
         const job = await s.jobs.submitBatch(input);
         req.log.info({ job_id: job.id, items: input.items.length, replayed: job.replayed === true }, 'batch accepted');
@@ -186,6 +186,18 @@ async function batchOf(s: Services, req: FastifyRequest): Promise<JobRow> {
   const job = await s.jobs.getForAccount(id, auth.accountId);
   if (!job || job.operation !== BATCH_OPERATION) throw notFound(`No batch ${id}.`);
   return job;
+}
+
+/**
+ * A JSON body (validated by the route schema). The schema is keyed by content type, so a body of
+ * another type (text/plain arrives as a string) never met it: it is refused here, not trusted.
+ */
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+    throw badRequest('Send a JSON object (Content-Type: application/json) or multipart/form-data with a JSONL file "items".');
+  }
+  if (!checkBody(req.body)) throw toEaselError(Object.assign(new Error('invalid body'), { validation: checkBody.errors ?? [], validationContext: 'body' }) as never);
+  return req.body as Record<string, unknown>;
 }
 
 const JSON_FIELDS = new Set(['defaults', 'metadata', 'webhook_events']);
