@@ -291,6 +291,11 @@ models:
     const cap = await api(srv.baseUrl, 'POST', '/v1/batches', { key, body: { operation: 'image', max_cost_eur: '0.050000', items: [1, 2, 3].map((i) => ({ prompt: `p ${i}` })) } });
     assert.equal(cap.status, 422, cap.text);
     assert.equal(cap.body.error, 'max_cost_exceeded');
+    // Over the account's daily spending cap → 402 spending_cap_reached for the sum, nothing held.
+    assert.equal((await srv.cli(['accounts', 'set', 'batch-invalid', '--daily-cap-eur', '0.05'])).code, 0);
+    const capped = await api(srv.baseUrl, 'POST', '/v1/batches', { key, body: { operation: 'image', items: [1, 2, 3].map((i) => ({ prompt: `capped ${i}` })) } });
+    assert.equal(capped.status, 402, capped.text);
+    assert.equal(capped.body.error, 'spending_cap_reached');
 
     const after = await auditLedger(srv, 'batch-invalid');
     assert.deepEqual(after, before, 'no ledger row was written');
