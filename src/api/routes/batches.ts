@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { Type, type Static } from 'typebox';
 import type { Services } from '../../app.js';
@@ -8,6 +8,7 @@ import { BatchAccepted, BatchItemList, BatchItemQuery, batchCreateFields } from 
 import { requireAuth } from '../auth.js';
 import { EaselError, badRequest, notFound } from '../../errors.js';
 import { validatorCompiler } from '../validation.js';
+import { jsonObjectBody, jsonOrMultipartCompiler } from '../json-or-multipart.js';
 import { toEaselError } from '../error-handler.js';
 import { createContext } from '../prepare/context.js';
 import { BATCH_OPERATIONS, prepareBatch } from '../prepare/batch.js';
@@ -44,12 +45,6 @@ const BatchForm = Type.Object(
 type ValidateFn = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 const checkBody = validatorCompiler({ schema: BatchBody, httpPart: 'body', method: 'POST', url: '/v1/batches' }) as ValidateFn;
 
-/** JSON bodies are validated by the route schema; a multipart body is validated once turned into the same object. */
-const compilerFor =
-  (): FastifySchemaCompiler<unknown> =>
-  (opts) =>
-    opts.httpPart === 'body' && opts.contentType === 'multipart/form-data' ? () => true : validatorCompiler(opts);
-
 /**
  * Batches (issue 21): POST /v1/batches creates a batch job and one job per item; the batch is read
  * as a job (GET /v1/jobs/{id}, or the alias GET /v1/batches/{id}), its items page by page or as
@@ -76,11 +71,11 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
           headers: CreateHeaders,
           response: { 202: BatchAccepted, 200: BatchAccepted, ...errorResponses(400, 401, 402, 403, 404, 409, 413, 415, 422, 429, 451, 500, 503) },
         },
-        validatorCompiler: compilerFor(),
+        validatorCompiler: jsonOrMultipartCompiler(),
       },
       async (req, reply) => {
         const ctx = createContext(req);
-        const body = req.isMultipart() ? await readBatchForm(req, s.config.maxBatchBytes) : jsonBody(req);
+        const body = req.isMultipart() ? await readBatchForm(req, s.config.maxBatchBytes) : jsonObjectBody(req, 'multipart/form-data with a JSONL file "items"');
         const input = await prepareBatch(s, ctx, body, req.id);
         const job = await s.jobs.submitBatch(input);
         req.log.info({ job_id: job.id, items: input.items.length, replayed: job.replayed === true }, 'batch accepted');
@@ -186,18 +181,6 @@ async function batchOf(s: Services, req: FastifyRequest): Promise<JobRow> {
   const job = await s.jobs.getForAccount(id, auth.accountId);
   if (!job || job.operation !== BATCH_OPERATION) throw notFound(`No batch ${id}.`);
   return job;
-}
-
-/**
- * A JSON body (validated by the route schema). The schema is keyed by content type, so a body of
- * another type (text/plain arrives as a string) never met it: it is refused here, not trusted.
- */
-function jsonBody(req: FastifyRequest): Record<string, unknown> {
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-    throw badRequest('Send a JSON object (Content-Type: application/json) or multipart/form-data with a JSONL file "items".');
-  }
-  if (!checkBody(req.body)) throw toEaselError(Object.assign(new Error('invalid body'), { validation: checkBody.errors ?? [], validationContext: 'body' }) as never);
-  return req.body as Record<string, unknown>;
 }
 
 const JSON_FIELDS = new Set(['defaults', 'metadata', 'webhook_events']);

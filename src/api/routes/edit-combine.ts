@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import type { Services } from '../../app.js';
@@ -6,6 +6,7 @@ import { errorResponses } from '../../contract/common.js';
 import { CreateHeaders } from '../../contract/create-headers.js';
 import { combineFormFields, combineJsonBody, combineMultipartDoc, editFormFields, editJsonBody, editMultipartDoc, type EditKind } from '../../contract/content.js';
 import { validatorCompiler } from '../validation.js';
+import { jsonObjectBody, jsonOrMultipartCompiler } from '../json-or-multipart.js';
 import { toEaselError } from '../error-handler.js';
 import { EaselError, badRequest, validationFailed } from '../../errors.js';
 import { acceptUpload } from '../../uploads/accept.js';
@@ -25,15 +26,6 @@ interface Parsed {
   /** Multipart: the files, in order. JSON: none (the inputs are URLs in `body`). */
   files: Buffer[] | null;
 }
-
-/**
- * The JSON schema validates JSON bodies as usual; a multipart body is read by the handler and
- * validated there against the form-field schema (the multipart schema only documents the form).
- */
-const compilerFor =
-  (): FastifySchemaCompiler<unknown> =>
-  (opts) =>
-    opts.httpPart === 'body' && opts.contentType === 'multipart/form-data' ? () => true : validatorCompiler(opts);
 
 /**
  * POST /v1/edit/{image|graphic|diagram} and /v1/combine/{image|graphic|diagram}: synchronous,
@@ -72,11 +64,11 @@ function registerEdit(app: FastifyInstance, s: Services, kind: EditKind): void {
         headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
-      validatorCompiler: compilerFor(),
+      validatorCompiler: jsonOrMultipartCompiler(),
     },
     async (req, reply) => {
       const ctx = createContext(req);
-      const { body, files } = req.isMultipart() ? await readForm(req, 'image', 1, checkFields) : { body: jsonBody(req), files: null };
+      const { body, files } = req.isMultipart() ? await readForm(req, 'image', 1, checkFields) : { body: jsonObjectBody(req), files: null };
       if (files) {
         if (files.length === 0) throw badRequest('The file "image" is required: the image to edit.', { fields: [{ path: 'image', message: 'is required' }] });
         if (files.length > 1) throw validationFailed('An edit takes exactly one file, in the field "image".', { fields: [{ path: 'image', message: 'must hold exactly one file' }] });
@@ -105,11 +97,11 @@ function registerCombine(app: FastifyInstance, s: Services, kind: EditKind): voi
         headers: CreateHeaders,
         response: { 200: Type.Ref('GenerationResponse'), ...ERRORS },
       },
-      validatorCompiler: compilerFor(),
+      validatorCompiler: jsonOrMultipartCompiler(),
     },
     async (req, reply) => {
       const ctx = createContext(req);
-      const { body, files } = req.isMultipart() ? await readForm(req, 'images', MAX_COMBINE_INPUTS, checkFields) : { body: jsonBody(req), files: null };
+      const { body, files } = req.isMultipart() ? await readForm(req, 'images', MAX_COMBINE_INPUTS, checkFields) : { body: jsonObjectBody(req), files: null };
       if (files && (files.length < 2 || files.length > MAX_COMBINE_INPUTS)) {
         throw validationFailed(`images must hold 2 to ${MAX_COMBINE_INPUTS} files, got ${files.length}.`, {
           fields: [{ path: 'images', message: `must hold 2 to ${MAX_COMBINE_INPUTS} files` }],
@@ -121,14 +113,6 @@ function registerCombine(app: FastifyInstance, s: Services, kind: EditKind): voi
 }
 
 type ValidateFn = ((data: unknown) => boolean) & { errors?: unknown[] | null };
-
-/** A JSON body (validated by the route schema); a request with no body at all never reached that schema. */
-function jsonBody(req: FastifyRequest): Record<string, unknown> {
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-    throw badRequest('Send a JSON object (Content-Type: application/json) or multipart/form-data.');
-  }
-  return req.body as Record<string, unknown>;
-}
 
 /**
  * Reads a multipart body: the files of `fileField` (at most `maxFiles`; one more is still read
