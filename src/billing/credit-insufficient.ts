@@ -1,7 +1,7 @@
 import type { Db } from '../store/db.js';
 import { EaselError } from '../errors.js';
 import { microsToEur } from '../util/money.js';
-import { balanceOf, hold } from './ledger.js';
+import { balanceOf, holdMany } from './ledger.js';
 import { checkSpendingCaps } from './spending-caps.js';
 
 /** 402 credit_insufficient: the spendable balance does not cover the price of `what`. */
@@ -20,9 +20,15 @@ export function creditInsufficient(balanceMicros: number, priceMicros: number, w
  * (read in the same transaction, so the figure is the one the hold was refused against).
  */
 export async function holdOrRefuse(trx: Db, accountId: string, jobId: string, micros: number, what: 'request' | 'scene'): Promise<void> {
-  if (await hold(trx, accountId, jobId, micros)) {
-    if (micros > 0) await checkSpendingCaps(trx, accountId, micros);
+  await holdManyOrRefuse(trx, accountId, [{ jobId, micros }], what);
+}
+
+/** The same for several jobs at once (a batch's items): all held, or 402 for their sum and none. */
+export async function holdManyOrRefuse(trx: Db, accountId: string, holds: readonly { jobId: string; micros: number }[], what: 'request' | 'scene'): Promise<void> {
+  const total = holds.reduce((a, h) => a + h.micros, 0);
+  if (await holdMany(trx, accountId, holds)) {
+    if (total > 0) await checkSpendingCaps(trx, accountId, total);
     return;
   }
-  throw creditInsufficient((await balanceOf(trx, accountId)).available, micros, what);
+  throw creditInsufficient((await balanceOf(trx, accountId)).available, total, what);
 }

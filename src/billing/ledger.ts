@@ -54,19 +54,7 @@ export async function grant(trx: Db, accountId: string, micros: number, note: st
  * submits (threads, processes, or PostgreSQL sessions) can drive a balance below zero.
  */
 export async function hold(trx: Db, accountId: string, jobId: string, micros: number): Promise<boolean> {
-  if (micros === 0) return true;
-  const res = await trx
-    .updateTable('accounts')
-    .set({
-      available_micros: sql`available_micros - ${micros}`,
-      held_micros: sql`held_micros + ${micros}`,
-    })
-    .where('id', '=', accountId)
-    .where('available_micros', '>=', micros)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return false;
-  await post(trx, accountId, jobId, 'hold', -micros, micros, null);
-  return true;
+  return holdMany(trx, accountId, [{ jobId, micros }]);
 }
 
 /**

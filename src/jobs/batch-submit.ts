@@ -6,11 +6,10 @@ import type { NewJob } from './new-row.js';
 import { newJobRow } from './new-row.js';
 import { newId } from '../util/ids.js';
 import { EaselError } from '../errors.js';
-import { balanceOf, holdMany } from '../billing/ledger.js';
-import { creditInsufficient } from '../billing/credit-insufficient.js';
-import { checkSpendingCaps } from '../billing/spending-caps.js';
+import { holdManyOrRefuse } from '../billing/credit-insufficient.js';
 import { appendJobEvent } from './event-log.js';
-import { attachJobWebhook, type RequestedWebhook } from './webhook-outbox.js';
+import type { RequestedWebhook } from './webhook-outbox.js';
+import { checkBacklog, recordCreateExtras } from './create-records.js';
 import { claimIdempotency } from '../idempotency/store.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import type { JobOptions } from './options.js';
@@ -67,25 +66,10 @@ export async function insertBatch(trx: Db, queue: JobQueue, input: BatchSubmit, 
     .insertInto('batches')
     .values({ job_id: batch.id, account_id: accountId, operation: input.operation, items_total: items.length, items_completed: 0, items_failed: 0, items_canceled: 0, hold_micros: total, charged_micros: 0, refunded_micros: 0, failure_codes_json: null, created_at: now })
     .execute();
-  await attachJobWebhook(trx, batch, input.webhook);
-  const pairs = Object.entries(input.options.metadata ?? {});
-  if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: batch.id, account_id: accountId, key, value }))).execute();
+  await recordCreateExtras(trx, batch, input.webhook, input.options.metadata);
   for (let i = 0; i < items.length; i += CHUNK) await trx.insertInto('jobs').values(items.slice(i, i + CHUNK)).execute();
-  if (!(await holdMany(trx, accountId, items.map((i) => ({ jobId: i.id, micros: Number(i.hold_micros) }))))) {
-    throw creditInsufficient((await balanceOf(trx, accountId)).available, total, 'request');
-  }
-  if (total > 0) await checkSpendingCaps(trx, accountId, total);
-  // The batch counts as one job against the backlog bound; its items are bounded by EASEL_MAX_BATCH_ITEMS.
-  const waiting = await trx
-    .selectFrom('jobs')
-    .select(sql<number>`count(*)`.as('n'))
-    .where('account_id', '=', accountId)
-    .where('status', '=', 'pending')
-    .where('batch_id', 'is', null)
-    .executeTakeFirstOrThrow();
-  if (Number(waiting.n) > limits.maxQueuedJobs) {
-    throw new EaselError(429, 'rate_limited', `At most ${limits.maxQueuedJobs} jobs may wait to start for an account; wait for some to start.`, { limit: limits.maxQueuedJobs }, { 'retry-after': '2' });
-  }
+  await holdManyOrRefuse(trx, accountId, items.map((i) => ({ jobId: i.id, micros: Number(i.hold_micros) })), 'request');
+  await checkBacklog(trx, accountId, limits.maxQueuedJobs);
   await appendJobEvent(trx, batch, 'job.created', { operation: BATCH_OPERATION, item_operation: input.operation, items_total: items.length });
   // Each item's own history starts as a single job's does; items have no webhook of their own (the batch reports them).
   for (let i = 0; i < items.length; i += CHUNK) {

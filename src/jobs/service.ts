@@ -1,13 +1,11 @@
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
 import type { JobQueue } from '../queue/port.js';
 import { JobChanges } from './changes.js';
-import { EaselError } from '../errors.js';
 import { holdOrRefuse } from '../billing/credit-insufficient.js';
-import { microsToEur } from '../util/money.js';
 import { newId } from '../util/ids.js';
 import { newJobRow, type NewJob } from './new-row.js';
+import { checkBacklog, recordCreateExtras } from './create-records.js';
 import { insertBatch, type BatchSubmit } from './batch-submit.js';
 import { BATCH_OPERATION } from './batch-operation.js';
 import { TERMINAL } from './types.js';
@@ -15,7 +13,7 @@ import { compiledOnce } from '../store/compiled-once.js';
 import { appendJobEvent } from './event-log.js';
 import type { IdempotencyClaim } from '../idempotency/request.js';
 import { IdempotencyTaken, claimIdempotency, findIdempotent } from '../idempotency/store.js';
-import { attachJobWebhook, type RequestedWebhook } from './webhook-outbox.js';
+import type { RequestedWebhook } from './webhook-outbox.js';
 import { checkMaxCost, type JobOptions } from './options.js';
 import { STALE, type Fence, type Stale, type TransitionContext } from './transitions/context.js';
 import { start, type StartOutcome } from './transitions/start.js';
@@ -89,57 +87,56 @@ export class JobService {
   async submit(input: SubmitInput): Promise<SubmittedJob> {
     // POST /v1/quote makes the same check on the same prepared input (src/api/routes/quote.ts).
     checkMaxCost(input.options, input.holdMicros);
-    if (input.idempotency) {
-      const replay = await this.replayOf(input.accountId, input.idempotency);
-      if (replay) return replay;
-    }
-    const id = newId();
-    const now = Date.now();
-    const row = newJobRow(input, id, now, await this.retentionFor(input));
-    try {
+    const job = await this.createOnce(input.accountId, input.idempotency, async () => {
+      const row = newJobRow(input, newId(), Date.now(), await this.retentionFor(input));
       await this.insertJob(input, row);
-    } catch (e) {
-      // Another request with the same key committed first: answer with its job.
-      if (e instanceof IdempotencyTaken) {
-        const replay = await this.replayOf(input.accountId, input.idempotency!);
-        if (replay) return replay;
-      }
-      throw e;
-    }
-    this.queue.poke();
-    return row;
+      return row;
+    });
+    if (!job.replayed) this.queue.poke();
+    return job;
   }
 
   /**
    * A batch (issue 21): its job and one job per item, every price held, in one transaction
-   * (src/batches/submit.ts). The batch's job has no task of its own: its items' transitions move it.
+   * (src/jobs/batch-submit.ts). The batch's job has no task of its own: its items' transitions move it.
    */
   async submitBatch(input: BatchSubmit): Promise<SubmittedJob> {
-    const holdMicros = input.items.reduce((a, i) => a + i.holdMicros, 0);
-    checkMaxCost(input.options, holdMicros);
-    if (input.idempotency) {
-      const replay = await this.replayOf(input.accountId, input.idempotency);
+    checkMaxCost(input.options, input.items.reduce((a, i) => a + i.holdMicros, 0));
+    const batch = await this.createOnce(input.accountId, input.idempotency, async () => {
+      const models = new Set(input.items.map((i) => i.model));
+      const row = newJobRow(
+        { accountId: input.accountId, keyId: input.keyId, operation: BATCH_OPERATION, model: models.size === 1 ? [...models][0]! : null, request: input.request, holdMicros: 0, scenesTotal: input.items.length, requestId: input.requestId ?? null, options: input.options },
+        newId(),
+        Date.now(),
+        await this.retentionFor(input),
+      );
+      await this.db.transaction().execute((trx) => insertBatch(trx, this.queue, input, row, { maxQueuedJobs: this.maxQueuedJobs, maxActiveBatches: this.maxActiveBatches }));
+      return row;
+    });
+    // Every idle slot may take an item: one poke wakes one slot of each lane.
+    if (!batch.replayed) for (let i = 0; i < Math.min(input.items.length, 64); i++) this.queue.poke();
+    return batch;
+  }
+
+  /**
+   * Creates a job once per Idempotency-Key: a key already used answers its job before anything is
+   * written, and a key another request claimed while this one was creating (IdempotencyTaken from
+   * the creating transaction) answers that request's job.
+   */
+  private async createOnce(accountId: string, claim: IdempotencyClaim | null | undefined, create: () => Promise<JobRow>): Promise<SubmittedJob> {
+    if (claim) {
+      const replay = await this.replayOf(accountId, claim);
       if (replay) return replay;
     }
-    const models = new Set(input.items.map((i) => i.model));
-    const batch = newJobRow(
-      { accountId: input.accountId, keyId: input.keyId, operation: BATCH_OPERATION, model: models.size === 1 ? [...models][0]! : null, request: input.request, holdMicros: 0, scenesTotal: input.items.length, requestId: input.requestId ?? null, options: input.options },
-      newId(),
-      Date.now(),
-      await this.retentionFor(input),
-    );
     try {
-      await this.db.transaction().execute((trx) => insertBatch(trx, this.queue, input, batch, { maxQueuedJobs: this.maxQueuedJobs, maxActiveBatches: this.maxActiveBatches }));
+      return await create();
     } catch (e) {
-      if (e instanceof IdempotencyTaken) {
-        const replay = await this.replayOf(input.accountId, input.idempotency!);
+      if (e instanceof IdempotencyTaken && claim) {
+        const replay = await this.replayOf(accountId, claim);
         if (replay) return replay;
       }
       throw e;
     }
-    // Every idle slot may take an item: one poke wakes one slot of each lane.
-    for (let i = 0; i < Math.min(input.items.length, 64); i++) this.queue.poke();
-    return batch;
   }
 
   private async replayOf(accountId: string, claim: IdempotencyClaim): Promise<SubmittedJob | null> {
@@ -153,27 +150,9 @@ export class JobService {
     await this.db.transaction().execute(async (trx) => {
       if (input.idempotency) await claimIdempotency(trx, input.accountId, input.idempotency, id);
       await trx.insertInto('jobs').values(row).execute();
-      await attachJobWebhook(trx, row, input.webhook);
-      const pairs = Object.entries(input.options?.metadata ?? {});
-      if (pairs.length > 0) await trx.insertInto('job_metadata').values(pairs.map(([key, value]) => ({ job_id: id, account_id: input.accountId, key, value }))).execute();
+      await recordCreateExtras(trx, row, input.webhook, input.options?.metadata);
       await holdOrRefuse(trx, input.accountId, id, input.holdMicros, 'request');
-      // The backlog bound counts waiting jobs only (this one included): running ones are the dispatcher's limit.
-      const waiting = await trx
-        .selectFrom('jobs')
-        .select(sql<number>`count(*)`.as('n'))
-        .where('account_id', '=', input.accountId)
-        .where('status', '=', 'pending')
-        .where('batch_id', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(waiting.n) > this.maxQueuedJobs) {
-        throw new EaselError(
-          429,
-          'rate_limited',
-          `At most ${this.maxQueuedJobs} jobs may wait to start for an account; wait for some to start.`,
-          { limit: this.maxQueuedJobs },
-          { 'retry-after': '2' },
-        );
-      }
+      await checkBacklog(trx, input.accountId, this.maxQueuedJobs);
       await appendJobEvent(trx, row, 'job.created', { operation: row.operation, scenes_total: row.scenes_total });
       await this.queue.enqueue(trx, taskOf(row));
     });
