@@ -1,9 +1,8 @@
 import type { JobRow } from '../jobs/row.js';
 import type { Presenter } from './present.js';
+import { costView } from './present-control.js';
 import { TERMINAL } from '../jobs/types.js';
-import { remainingHold } from '../jobs/remaining-hold.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
-import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
 
 /**
@@ -21,11 +20,7 @@ export async function presentBatchItem(presenter: Presenter, item: JobRow): Prom
   if (item.started_at != null) out.started_at = isoSeconds(Number(item.started_at));
   if (item.completed_at != null && TERMINAL.has(item.status)) out.completed_at = isoSeconds(Number(item.completed_at));
   out.attempts = Number(item.attempts);
-  out.cost = {
-    held_eur: microsToEur(TERMINAL.has(item.status) ? 0 : Math.max(0, remainingHold(item))),
-    charged_eur: microsToEur(Number(item.charged_micros)),
-    refunded_eur: microsToEur(Number(item.refunded_micros)),
-  };
+  out.cost = costView(item);
   if (item.status === 'completed' && item.result_expired_at == null) {
     const result = await presenter.result(item);
     if (result) out.result = result;

@@ -7,18 +7,21 @@ import { remainingHold } from '../jobs/remaining-hold.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoSeconds(ms));
 
+/** A job's money as every view shows it: still held (0 once ended), captured, returned. */
+export function costView(job: Pick<JobRow, 'status' | 'hold_micros' | 'charged_micros' | 'refunded_micros'>): { held_eur: string; charged_eur: string; refunded_eur: string } {
+  return {
+    held_eur: microsToEur(TERMINAL.has(job.status) ? 0 : Math.max(0, remainingHold(job))),
+    charged_eur: microsToEur(Number(job.charged_micros)),
+    refunded_eur: microsToEur(Number(job.refunded_micros)),
+  };
+}
+
 /**
  * Easel's job fields from issue 7 part A, added to every job view: the money block, metadata,
  * a pending cancel, queue position and ETA while the job waits or runs, and the retention state.
  */
 export async function jobControlView(job: JobRow, eta: Pick<EtaEstimator, 'estimate'>): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {
-    cost: {
-      held_eur: microsToEur(TERMINAL.has(job.status) ? 0 : Math.max(0, remainingHold(job))),
-      charged_eur: microsToEur(Number(job.charged_micros)),
-      refunded_eur: microsToEur(Number(job.refunded_micros)),
-    },
-  };
+  const out: Record<string, unknown> = { cost: costView(job) };
   out.priority = job.priority ?? 'normal';
   if (job.max_cost_micros != null) out.max_cost_eur = microsToEur(Number(job.max_cost_micros));
   if (job.metadata_json) out.metadata = JSON.parse(job.metadata_json) as Record<string, string>;

@@ -14,6 +14,7 @@ import { createContext } from '../prepare/context.js';
 import { BATCH_OPERATIONS, prepareBatch } from '../prepare/batch.js';
 import { BATCH_OPERATION } from '../../jobs/batch-operation.js';
 import { allBatchItems, batchItems } from '../../batches/items.js';
+import { batchTotals } from '../../batches/progress.js';
 import { presentBatchItem } from '../../views/present-batch-item.js';
 import { storedStatusesOf } from '../../jobs/seed-status.js';
 import { microsToEur } from '../../util/money.js';
@@ -81,12 +82,12 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
         req.log.info({ job_id: job.id, items: input.items.length, replayed: job.replayed === true }, 'batch accepted');
         const price = input.items.reduce((a, i) => a + i.holdMicros, 0);
         // A replayed Idempotency-Key answers with the batch it created first.
-        const totals = job.replayed ? await s.db.selectFrom('batches').select(['items_total', 'hold_micros']).where('job_id', '=', job.id).executeTakeFirst() : undefined;
+        const totals = job.replayed ? await batchTotals(s.db, job.id) : undefined;
         return reply.code(202).send({
           job_id: job.id,
           poll_url: `/v1/jobs/${job.id}`,
-          items_total: totals ? Number(totals.items_total) : input.items.length,
-          price_eur: microsToEur(totals ? Number(totals.hold_micros) : price),
+          items_total: totals ? totals.items_total : input.items.length,
+          price_eur: microsToEur(totals ? totals.hold_micros : price),
         });
       },
     );
