@@ -30,7 +30,31 @@ export interface GenerateInput {
    */
   content?: ContentSpec;
   signal: AbortSignal;
+  /**
+   * Where the provider reports how far it got while it runs (issue 22). Optional, cheap and
+   * never throwing: call it as often as the backend says anything; the caller throttles,
+   * coalesces and stores (src/progress/). A provider that learns nothing reports nothing.
+   */
+  onProgress?: ProgressSink;
 }
+
+/** How far a running generation got, in the backend's own terms (mapped to one model, src/progress/). */
+export type ProgressStage = 'queued' | 'loading' | 'sampling' | 'encoding';
+
+export interface ProviderProgress {
+  stage: ProgressStage;
+  /** Sampling step done and the steps planned, when the backend counts steps. */
+  step?: number;
+  steps?: number;
+  /** 0…1 of this generation, when the backend says (else derived from step/steps). */
+  fraction?: number;
+  /** Place in the backend's own queue, while `stage` is queued (fal, Replicate). */
+  queuePosition?: number;
+  /** An intermediate frame (any format sharp reads): Easel stores a small WebP of it. */
+  preview?: { bytes: Buffer };
+}
+
+export type ProgressSink = (p: ProviderProgress) => void;
 
 export interface ContentSpec {
   kind: 'image' | 'graphic' | 'diagram';
@@ -53,17 +77,36 @@ export interface CombineInput extends GenerateInput {
 export interface ProviderOutput {
   bytes: Buffer;
   mime: string;
+  /** What the backend says it used (issue 22, reproducibility): recorded as the job's `params`. */
+  params?: ProviderParams;
+}
+
+/**
+ * The resolved parameters a backend reports or was sent. `seed` only when the backend took the
+ * seed Easel sent (or reported its own); absent: the backend has no seed.
+ */
+export interface ProviderParams {
+  vendor_model?: string;
+  vendor_version?: string;
+  seed?: number;
+  steps?: number;
+  sampler?: string;
+  guidance?: number;
 }
 
 export interface ProviderCapabilities {
   operations: Operation[];
   multiturn: boolean;
   maxConcurrency: number;
+  /** Same parameters, same pixels (the offline renderer; a seeded local backend): results may be cached (issue 22). */
+  deterministic?: boolean;
 }
 
 export interface ImageProvider {
   readonly id: string;
   readonly capabilities: ProviderCapabilities;
+  /** The adapter and its version, recorded in every job's `params` (e.g. "comfyui/2"). */
+  readonly adapterVersion?: string;
   generate(input: GenerateInput): Promise<ProviderOutput>;
   /** Present when capabilities.operations includes 'edit'. */
   edit?(input: EditInput): Promise<ProviderOutput>;
