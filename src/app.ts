@@ -9,6 +9,7 @@ import { FleetProbes } from './fleet/probes.js';
 import { PgWakeup } from './queue/pg-wakeup.js';
 import type { JobQueue } from './queue/port.js';
 import { FsBlobStore } from './blob/fs-store.js';
+import { previewUrls } from './progress/preview-urls.js';
 import type { BlobStore } from './blob/port.js';
 import { UrlSigner } from './blob/url-signer.js';
 import { loadSecrets } from './util/secrets.js';
@@ -142,6 +143,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
     storySteps: (id) => jobs.allSteps(id),
     eta: new EtaEstimator(db, config.workerConcurrency, queue, config.processConcurrency),
     batchTotals: (id) => batchTotals(db, id),
+    previewUrls: previewUrls(signer, () => publicBase.url),
   });
   const services: Services = {
     config,

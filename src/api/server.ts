@@ -1,5 +1,6 @@
 import { batchRoutes } from './routes/batches.js';
 import { BatchItem, BatchResult } from '../contract/batches.js';
+import { JobProgress, ProgressEvent } from '../contract/progress.js';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -29,6 +30,7 @@ import { metaRoutes } from './routes/meta.js';
 import { accountRoutes } from './routes/account.js';
 import { accountSettingsRoutes } from './routes/account-settings.js';
 import { jobEventRoutes } from './routes/job-events.js';
+import { previewRoutes } from './routes/previews.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { quoteRoutes } from './routes/quote.js';
 import { keyRoutes } from './routes/keys.js';
@@ -78,6 +80,8 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   app.addSchema(ProcessResponse);
   app.addSchema(BatchResult);
   app.addSchema(BatchItem);
+  app.addSchema(JobProgress);
+  app.addSchema(ProgressEvent);
   app.addSchema(Job);
 
   await app.register(fastifySwagger, {
@@ -121,6 +125,7 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   metaRoutes(app, s);
   jobRoutes(app, s);
   jobEventRoutes(app, s);
+  previewRoutes(app, s);
   webhookRoutes(app, s);
   quoteRoutes(app, s);
   jobControlRoutes(app, s);

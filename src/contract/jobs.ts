@@ -63,6 +63,7 @@ export const Job = Type.Object(
     portraits_completed: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits drawn so far.' })),
     portraits_total: Type.Optional(Type.Integer({ minimum: 0, description: 'Easel, story jobs until completed: character portraits to draw (client-supplied references are not drawn).' })),
     batch: Type.Optional(BatchProgress),
+    progress: Type.Optional(Type.Ref('JobProgress')),
     batch_id: Type.Optional(Type.String({ format: 'uuid', description: 'Easel, items of a batch: the batch (a job of operation batch) this job is an item of.' })),
     batch_index: Type.Optional(Type.Integer({ minimum: 0, description: "Easel, items of a batch: the item's 0-based place in the batch's items." })),
     ...jobControlFields,

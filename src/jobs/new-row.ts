@@ -57,5 +57,6 @@ export function newJobRow(input: NewJob, id: string, now: number, retentionS: nu
     priority: batch?.priority ?? input.options?.priority ?? 'normal',
     batch_id: batch?.id ?? null,
     batch_index: batch?.index ?? null,
+    progress_json: null,
   };
 }

@@ -20,6 +20,7 @@ import { start, type StartOutcome } from './transitions/start.js';
 import { checkpoint } from './transitions/checkpoint.js';
 import { recordStep, type StepRecord } from './transitions/record-step.js';
 import { recordFailedScene } from './transitions/record-failed-scene.js';
+import { recordProgress } from './transitions/record-progress.js';
 import { complete, type ResultBuilder } from './transitions/complete.js';
 import { abandon, fail } from './transitions/fail.js';
 import { retryLater } from './transitions/retry-later.js';
@@ -222,6 +223,17 @@ export class JobService {
   /** One finished step, captured in its transaction (false: an earlier run recorded it first). */
   async recordStep(fence: Fence, step: StepRecord): Promise<boolean> {
     return (await this.transition('record_step', fence.jobId, fence, (trx) => recordStep(trx, fence, step))) === 'recorded';
+  }
+
+  /**
+   * What the running attempt reports now (src/progress/reporter.ts), fenced; in-process listeners
+   * (event streams) are woken. False: the claim no longer owns the job (the run stops reporting;
+   * its next transition finds out the same and unwinds).
+   */
+  async recordProgress(fence: Fence, progressJson: string): Promise<boolean> {
+    const ok = await recordProgress(this.db, fence, progressJson);
+    if (ok) this.changes.changed(fence.jobId);
+    return ok;
   }
 
   /** A scene that failed for good, kept for the per-scene view and a later retry; nothing charged. */

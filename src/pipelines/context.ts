@@ -8,6 +8,7 @@ import type { InputResolver } from './inputs.js';
 import type { Fence } from '../jobs/transitions/context.js';
 import type { ProcessChildPool } from './process/child-pool.js';
 import type { ProcessBudgets } from './process/budgets.js';
+import type { ProgressReporter } from '../progress/reporter.js';
 
 /** What every pipeline may use; built once in app.ts. */
 export interface PipelineDeps {
@@ -27,6 +28,8 @@ export interface PipelineRun {
   /** The claim this run holds: every transition it makes (jobs.recordStep, jobs.complete, …) passes it. */
   fence: Fence;
   signal: AbortSignal;
+  /** Where this attempt's live progress goes (src/progress/reporter.ts): hand `progress.sink()` to the provider. */
+  progress?: ProgressReporter;
 }
 
 /**

@@ -132,7 +132,7 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
       ...(req.transparent_background ? { transparentBackground: true } : {}),
     };
     const prompt = req.mode === 'edit' ? editPrompt(req.kind, req.prompt, req) : combinePrompt(req.kind, req.prompt, inputs.length, req);
-    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal }));
+    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal, ...(run.progress ? { onProgress: run.progress.sink() } : {}) }));
     let out = routed.output;
     if (req.pixel_size) out = await fitToSize(out, req.pixel_size);
     if (req.mask) {

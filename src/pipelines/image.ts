@@ -60,6 +60,7 @@ export const imagePipeline: Pipeline = async (deps, run) => {
       seed: req.seed ?? defaultSeed(req.prompt),
       references,
       signal,
+      ...(run.progress ? { onProgress: run.progress.sink() } : {}),
     }));
     return req.pixel_size ? { ...routed, output: await fitToSize(routed.output, req.pixel_size) } : routed;
   };

@@ -4,6 +4,8 @@ import { renderSketch } from './sketch/render.js';
 import { renderSketchEdit } from './sketch/edit.js';
 import { renderSketchCombine } from './sketch/combine.js';
 import { JobFailure } from '../errors.js';
+import { sampleSteps } from './sketch/progress.js';
+import { abortableDelay } from './sketch/delay.js';
 
 export interface SketchOptions {
   /** Simulated vendor latency, so billing and timing paths behave as with a paid vendor. */
@@ -38,7 +40,8 @@ export class SketchProvider implements ImageProvider {
    * The rendering is done at the end of that time, as a vendor's is: a call waiting on the
    * provider holds no pixels (100 calls in flight must not look like 100 finished renders).
    */
-  private async call(input: GenerateInput | EditInput | CombineInput, render: () => Promise<Buffer>): Promise<ProviderOutput> {
+  private async call(input: GenerateInput | EditInput | CombineInput, draw: (width: number, height: number) => Promise<Buffer>): Promise<ProviderOutput> {
+    const render = () => draw(input.width, input.height);
     const started = performance.now();
     if (this.opts.callLog) {
       fs.appendFileSync(this.opts.callLog, `${JSON.stringify({ provider: this.id, prompt: input.prompt, seed: input.seed, pid: process.pid })}\n`);
@@ -53,7 +56,10 @@ export class SketchProvider implements ImageProvider {
     }
     const megapixels = (input.width * input.height) / 1e6;
     const lead = this.opts.latencyMs - this.msPerMegapixel * megapixels;
-    if (lead > 0) await abortableDelay(lead, input.signal);
+    // Progress (issue 22): the waiting time is spent in steps, with coarse-to-fine frames.
+    if (lead > 0 && input.onProgress) await sampleSteps(lead, input.signal, input.onProgress, draw, input);
+    else if (lead > 0) await abortableDelay(lead, input.signal);
+    input.onProgress?.({ stage: 'encoding', fraction: 1 });
     const renderStarted = performance.now();
     const bytes = await render();
     const perMp = (performance.now() - renderStarted) / Math.max(megapixels, 0.01);
@@ -65,13 +71,13 @@ export class SketchProvider implements ImageProvider {
 
   async generate(input: GenerateInput): Promise<ProviderOutput> {
     const c = input.content;
-    return this.call(input, () => renderSketch({
+    return this.call(input, (width, height) => renderSketch({
       // The client's own words: templates are for vendor models, not for the renderer.
       prompt: c?.subject ?? input.prompt,
       ...(c && c.kind !== 'image' ? { style: c.kind, diagramType: c.diagramType, transparent: c.transparentBackground } : {}),
       seed: input.seed,
-      width: input.width,
-      height: input.height,
+      width,
+      height,
       figures: input.figures?.map((f) => ({ key: f.key, appearance: f.appearance })),
       portrait: input.portrait,
     }));
@@ -80,12 +86,12 @@ export class SketchProvider implements ImageProvider {
   /** Applies the instruction to the input deterministically (see sketch/edit.ts). */
   async edit(input: EditInput): Promise<ProviderOutput> {
     const c = input.content;
-    return this.call(input, () => renderSketchEdit({
+    return this.call(input, (width, height) => renderSketchEdit({
       image: input.image.bytes,
       instruction: c?.subject ?? input.prompt,
       seed: input.seed,
-      width: input.width,
-      height: input.height,
+      width,
+      height,
       style: c?.kind,
       transparent: c?.transparentBackground,
     }));
@@ -94,34 +100,14 @@ export class SketchProvider implements ImageProvider {
   /** Tiles the inputs as the prompt arranges them (see sketch/combine.ts). */
   async combine(input: CombineInput): Promise<ProviderOutput> {
     const c = input.content;
-    return this.call(input, () => renderSketchCombine({
+    return this.call(input, (width, height) => renderSketchCombine({
       images: input.images.map((i) => i.bytes),
       prompt: c?.subject ?? input.prompt,
       seed: input.seed,
-      width: input.width,
-      height: input.height,
+      width,
+      height,
       style: c?.kind,
       transparent: c?.transparentBackground,
     }));
   }
-}
-
-/**
- * Waits ms unless the signal aborts first. The abort listener is removed when the time is up:
- * a story's steps share one signal, and listeners left behind by finished delays piled up into
- * MaxListenersExceededWarning (issue 24).
- */
-export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new JobFailure('timeout', 'generation aborted', true));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new JobFailure('timeout', 'generation aborted', true));
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -91,6 +91,8 @@ export interface JobTable {
   batch_id: string | null;
   /** Its 0-based place in the batch's items. */
   batch_index: number | null;
+  /** What the running attempt last reported (src/progress/stored.ts), migration 0016; null when not running. */
+  progress_json: string | null;
 }
 
 /** A batch's running totals (migration 0015), changed only by its items' transitions. */

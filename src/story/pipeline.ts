@@ -30,7 +30,7 @@ const HISTORY_TURNS = 8;
  * charged as it is recorded, so `complete` captures nothing more and releases only what was never
  * used.
  */
-export const storyPipeline: Pipeline = async (deps, { job, fence, signal }) => {
+export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progress }) => {
   const req = JSON.parse(job.request_json) as StoryRequest;
   const model = deps.catalogue.resolve(req.model, 'story', { multiturn: true });
   // Planned once, when the story was submitted; read from the job from then on.
@@ -118,6 +118,8 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal }) => {
               figures: scene.figures.map((f) => figureOf(plan.slots[f]!, refBytes.get(f)!)),
               history: history.slice(-HISTORY_TURNS),
               signal,
+              // The story's bar spans its scenes: scene n's steps move it from n/N to (n+1)/N.
+              ...(progress ? { onProgress: progress.sink({ scene: scene.index, of: plan.scenes.length }) } : {}),
             })),
           output: (image) => ({ kind: 'scene', index: scene.index, image }),
         };

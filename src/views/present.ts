@@ -9,6 +9,7 @@ import { TERMINAL } from '../jobs/types.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
 import { BATCH_OPERATION } from '../jobs/batch-operation.js';
 import { batchLinks, type BatchTotals } from '../batches/progress.js';
+import { presentProgress, type PreviewUrls } from './present-progress.js';
 
 /**
  * Everything a job view is made from. Built once by the composition root (src/app.ts), so a job
@@ -24,6 +25,8 @@ export interface PresenterDeps {
   eta: Pick<EtaEstimator, 'estimate'>;
   /** A batch's totals (src/batches/progress.ts); absent: this view shows no batch progress. */
   batchTotals?: (batchId: string) => Promise<BatchTotals | undefined>;
+  /** Signs a running job's preview frame (src/api/routes/previews.ts); absent: progress shows no preview URL. */
+  previewUrls?: PreviewUrls;
 }
 
 /** Turns stored rows into wire objects: the job view of GET /v1/jobs/{id}, webhooks and SSE, and results. */
@@ -32,6 +35,11 @@ export class Presenter {
 
   signedUrl(key: string, now = Date.now()): Promise<{ url: string; expires_at: string }> {
     return this.deps.urls.signedUrl(key, now);
+  }
+
+  /** A running job's live progress (src/views/present-progress.ts); undefined when it has none. */
+  async progress(job: JobRow, now = Date.now()): Promise<Record<string, unknown> | undefined> {
+    return presentProgress(job, this.deps.previewUrls, now);
   }
 
   /** A completed job's result in its operation's response shape (src/views/present-result.ts). */
@@ -87,6 +95,8 @@ export class Presenter {
       out.portraits_total = portraits.total;
       if (job.status === 'processing') out.phase = portraits.completed < portraits.total ? 'portraits' : 'scenes';
     }
+    const progress = presentProgress(job, this.deps.previewUrls);
+    if (progress) out.progress = progress;
     const prompt = jobPrompt(job);
     if (prompt !== undefined) out.prompt = prompt;
     if (job.batch_id != null) {

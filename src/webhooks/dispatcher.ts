@@ -6,7 +6,8 @@ import { newId } from '../util/ids.js';
 import { signingSecrets, webhookSettings } from './secret.js';
 import type { SecretBox } from './secret-box.js';
 import { signedHeaders } from './sign.js';
-import { eventEnvelope } from './payload.js';
+import { eventEnvelope, progressEnvelope } from './payload.js';
+import { PROGRESS_EVENT } from '../progress/webhook.js';
 import { webhookRetryDelayMs } from './backoff.js';
 import { webhookDeliveries, webhookLatency } from '../observability/metrics.js';
 
@@ -112,8 +113,19 @@ export class WebhookDispatcher {
   private async attempt(id: string): Promise<void> {
     const d = await this.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', d.job_id).executeTakeFirst();
-    const ev = await this.db.selectFrom('job_events').selectAll().where('job_id', '=', d.job_id).where('seq', '=', Number(d.seq)).executeTakeFirst();
     const started = Date.now();
+    if (d.event_type === PROGRESS_EVENT) {
+      // Built when sent, from the job's progress now (src/progress/webhook.ts); a job no longer running has none to tell.
+      const envelope = job ? await progressEnvelope(this.presenter, job) : null;
+      if (!envelope) {
+        await this.db.deleteFrom('webhook_deliveries').where('id', '=', d.id).where('lease_owner', '=', this.owner).execute();
+        return;
+      }
+      const secrets = signingSecrets(await webhookSettings(this.db, this.secretBox, d.account_id));
+      await this.settle(d, started, await this.send(d.url, id, secrets, JSON.stringify(envelope)));
+      return;
+    }
+    const ev = await this.db.selectFrom('job_events').selectAll().where('job_id', '=', d.job_id).where('seq', '=', Number(d.seq)).executeTakeFirst();
     let outcome: Outcome;
     if (!job || !ev) {
       outcome = { statusCode: null, error: 'the job or its event no longer exists', fatal: true };

@@ -22,3 +22,15 @@ export async function eventEnvelope(presenter: Presenter, job: JobRow, ev: JobEv
     },
   };
 }
+
+/**
+ * A `job.progress` event (SSE and opt-in webhooks): the job's live progress as the job view shows
+ * it, without `seq` (it is not a stored event: a stream resumed with Last-Event-ID does not replay
+ * it) and without the whole job view (it comes up to four times a second). Null when the job is
+ * not running or has nothing to report.
+ */
+export async function progressEnvelope(presenter: Presenter, job: JobRow, now = Date.now()): Promise<Record<string, unknown> | null> {
+  const progress = await presenter.progress(job, now);
+  if (!progress) return null;
+  return { type: 'job.progress', timestamp: new Date(now).toISOString(), data: { job_id: job.id, progress } };
+}

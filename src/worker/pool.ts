@@ -4,6 +4,7 @@ import type { JobService } from '../jobs/service.js';
 import type { Fence } from '../jobs/transitions/context.js';
 import type { Pipeline, PipelineDeps } from '../pipelines/context.js';
 import { PIPELINES } from './pipelines.js';
+import { ProgressReporter } from '../progress/reporter.js';
 import { EaselError, JobFailure } from '../errors.js';
 import { LeaseLost } from '../jobs/lease-lost.js';
 import { backoffMs } from '../util/backoff.js';
@@ -179,9 +180,10 @@ export class WorkerPool {
         .catch((e) => log.warn({ err: e }, 'heartbeat failed'));
     }, Math.max(100, Math.floor(this.opts.leaseMs / 3)));
     const began = Date.now();
+    const progress = new ProgressReporter({ jobs: this.jobs, blob: this.deps.blob, db: this.deps.db, log }, fence, job);
     try {
       log.info({ operation: job.operation }, 'job started');
-      await pipeline(this.deps, { job, fence, signal: ac.signal });
+      await pipeline(this.deps, { job, fence, signal: ac.signal, progress });
       log.info({ ms: Date.now() - began }, 'job finished');
     } catch (e) {
       if (leaseLost || e instanceof LeaseLost) {
@@ -200,6 +202,7 @@ export class WorkerPool {
     } finally {
       clearInterval(hb);
       this.running.delete(job.id);
+      await progress.close();
     }
   }
 

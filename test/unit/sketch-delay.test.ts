@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { abortableDelay } from '../../src/providers/sketch-provider.js';
+import { abortableDelay } from '../../src/providers/sketch/delay.js';
 
 describe('sketch provider: simulated latency', () => {
   it('removes its abort listener when the delay ends (no MaxListenersExceededWarning over a story)', async () => {

@@ -10,6 +10,7 @@ import { TERMINAL_EVENTS } from '../../contract/webhook-events.js';
 import { eventEnvelope } from '../../webhooks/payload.js';
 import { keyLookup } from '../../accounts/key-lookup.js';
 import { KeyWatch } from '../key-watch.js';
+import { ProgressStream } from '../../progress/sse.js';
 
 /** Comment lines keep proxies and clients from timing the stream out while a job is quiet. */
 const HEARTBEAT_MS = 15_000;
@@ -42,9 +43,10 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         summary: 'Follow a job live: its events as Server-Sent Events (Easel)',
         description:
-          'text/event-stream. Each event: `id:` the per-job sequence number, `event:` the type (job.created, job.started, scene.completed, scene.failed, job.completed, job.failed, job.canceled), ' +
+          'text/event-stream. Each event: `id:` the per-job sequence number, `event:` the type (job.created, job.started, scene.completed, scene.failed, job.completed, job.failed, job.canceled, batch.item.completed, batch.item.failed), ' +
           '`data:` JSON {type, timestamp, data: {job_id, seq, event, job, occurred_at}} (the webhook payload). Past events are replayed first; send Last-Event-ID (or ?after=) to resume exactly after one. ' +
           'The stream ends after the terminal event; `: keep-alive` comments every 15 s. Works whichever process runs the job. ' +
+          'While the job runs, `event: job.progress` events (no `id:`: they are not stored and not replayed) carry `data:` {type: "job.progress", timestamp, data: {job_id, progress}} — `progress` as in the job view — at most 4 a second, coalesced: a client that reads slowly gets the latest report, never a backlog. ' +
           'If the key the stream was opened with is revoked (or the account suspended), the stream ends within a few seconds with a `: key revoked` comment, and no event is sent after the key is found revoked; reconnecting answers 401.',
         tags: ['jobs'],
         params: JobIdParams,
@@ -97,6 +99,7 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
         wake?.();
       });
       const off = s.jobs.changes.on(id, () => wake?.());
+      const progress = new ProgressStream(res, s.presenter, () => keys.usable(auth.keyId));
       const beat = setInterval(() => {
         if (!closed) res.write(': keep-alive\n\n');
       }, HEARTBEAT_MS);
@@ -119,13 +122,17 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
             if (TERMINAL_EVENTS.has(ev.type)) done = true;
           }
           if (done) break;
+          const now = await s.jobs.get(id);
           if (events.length === 0) {
             // A terminal job's last event commits with its status: one more read finds it, or there is none (a job older than the event log).
-            const now = await s.jobs.get(id);
             if (!now || TERMINAL.has(now.status)) {
               if (++quietChecks > 1) break;
               continue;
             }
+          }
+          if (now && (await progress.send(now))) {
+            keyRevoked();
+            break;
           }
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, POLL_MS);

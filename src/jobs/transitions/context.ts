@@ -52,7 +52,7 @@ export function updateOwned(trx: Db, fence: Fence) {
   return trx.updateTable('jobs').where('id', '=', fence.jobId).where('lease_token', '=', fence.token);
 }
 
-/** What every ending writes: no owner and no scene retry any more, when it ended, and until when its files are kept. */
+/** What every ending writes: no owner, no scene retry and no live progress any more, when it ended, and until when its files are kept. */
 export function endedAt(ctx: TransitionContext, job: Pick<JobRow, 'retention_s'>, now: number) {
-  return { retry_scene: null, lease_token: null, completed_at: now, updated_at: now, result_expires_at: ctx.expiresAt(job, now) };
+  return { retry_scene: null, lease_token: null, progress_json: null, completed_at: now, updated_at: now, result_expires_at: ctx.expiresAt(job, now) };
 }

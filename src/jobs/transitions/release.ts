@@ -8,7 +8,7 @@ import { ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionCo
 export async function releaseClaim(trx: Db, ctx: TransitionContext, fence: Fence): Promise<'released' | Stale> {
   const job = await ownedJob(trx, fence);
   if (!job) return STALE;
-  await updateOwned(trx, fence).set({ lease_token: null, updated_at: Date.now() }).execute();
+  await updateOwned(trx, fence).set({ lease_token: null, progress_json: null, updated_at: Date.now() }).execute();
   await ctx.queue.release(trx, job.id, fence.token);
   return 'released';
 }

@@ -9,7 +9,7 @@ import { ownedJob, STALE, updateOwned, type Fence, type Stale, type TransitionCo
 export async function retryLater(trx: Db, ctx: TransitionContext, fence: Fence, runAt: number, error: string): Promise<'scheduled' | Stale> {
   const job = await ownedJob(trx, fence);
   if (!job) return STALE;
-  await updateOwned(trx, fence).set({ lease_token: null, updated_at: Date.now() }).execute();
+  await updateOwned(trx, fence).set({ lease_token: null, progress_json: null, updated_at: Date.now() }).execute();
   await ctx.queue.retryLater(trx, job.id, fence.token, runAt, error);
   return 'scheduled';
 }

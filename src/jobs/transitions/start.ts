@@ -31,7 +31,7 @@ export async function start(trx: Db, ctx: TransitionContext, fence: Fence): Prom
   const now = Date.now();
   await trx
     .updateTable('jobs')
-    .set({ status: 'processing', lease_token: fence.token, started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
+    .set({ status: 'processing', lease_token: fence.token, progress_json: null, started_at: sql`coalesce(started_at, ${now})`, attempts: sql`attempts + 1`, updated_at: now })
     .where('id', '=', fence.jobId)
     .execute();
   // A retried attempt is not a new start: clients see job.started once.
@@ -41,6 +41,6 @@ export async function start(trx: Db, ctx: TransitionContext, fence: Fence): Prom
   }
   return {
     outcome: 'started',
-    job: { ...job, status: 'processing', lease_token: fence.token, started_at: job.started_at ?? now, attempts: Number(job.attempts) + 1, updated_at: now },
+    job: { ...job, status: 'processing', lease_token: fence.token, progress_json: null, started_at: job.started_at ?? now, attempts: Number(job.attempts) + 1, updated_at: now },
   };
 }

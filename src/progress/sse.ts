@@ -1,0 +1,47 @@
+import type { ServerResponse } from 'node:http';
+import type { Presenter } from '../views/present.js';
+import type { JobRow } from '../jobs/row.js';
+import { progressEnvelope } from '../webhooks/payload.js';
+import { PROGRESS_INTERVAL_MS } from './reporter.js';
+
+/**
+ * Unsent bytes above which a stream's progress waits: the client is not reading, so a newer
+ * report will replace this one (the stream's durable events are still all written: they are few
+ * and bounded by the job itself, while progress never ends while the job runs).
+ */
+export const PROGRESS_BACKLOG_BYTES = 16 * 1024;
+
+/**
+ * `job.progress` on one SSE stream: sent when the job's stored report changed, at most every
+ * PROGRESS_INTERVAL_MS, and only while the socket drains — coalesced, never queued.
+ */
+export class ProgressStream {
+  private lastJson: string | null = null;
+  private lastAt = 0;
+  /** Reports held back because the client was not reading (GET /metrics could show it; tests read it). */
+  skipped = 0;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly presenter: Presenter,
+    private readonly keyUsable: () => Promise<boolean>,
+  ) {}
+
+  /** Writes the job's progress if there is news; true when the key was found unusable (the caller ends the stream). */
+  async send(job: JobRow): Promise<boolean> {
+    if (job.progress_json == null || job.progress_json === this.lastJson || job.status !== 'processing') return false;
+    if (Date.now() - this.lastAt < PROGRESS_INTERVAL_MS) return false;
+    if (this.res.writableLength > PROGRESS_BACKLOG_BYTES) {
+      this.skipped++;
+      return false;
+    }
+    const envelope = await progressEnvelope(this.presenter, job);
+    if (!envelope) return false;
+    // Its preview URL is signed: only for a key that still authenticates.
+    if (!(await this.keyUsable())) return true;
+    this.lastJson = job.progress_json;
+    this.lastAt = Date.now();
+    this.res.write(`event: job.progress\ndata: ${JSON.stringify(envelope)}\n\n`);
+    return false;
+  }
+}
