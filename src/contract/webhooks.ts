@@ -20,7 +20,7 @@ export const WebhookDelivery = Type.Object(
   {
     id: DeliveryId,
     job_id: Uuid,
-    seq: Type.Integer({ minimum: 1, description: 'The event\'s per-job sequence number (also its SSE id).' }),
+    seq: Type.Integer({ minimum: 0, description: 'The event\'s per-job sequence number (also its SSE id); 0 for job.progress, which is not a stored event.' }),
     event_type: Type.String(),
     url: Type.String(),
     status: Type.Enum(['pending', 'succeeded', 'failed'], { description: 'pending: due or waiting for a retry; succeeded: a 2xx was received; failed: retries ended (24 h) or the URL was refused.' }),
