@@ -42,6 +42,8 @@ const WAIT_POLL_MS = 100;
  */
 export class PoolProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  /** Every member runs the same adapter: a job's `params` name it, whichever server ran the call. */
+  readonly adapterVersion?: string;
   readonly edit?: (input: EditInput) => Promise<ProviderOutput>;
   readonly combine?: (input: CombineInput) => Promise<ProviderOutput>;
   private readonly byId: Map<string, PoolMember>;
@@ -57,6 +59,7 @@ export class PoolProvider implements ImageProvider {
     this.byId = new Map(members.map((m) => [m.id, m]));
     const first = members[0]!.provider.capabilities;
     this.capabilities = { ...first, maxConcurrency: members.reduce((n, m) => n + m.provider.capabilities.maxConcurrency, 0) };
+    this.adapterVersion = members[0]!.provider.adapterVersion;
     if (first.operations.includes('edit')) this.edit = (input) => this.route(input, (p) => p.edit!(input));
     if (first.operations.includes('combine')) this.combine = (input) => this.route(input, (p) => p.combine!(input));
   }
