@@ -95,12 +95,14 @@ describe(`a client generated from /v1/openapi.json (${MODE})`, () => {
     const called = new Set(calls.map((c) => c.op));
     assert.deepEqual(ops.filter((o) => !called.has(o)), [], 'every operation of the document was called');
     // Everything succeeded but the requests whose documented error was the point: a retry of a
-    // completed story's scene (409), a cancel that may find its story already ended (409), and
-    // GET/DELETE /mcp (405: the MCP endpoint has no sessions).
+    // completed story's scene (409), a cancel that may find its story already ended (409),
+    // GET/DELETE /mcp (405: the MCP endpoint has no sessions), and the previews of a finished job (404, 403).
     for (const c of calls) {
       if (c.op === 'POST /v1/jobs/{id}/scenes/{n}/retry') assert.equal(c.status, 409);
       else if (c.op === 'POST /v1/jobs/{id}/cancel') assert.ok([200, 202, 409].includes(c.status), `${c.op}: ${c.status}`);
       else if (c.op === 'GET /mcp' || c.op === 'DELETE /mcp') assert.equal(c.status, 405, `${c.op}: the MCP endpoint is stateless`);
+      else if (c.op === 'GET /v1/jobs/{id}/preview') assert.equal(c.status, 404, `${c.op}: a finished job has no preview`);
+      else if (c.op === 'GET /v1/previews/{job_id}/{file}') assert.equal(c.status, 403, `${c.op}: a forged signature`);
       else assert.ok(c.status >= 200 && c.status < 300, `${c.op}: ${c.status}`);
     }
   });

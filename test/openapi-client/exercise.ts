@@ -96,6 +96,13 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
   if (!('formats' in generated)) throw new Error(`the image is still running: ${generated.job_id}`);
   const image = generated;
   await download(image.formats.png.url);
+  // Previews exist only while a job runs: after it, both doors answer their documented 404 / 403 in the Error shape.
+  const preview = await client.GET('/v1/jobs/{id}/preview', { params: { path: { id: image.id } }, parseAs: 'blob' });
+  note('GET /v1/jobs/{id}/preview', preview.response);
+  if (preview.response.status !== 404 || (preview.error as { error?: string } | undefined)?.error !== 'not_found') throw new Error(`preview of an ended job: ${preview.response.status}`);
+  const signed = await client.GET('/v1/previews/{job_id}/{file}', { params: { path: { job_id: image.id, file: 'r1-1.webp' }, query: { exp: '9999999999', sig: 'forged' } }, parseAs: 'blob' });
+  note('GET /v1/previews/{job_id}/{file}', signed.response);
+  if (signed.response.status !== 403) throw new Error(`a forged preview URL: ${signed.response.status}`);
   must('POST /v1/generate/graphic', await client.POST('/v1/generate/graphic', { body: { prompt: 'a rocket icon', aspect_ratio: '1:1' } }));
   must('POST /v1/generate/diagram', await client.POST('/v1/generate/diagram', { body: { prompt: 'user login', type: 'sequence' } }));
   must('POST /v1/quote', await client.POST('/v1/quote', { body: { operation: 'image', request: { prompt: 'a lighthouse' } } }));
