@@ -99,6 +99,20 @@ export const processingBudgetExceeded = new Counter({
   registers: [registry],
 });
 
+/** Live progress (src/progress/): the reporter's writes by outcome, and SSE reports held back for a slow reader. */
+export const progressWrites = new Counter({
+  name: 'easel_progress_writes_total',
+  help: 'Progress reports written to a running job, by outcome: written, refused (the claim no longer owns the job), failed (storage or database error; the job went on).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const progressHeldBack = new Counter({
+  name: 'easel_sse_progress_held_back_total',
+  help: 'job.progress events not written because the stream had unsent bytes (a slow reader); it gets the latest report when it reads again.',
+  registers: [registry],
+});
+
 /** Route label: the template, never the raw URL (ids and junk would explode the series count). */
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
   const labels = { method, route: route ?? 'unmatched', status: String(status) };

@@ -4,6 +4,7 @@ import type { JobRow } from '../jobs/row.js';
 import type { Fence } from '../jobs/transitions/context.js';
 import type { ProgressSink, ProgressStage, ProviderProgress } from '../providers/port.js';
 import { encodePreview } from './preview.js';
+import { progressWrites } from '../observability/metrics.js';
 import { previewFolder, type StoredProgress } from './stored.js';
 import { wantsProgressWebhook, enqueueProgressDelivery } from './webhook.js';
 
@@ -124,14 +125,17 @@ export class ProgressReporter {
       }
       const stored: StoredProgress = { ...report, ...(this.previewKey ? { preview_key: this.previewKey } : {}) };
       if (!(await this.deps.jobs.recordProgress(this.fence, JSON.stringify(stored)))) {
+        progressWrites.inc({ outcome: 'refused' });
         this.stopped = true;
         return;
       }
+      progressWrites.inc({ outcome: 'written' });
       // The row names the new frame now: the one before it is nobody's any more.
       if (before && before !== this.previewKey) await this.deps.blob.delete(before).catch(() => undefined);
       await this.webhook();
     } catch (e) {
       // A frame that would not decode, storage or the database briefly away: the job goes on, the next report may land.
+      progressWrites.inc({ outcome: 'failed' });
       this.deps.log.warn({ err: e }, 'progress not recorded');
     }
   }

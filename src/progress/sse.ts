@@ -3,6 +3,7 @@ import type { Presenter } from '../views/present.js';
 import type { JobRow } from '../jobs/row.js';
 import { progressEnvelope } from '../webhooks/payload.js';
 import { PROGRESS_INTERVAL_MS } from './reporter.js';
+import { progressHeldBack } from '../observability/metrics.js';
 
 /**
  * Unsent bytes above which a stream's progress waits: the client is not reading, so a newer
@@ -18,8 +19,6 @@ export const PROGRESS_BACKLOG_BYTES = 16 * 1024;
 export class ProgressStream {
   private lastJson: string | null = null;
   private lastAt = 0;
-  /** Reports held back because the client was not reading (GET /metrics could show it; tests read it). */
-  skipped = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -32,7 +31,7 @@ export class ProgressStream {
     if (job.progress_json == null || job.progress_json === this.lastJson || job.status !== 'processing') return false;
     if (Date.now() - this.lastAt < PROGRESS_INTERVAL_MS) return false;
     if (this.res.writableLength > PROGRESS_BACKLOG_BYTES) {
-      this.skipped++;
+      progressHeldBack.inc();
       return false;
     }
     const envelope = await progressEnvelope(this.presenter, job);
