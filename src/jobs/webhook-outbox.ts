@@ -33,8 +33,13 @@ export async function enqueueDelivery(trx: Db, job: { id: string; account_id: st
   const hook = await trx.selectFrom('job_webhooks').select(['url', 'events_json']).where('job_id', '=', job.id).executeTakeFirst();
   if (!hook) return;
   if (hook.events_json && !(JSON.parse(hook.events_json) as string[]).includes(type)) return;
+  await insertDelivery(trx, job, seq, type, hook.url);
+}
+
+/** One pending delivery row (the dispatcher sends it); `seq` 0 for job.progress, which names no stored event. */
+export async function insertDelivery(db: Db, job: { id: string; account_id: string }, seq: number, type: string, url: string): Promise<void> {
   const now = Date.now();
-  await trx
+  await db
     .insertInto('webhook_deliveries')
     .values({
       id: `msg_${newId().replace(/-/g, '')}`,
@@ -42,7 +47,7 @@ export async function enqueueDelivery(trx: Db, job: { id: string; account_id: st
       job_id: job.id,
       seq,
       event_type: type,
-      url: hook.url,
+      url,
       status: 'pending',
       attempts: 0,
       next_attempt_at: now,

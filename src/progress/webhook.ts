@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.js';
-import { newId } from '../util/ids.js';
+import { insertDelivery } from '../jobs/webhook-outbox.js';
 
 /** The event type of a progress report; never stored in job_events (progress is "now", not history). */
 export const PROGRESS_EVENT = 'job.progress';
@@ -28,24 +28,5 @@ export async function enqueueProgressDelivery(db: Db, job: { id: string; account
     .where('status', '=', 'pending')
     .executeTakeFirst();
   if (waiting) return;
-  const now = Date.now();
-  await db
-    .insertInto('webhook_deliveries')
-    .values({
-      id: `msg_${newId().replace(/-/g, '')}`,
-      account_id: job.account_id,
-      job_id: job.id,
-      seq: 0,
-      event_type: PROGRESS_EVENT,
-      url: hook.url,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      window_started_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await insertDelivery(db, job, 0, PROGRESS_EVENT, hook.url);
 }
