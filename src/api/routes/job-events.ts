@@ -10,7 +10,7 @@ import { TERMINAL_EVENTS } from '../../contract/webhook-events.js';
 import { eventEnvelope } from '../../webhooks/payload.js';
 import { keyLookup } from '../../accounts/key-lookup.js';
 import { KeyWatch } from '../key-watch.js';
-import { ProgressStream } from '../../progress/sse.js';
+import { ProgressStream } from '../progress-stream.js';
 
 /** Comment lines keep proxies and clients from timing the stream out while a job is quiet. */
 const HEARTBEAT_MS = 15_000;

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Presenter } from '../views/present.js';
 import type { JobRow } from '../jobs/row.js';
 import { progressEnvelope } from '../webhooks/payload.js';
-import { PROGRESS_INTERVAL_MS } from './reporter.js';
+import { PROGRESS_INTERVAL_MS } from '../progress/reporter.js';
 import { progressHeldBack } from '../observability/metrics.js';
 
 /**
