@@ -11,6 +11,7 @@ import { webhookRotationMigrations } from './migrations-webhook-rotation.js';
 import { keyScopeMigrations } from './migrations-key-scopes.js';
 import { schedLaneMigrations } from './migrations-sched-lanes.js';
 import { batchMigrations } from './migrations-batches.js';
+import { resultCacheMigrations } from './migrations-result-cache.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -144,6 +145,7 @@ const migrations: Record<string, Migration> = {
   ...uploadMigrations,
   ...schedLaneMigrations,
   ...batchMigrations,
+  ...resultCacheMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {
