@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { EaselProcess, api, download, type ApiResponse } from '../helpers/server.js';
+import { EaselProcess, api, download, waitFor, type ApiResponse } from '../helpers/server.js';
 import { auditLedger } from '../helpers/ledger.js';
 
 /** A result's PNG decoded to raw RGBA: the pixels, without the provenance metadata that differs per generation. */
@@ -208,5 +208,45 @@ describe('catalogue checks of the result cache', () => {
     assert.match(dear, /cache_price_eur 0.02 above its price_eur/);
     // The control: the same entry with a sound cache price starts.
     assert.equal(await start('{ id: s, name: S, description: d, provider: sketch, operations: [generate], price_eur: "0.010000", cacheable: true, cache_price_eur: "0.001" }'), 'started');
+  });
+});
+
+describe('a cache entry whose files the retention sweep deleted', () => {
+  let srv: EaselProcess;
+  let key: string;
+  let callLog: string;
+
+  before(async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-repro-stale-'));
+    callLog = path.join(dir, 'calls.jsonl');
+    const file = path.join(dir, 'models.yaml');
+    fs.writeFileSync(file, 'models:\n  - { id: sketch-cached, name: C, description: d, provider: sketch, operations: [generate], price_eur: "0.020000", cacheable: true }\n');
+    // Retention shortened to 4 s (EASEL_RETENTION_S); the sweeper looks every 300 ms.
+    srv = await EaselProcess.start({ env: { EASEL_MODELS_FILE: file, EASEL_PROVIDER_CALL_LOG: callLog, EASEL_RETENTION_S: '4', EASEL_RETENTION_SWEEP_MS: '300' } });
+    key = await srv.createKey('repro-stale', '5');
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it('is a miss: the request is generated again and its result replaces the entry', async () => {
+    const body = { prompt: 'a windmill in the snow', model: 'sketch-cached', seed: 5 };
+    const gen = async () => {
+      const res = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body });
+      assert.equal(res.status, 200, res.text);
+      return (await api(srv.baseUrl, 'GET', `/v1/jobs/${res.body.id}`, { key })).body;
+    };
+    const count = () => fs.readFileSync(callLog, 'utf8').trim().split('\n').filter((l) => l.includes('a windmill in the snow')).length;
+    const first = await gen();
+    assert.equal(first.cached, undefined);
+    await waitFor(async () => (await api(srv.baseUrl, 'GET', `/v1/jobs/${first.job_id}`, { key })).body.result_expired === true);
+    const second = await gen();
+    assert.equal(second.cached, undefined, 'the kept output is gone: generated again');
+    assert.equal(second.cost.charged_eur, '0.020000');
+    assert.equal(count(), 2);
+    const third = await gen();
+    assert.equal(third.cached, true, 'the new result answers the next identical request');
+    assert.equal(third.cost.charged_eur, '0.000000', 'cache_price_eur defaults to 0');
+    assert.equal(count(), 2);
   });
 });
