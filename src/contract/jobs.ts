@@ -3,6 +3,7 @@ import { DateTime, Uuid, orNull } from './common.js';
 import { StorySceneProgress } from './story.js';
 import { CONTENT_KINDS } from './content-kinds.js';
 import { BatchProgress } from './batches.js';
+import { JobCached, JobParams } from './job-params.js';
 import { jobControlFields, jobListFilters, jobListMetadataPattern } from './job-control.js';
 
 /**
@@ -52,6 +53,8 @@ export const Job = Type.Object(
       ),
     ),
     result: Type.Optional(ResultOf),
+    params: Type.Optional(JobParams),
+    cached: Type.Optional(JobCached),
     error: Type.Optional(
       Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false, description: 'Only when failed. A cancel has code "canceled".' }),
     ),

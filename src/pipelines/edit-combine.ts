@@ -14,6 +14,8 @@ import type { Strictness } from '../moderation/moderator.js';
 import { withFallbacks } from '../fleet/fallback.js';
 import { applyEditMask, fitToSize, type PixelSize } from './fit-size.js';
 import { rideOut } from '../util/ride-out.js';
+import { once } from '../util/once.js';
+import { cacheKey as resultCacheKey } from './result-cache.js';
 
 /** One input image of an edit or combine: a client URL (fetched by the worker) or a multipart upload already in storage. */
 export type InputRef = { field: string; url: string } | { field: string; blob_key: string };
@@ -115,7 +117,9 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
   const req = JSON.parse(job.request_json) as EditCombineRequest;
   const model = deps.catalogue.resolve(req.model, job.operation);
   const inputs = await loadInputs(deps, job.id, req.inputs, req.strictness, signal);
-  const generate = async () => {
+  const seed = req.seed ?? defaultSeed(req.prompt);
+  // What the call is sent, resolved once: by the cache key (a cacheable model) and by the call.
+  const resolved = once(async () => {
     let ratio = req.aspect_ratio;
     if (!ratio) {
       const first = await probeImage(inputs[0]!.bytes);
@@ -132,22 +136,54 @@ export const editCombinePipeline: Pipeline = async (deps, run) => {
       ...(req.transparent_background ? { transparentBackground: true } : {}),
     };
     const prompt = req.mode === 'edit' ? editPrompt(req.kind, req.prompt, req) : combinePrompt(req.kind, req.prompt, inputs.length, req);
-    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed: req.seed ?? defaultSeed(req.prompt), references, signal, ...(run.progress ? { onProgress: run.progress.sink() } : {}) }));
+    return { width, height, references, content, prompt };
+  });
+  const mask = once(async () => {
+    if (!req.mask) return null;
+    // After the paid call (or before it, for a cache key): a storage outage is waited out, not paid again (src/util/ride-out.ts).
+    const bytes = await rideOut(() => deps.blob.get(req.mask!.blob_key), signal);
+    if (!bytes) throw new JobFailure('reference_unavailable', 'mask is no longer stored.', false);
+    return bytes;
+  });
+  const generate = async () => {
+    const { width, height, references, content, prompt } = await resolved();
+    const routed = await withFallbacks(deps.catalogue, model, Number(job.hold_micros), (m) => callModel(m, req, inputs, { prompt, content, width, height, seed, references, signal, ...(run.progress ? { onProgress: run.progress.sink() } : {}) }));
     let out = routed.output;
     if (req.pixel_size) out = await fitToSize(out, req.pixel_size);
-    if (req.mask) {
-      // After the paid call: a storage outage is waited out, not paid again (src/util/ride-out.ts).
-      const mask = await rideOut(() => deps.blob.get(req.mask!.blob_key), signal);
-      if (!mask) throw new JobFailure('reference_unavailable', 'mask is no longer stored.', false);
-      out = await applyEditMask(out, inputs[0]!.bytes, mask);
-    }
-    return { output: out, route: routed.route };
+    const maskBytes = await mask();
+    if (maskBytes) out = await applyEditMask(out, inputs[0]!.bytes, maskBytes);
+    // The fitted or masked bytes are new: keep what the backend reported about the call.
+    return { output: { ...out, params: routed.output.params }, route: routed.route, sent: { width, height } };
   };
+  const cacheKey = model.cache
+    ? async () => {
+        const r = await resolved();
+        const m = await mask();
+        return resultCacheKey({
+          operation: job.operation,
+          model: model.id,
+          adapter: model.provider.adapterVersion ?? null,
+          prompt: r.prompt,
+          content: r.content,
+          width: r.width,
+          height: r.height,
+          seed,
+          pixelSize: req.pixel_size ?? null,
+          knockOut: req.kind === 'graphic' && !!req.transparent_background,
+          images: [
+            ...inputs.map((x) => ({ role: 'input', bytes: x.bytes })),
+            ...r.references.map((x) => ({ role: 'reference', bytes: x.bytes, description: x.description })),
+            ...(m ? [{ role: 'mask', bytes: m }] : []),
+          ],
+        });
+      }
+    : undefined;
   const provenance: ProvenanceInput[] = inputs.map((x, i) => ({ bytes: x.bytes, mime: x.mime, title: `input ${i + 1} (${req.inputs[i]!.field})` }));
   await finishImageJob(deps, run, generate, {
     model: model.id,
     action: req.mode === 'edit' ? 'edited' : 'created',
     inputs: provenance,
     knockOut: req.kind === 'graphic' && !!req.transparent_background,
+    ...(cacheKey ? { cacheKey } : {}),
   });
 };

@@ -42,6 +42,12 @@ const Entry = Type.Object(
     /** Models tried in order when this one's backends are all down, or busy past overflow_after_s. */
     fallbacks: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9._/-]{0,99}$' }), { maxItems: 8 })),
     overflow_after_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
+    /** Issue 22: reuse a kept result for an identical request (seed included); deterministic providers only. */
+    cacheable: Type.Optional(Type.Boolean()),
+    /** What a result served from the cache costs (default 0); at most price_eur. */
+    cache_price_eur: Type.Optional(Type.String({ pattern: '^\\d{1,6}(\\.\\d{1,6})?$' })),
+    /** One cache for every account (every catalogue model is public), instead of one per account. */
+    cache_shared: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -93,6 +99,7 @@ export function loadCatalogueFile(file: string, factory: ProviderFactory): { mod
       }
     }
     if (multiturn && !provider.capabilities.multiturn) throw new Error(`${file}: model "${m.id}" claims multi-turn, which its provider lacks`);
+    const cache = cacheOf(file, m, provider.capabilities.deterministic === true);
     return {
       id: m.id,
       aliases: m.aliases ?? [],
@@ -109,6 +116,7 @@ export function loadCatalogueFile(file: string, factory: ProviderFactory): { mod
       maxCharacters: m.max_characters ?? 0,
       maxCombineInputs: m.max_input_images ?? 0,
       fallbacks: m.fallbacks ?? [],
+      ...(cache ? { cache } : {}),
     };
   });
   for (const m of models) {
@@ -125,4 +133,23 @@ export function loadCatalogueFile(file: string, factory: ProviderFactory): { mod
     if (!seen.has(id)) throw new Error(`${file}: the default model for "${op}" ("${id}") is not in the catalogue`);
   }
   return { models, defaults };
+}
+
+/**
+ * A model's result-cache settings (issue 22), refused at start-up when they cannot be honoured:
+ * a cache on a backend that may draw different pixels for the same parameters would hand out an
+ * image the request did not produce, and cache_* without cacheable is a typo that silently does nothing.
+ */
+function cacheOf(file: string, m: Static<typeof Entry>, deterministic: boolean): { priceMicros: number; shared: boolean } | undefined {
+  if (!m.cacheable) {
+    const stray = (['cache_price_eur', 'cache_shared'] as const).filter((k) => m[k] !== undefined);
+    if (stray.length > 0) throw new Error(`${file}: model "${m.id}" sets ${stray.join(' and ')} but is not cacheable (add cacheable: true)`);
+    return undefined;
+  }
+  if (!deterministic) {
+    throw new Error(`${file}: model "${m.id}" is cacheable, but its provider (${m.provider}) is not deterministic: the same parameters may give different pixels, so a kept result cannot stand for a new one`);
+  }
+  const priceMicros = eurToMicros(m.cache_price_eur ?? '0');
+  if (priceMicros > eurToMicros(m.price_eur)) throw new Error(`${file}: model "${m.id}" has cache_price_eur ${m.cache_price_eur} above its price_eur ${m.price_eur}`);
+  return { priceMicros, shared: m.cache_shared ?? false };
 }

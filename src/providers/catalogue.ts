@@ -20,6 +20,12 @@ export interface ModelEntry {
   maxCombineInputs: number;
   /** Issue 19: tried in order when this model's pool has no healthy backend or is busy past its overflow limit (src/fleet/fallback.ts). */
   fallbacks: string[];
+  /**
+   * Issue 22: the seed-aware result cache (src/pipelines/result-cache.ts), when the operator made
+   * this model `cacheable` (its provider must be deterministic). `shared`: one cache for every
+   * account instead of one per account.
+   */
+  cache?: { priceMicros: number; shared: boolean };
 }
 
 /** Which job operations need which model operation. */

@@ -20,6 +20,8 @@ export interface SketchOptions {
 /** The offline local renderer behind the provider port: no network, no GPU, deterministic. */
 export class SketchProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  /** Recorded in every job's `params.adapter`: bump it when the same input would draw different pixels. */
+  readonly adapterVersion = 'sketch/1';
 
   constructor(
     readonly id: string,
@@ -27,7 +29,8 @@ export class SketchProvider implements ImageProvider {
   ) {
     // The renderer can do all three; which ones a catalogue model offers is the catalogue's choice
     // (the built-in easel-sketch-fast stays generate-only).
-    this.capabilities = { operations: ['generate', 'edit', 'combine'], multiturn: opts.multiturn, maxConcurrency: 8 };
+    // Deterministic: same input, same pixels, so a catalogue model on it may be `cacheable` (issue 22).
+    this.capabilities = { operations: ['generate', 'edit', 'combine'], multiturn: opts.multiturn, maxConcurrency: 8, deterministic: true };
   }
 
   /** Rendering time per megapixel, averaged over this provider's calls (for `call`'s timing). */
@@ -67,7 +70,8 @@ export class SketchProvider implements ImageProvider {
     this.msPerMegapixel = this.msPerMegapixel === 0 ? perMp : 0.8 * this.msPerMegapixel + 0.2 * perMp;
     const left = this.opts.latencyMs - (performance.now() - started);
     if (left > 0) await abortableDelay(left, input.signal);
-    return { bytes, mime: 'image/png' };
+    // The renderer takes the seed it was sent and has no steps, sampler or guidance.
+    return { bytes, mime: 'image/png', params: { vendor_model: this.id, seed: input.seed } };
   }
 
   async generate(input: GenerateInput): Promise<ProviderOutput> {

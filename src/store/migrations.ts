@@ -12,6 +12,7 @@ import { keyScopeMigrations } from './migrations-key-scopes.js';
 import { schedLaneMigrations } from './migrations-sched-lanes.js';
 import { batchMigrations } from './migrations-batches.js';
 import { progressMigrations } from './migrations-progress.js';
+import { resultCacheMigrations } from './migrations-result-cache.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -146,6 +147,7 @@ const migrations: Record<string, Migration> = {
   ...schedLaneMigrations,
   ...batchMigrations,
   ...progressMigrations,
+  ...resultCacheMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -302,6 +302,21 @@ export interface WebhookAttemptTable {
   error: string | null;
 }
 
+/** A kept result of a cacheable model (migration 0017, src/pipelines/result-cache.ts). */
+export interface ResultCacheTable {
+  /** The account id, or `shared` (a model with cache_shared). */
+  scope: string;
+  /** SHA-256 of everything that decides the pixels. */
+  key_hash: string;
+  model: string;
+  /** The job whose raw output this is. */
+  job_id: string;
+  raw_key: string;
+  /** That job's JobParams. */
+  params_json: string;
+  created_at: number;
+}
+
 export interface Database {
   job_events: JobEventTable;
   accounts: AccountTable;
@@ -322,4 +337,5 @@ export interface Database {
   webhook_attempts: WebhookAttemptTable;
   uploads: UploadTable;
   batches: BatchTable;
+  result_cache: ResultCacheTable;
 }

@@ -5,6 +5,7 @@ import { isoSeconds } from '../util/time.js';
 import { presentResult } from './present-result.js';
 import { presentStoryProgress, storyPortraits, type StepRow } from '../story/present.js';
 import { jobControlView } from './present-control.js';
+import { paramsView } from './present-params.js';
 import { TERMINAL } from '../jobs/types.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
 import { BATCH_OPERATION } from '../jobs/batch-operation.js';
@@ -79,6 +80,8 @@ export class Presenter {
       const result = await this.result(job);
       if (result) out.result = result;
     }
+    // What produced a single image, and whether a kept result served it (src/views/present-params.ts).
+    Object.assign(out, paramsView(job));
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
     if (canceled) {
       out.error = { code: 'canceled', message: job.error_message ?? CANCELED_MESSAGE };
