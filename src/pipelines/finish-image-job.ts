@@ -43,7 +43,7 @@ interface KeptParams {
  * effect and the next, and crash tests (test/e2e/crash-recovery.test.ts) kill the process there.
  * A cacheable model's identical earlier result is copied in place of the provider call (issue 22).
  */
-export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 'job' | 'fence' | 'signal'>, generate: () => Promise<Generated>, out: ImageJobOutput): Promise<void> {
+export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 'job' | 'fence' | 'signal' | 'progress'>, generate: () => Promise<Generated>, out: ImageJobOutput): Promise<void> {
   const { job } = run;
   const rawKey = `jobs/${job.id}/raw/image.png`;
   // A rerouted job (src/fleet/fallback.ts): which model ran is kept before its output, so a resumed attempt charges it too.
@@ -63,6 +63,8 @@ export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 
       raw = hit.bytes;
     } else {
       const got = await generate();
+      // The backend is done; what remains is Easel's own (formats, provenance): say so, or the bar sits at its last step.
+      run.progress?.sink()({ stage: 'encoding', fraction: 1 });
       route = got.route;
       crashPoint('after_provider_call');
       kept = { params: paramsOf(deps, route?.model ?? out.model, got) };
