@@ -64,7 +64,7 @@ export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 
     } else {
       const got = await generate();
       // The backend is done; what remains is Easel's own (formats, provenance): say so, or the bar sits at its last step.
-      run.progress?.sink()({ stage: 'encoding', fraction: 1 });
+      run.progress?.finishing();
       route = got.route;
       crashPoint('after_provider_call');
       kept = { params: paramsOf(deps, route?.model ?? out.model, got) };

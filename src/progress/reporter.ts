@@ -52,6 +52,7 @@ export class ProgressReporter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private stopped = false;
+  private reported = false;
   private hook: Promise<boolean> | null = null;
 
   constructor(
@@ -71,8 +72,17 @@ export class ProgressReporter {
     };
   }
 
+  /**
+   * The backend answered; Easel's own work (formats, provenance) remains. Shown only when the
+   * backend reported something before: a job that showed no progress costs no write for it.
+   */
+  finishing(): void {
+    if (this.reported) this.report({ stage: 'encoding', fraction: 1 }, {});
+  }
+
   private report(p: ProviderProgress, scope: ProgressScope): void {
     if (this.stopped) return;
+    this.reported = true;
     const own = p.fraction ?? (p.steps && p.step != null ? p.step / p.steps : STAGE_FLOOR[p.stage]);
     const clamped = Math.min(1, Math.max(0, Number.isFinite(own) ? own : 0));
     const of = Math.max(1, scope.of ?? 1);
