@@ -60,10 +60,8 @@ export class SketchProvider implements ImageProvider {
     const megapixels = (input.width * input.height) / 1e6;
     const lead = this.opts.latencyMs - this.msPerMegapixel * megapixels;
     // Progress (issue 22): the waiting time is spent in steps, with coarse-to-fine frames.
-    if (lead > 0 && input.onProgress) {
-      await sampleSteps(lead, input.signal, input.onProgress, draw, input);
-      input.onProgress({ stage: 'encoding', fraction: 1 });
-    } else if (lead > 0) await abortableDelay(lead, input.signal);
+    if (lead > 0 && input.onProgress) await sampleSteps(lead, input.signal, input.onProgress, draw, input);
+    else if (lead > 0) await abortableDelay(lead, input.signal);
     const renderStarted = performance.now();
     const bytes = await render();
     const perMp = (performance.now() - renderStarted) / Math.max(megapixels, 0.01);
