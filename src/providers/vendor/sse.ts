@@ -41,6 +41,7 @@ export async function* readSse(body: AsyncIterable<Buffer | string>, maxEventByt
     else if (field === 'data') {
       data.push(value);
       size += value.length;
+      if (size > maxEventBytes) throw new Error(`an event-stream event larger than ${maxEventBytes} bytes`);
     }
   };
 
