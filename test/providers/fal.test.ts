@@ -321,7 +321,8 @@ describe('FalProvider against the fake fal.ai queue', () => {
     assert.deepEqual(sampling.map((e) => [e.step, e.steps]), [[7, 20], [13, 20], [20, 20]]);
     const fractions = sampling.map((e) => e.fraction!);
     assert.ok(fractions.every((f, i) => i === 0 || f > fractions[i - 1]!), `fractions rise: ${fractions.join(',')}`);
-    assert.ok(events.findIndex((e) => e.stage === 'sampling') > events.findLastIndex((e) => e.stage === 'queued'), 'queued comes before sampling');
+    const stages = events.map((e) => e.stage);
+    assert.ok(stages.indexOf('sampling') > stages.lastIndexOf('queued'), 'queued comes before sampling');
     assert.ok(events.every((e) => e.preview === undefined), 'fal gives no previews');
     assert.deepEqual(out.params, { vendor_model: 'fal-ai/flux-pro/v1.1', seed: 7, steps: 20, guidance: 3.5 });
   });
