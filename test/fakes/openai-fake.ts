@@ -96,6 +96,8 @@ export class OpenAIFake {
   baseUrl = '';
   /** How long a streamed generation takes: the partial frames and the final one are spread over it. */
   streamLatencyMs = 60;
+  /** Write all partial frames at once (one network chunk), then wait for the final one: a client sees several events together. */
+  burstPartials = false;
 
   private constructor(
     readonly apiKey: string,
@@ -357,8 +359,9 @@ export class OpenAIFake {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const gap = this.streamLatencyMs / Math.max(1, frames.length);
     const base = { created_at: 1700000000, background: 'opaque', output_format: 'png', quality: 'medium' };
-    for (const f of frames) {
-      await new Promise((r) => setTimeout(r, gap));
+    for (const [i, f] of frames.entries()) {
+      const burst = this.burstPartials && 'type' in f && f.type === 'partial' && i > 0;
+      if (!burst) await new Promise((r) => setTimeout(r, gap));
       if (closed) return;
       let event: string;
       let data: string;

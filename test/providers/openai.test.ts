@@ -448,6 +448,21 @@ describe('OpenAI adapter: streaming partial images (progress and previews)', () 
     assert.equal(events.length, atAbort, 'no progress after the abort');
   });
 
+  it('partial frames that arrive together: none is reported once the job was aborted at the first', async () => {
+    fake.burstPartials = true;
+    fake.streamLatencyMs = 2000;
+    const ac = new AbortController();
+    const previews: number[] = [];
+    const sink = (p: ProviderProgress) => {
+      if (!p.preview) return;
+      previews.push(p.fraction!);
+      ac.abort();
+    };
+    await failure(provider('gpt-image-1 partial_images=3', { timeoutMs: 20_000 }).generate(input({ signal: ac.signal, onProgress: sink })));
+    assert.equal(fake.api()[0]!.partialsSent, 3, 'the fake sent all three partials in one go');
+    assert.deepEqual(previews, [0.25]);
+  });
+
   it('a stream that stalls past the timeout → retryable timeout', async () => {
     fake.streamLatencyMs = 5000;
     const e = await failure(provider('gpt-image-1', { timeoutMs: 400, maxRetries: 0 }).generate(input()));
