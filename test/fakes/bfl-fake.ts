@@ -5,7 +5,9 @@
  *     kontext / flux-2 (images): aspect_ratio "W:H" between 21:9 and 9:21; input_image,
  *       input_image_2 … as base64 (or data URIs), decoded like the model would
  *   GET  /v1/get_result?id=…    x-key → {id, status: Pending | Ready | Request Moderated |
- *                                 Content Moderated | Error | Task not found, result, details}
+ *                                 Content Moderated | Error | Task not found, result, progress, details}
+ *     Pending: `progress` null for the first third of its polls (waiting for a GPU), then a
+ *     number rising towards 1 (0…1, rounded to two places) poll by poll.
  *     Ready carries result.sample: a signed delivery URL that expires `sampleTtlMs` after the
  *     task became Ready — afterwards the CDN answers 403 (Azure blob style), like BFL's.
  *   GET  /cdn/results/{id}/sample.png?se=…&sig=…   (delivery stand-in, signature checked)
@@ -29,6 +31,8 @@ interface Task {
 
 export class BflFake extends FakeVendorServer {
   readonly tasks = new Map<string, Task>();
+  /** The seed the result reports instead of the one sent; null: the one sent. */
+  reportedSeed: number | null = null;
   /** Lifetime of a signed sample URL, counted from the moment the task is Ready. */
   sampleTtlMs = 10 * 60_000;
   /** When each sample was downloaded successfully (task id → ms after it became Ready). */
@@ -105,7 +109,10 @@ export class BflFake extends FakeVendorServer {
     task.polled++;
     const base = { id: task.id, progress: null, details: null, preview: null };
     if (task.outcome === 'never' || task.polled <= task.polls) {
-      return { status: 200, json: { ...base, status: 'Pending', result: null, progress: Math.min(0.9, task.polled / (task.polls + 1)) } };
+      const queuedPolls = Math.floor(task.polls / 3);
+      const running = task.outcome !== 'never' && task.polled > queuedPolls;
+      const progress = running ? Math.round((100 * (task.polled - queuedPolls)) / (task.polls - queuedPolls + 1)) / 100 : null;
+      return { status: 200, json: { ...base, status: 'Pending', result: null, progress } };
     }
     switch (task.outcome) {
       case 'blocked_input':
@@ -129,7 +136,7 @@ export class BflFake extends FakeVendorServer {
     }
     return {
       status: 200,
-      json: { ...base, status: 'Ready', result: { sample: task.sample, prompt: task.input.prompt, seed: task.input.seed ?? 1, start_time: task.readyAt! / 1000 - 2, end_time: task.readyAt! / 1000, duration: 2 } },
+      json: { ...base, status: 'Ready', result: { sample: task.sample, prompt: task.input.prompt, seed: this.reportedSeed ?? task.input.seed ?? 1, start_time: task.readyAt! / 1000 - 2, end_time: task.readyAt! / 1000, duration: 2 } },
     };
   }
 
@@ -156,6 +163,7 @@ export class BflFake extends FakeVendorServer {
   override reset(): void {
     super.reset();
     this.sampleTtlMs = 10 * 60_000;
+    this.reportedSeed = null;
     this.fetchedAfterReadyMs.clear();
   }
 }

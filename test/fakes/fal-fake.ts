@@ -3,8 +3,11 @@
  *   POST /{owner}/{alias}[/{subpath}]          Authorization: Key <key>, JSON input
  *     → 200 {request_id, response_url, status_url, cancel_url, queue_position}
  *       (status/response URLs use /{owner}/{alias} without the subpath, like fal's)
- *   GET  /{owner}/{alias}/requests/{id}/status → 202 {status: IN_QUEUE|IN_PROGRESS, queue_position}
- *                                               → 200 {status: COMPLETED, [error, error_type]}
+ *   GET  /{owner}/{alias}/requests/{id}/status[?logs=1]
+ *                                               → 202 {status: IN_QUEUE, queue_position}   (the position drops poll by poll)
+ *                                               → 202 {status: IN_PROGRESS, logs}          (logs only with logs=1: the
+ *                                                  app's lines, a tqdm bar "12/28" climbing with each poll)
+ *                                               → 200 {status: COMPLETED, logs, [error, error_type]}
  *   GET  /{owner}/{alias}/requests/{id}        → 200 {images: [{url, content_type, width, height}], has_nsfw_concepts, seed}
  *                                               → 422 {detail: [{loc, msg, type: content_policy_violation}]}
  *                                               → 500 {detail: [...]} (failed request)
@@ -38,6 +41,8 @@ const SIZE_ENUM = new Set(['square_hd', 'square', 'portrait_4_3', 'portrait_16_9
 
 export class FalFake extends FakeVendorServer {
   readonly jobs = new Map<string, Job>();
+  /** The seed the result reports instead of the one sent (a model that picks its own); null: the one sent. */
+  reportedSeed: number | null = null;
 
   constructor(
     readonly key: string,
@@ -72,7 +77,7 @@ export class FalFake extends FakeVendorServer {
       job.canceled = true;
       return { status: 202, json: { status: 'CANCELLATION_REQUESTED' } };
     }
-    if (rec.kind === 'status') return this.status(job);
+    if (rec.kind === 'status') return this.status(job, url.searchParams.get('logs') === '1');
     return this.result(job);
   }
 
@@ -112,18 +117,36 @@ export class FalFake extends FakeVendorServer {
     return job.outcome !== 'never' && job.polled > job.polls;
   }
 
-  private status(job: Job): Reply {
+  private status(job: Job, withLogs: boolean): Reply {
     job.polled++;
     const response_url = `${this.baseUrl}/${job.app}/requests/${job.id}`;
+    const queuePolls = Math.floor(job.polls / 2);
     if (!this.done(job)) {
-      const inQueue = job.outcome === 'never' || job.polled <= job.polls / 2;
-      return inQueue
-        ? { status: 202, json: { status: 'IN_QUEUE', request_id: job.id, queue_position: 0, response_url } }
-        : { status: 202, json: { status: 'IN_PROGRESS', request_id: job.id, response_url, logs: null } };
+      const inQueue = job.outcome === 'never' || job.polled <= queuePolls;
+      if (inQueue) {
+        // Jobs ahead of this one leave the queue: the position drops to 0 on the last queued poll.
+        const queue_position = job.outcome === 'never' ? 3 : Math.max(0, queuePolls - job.polled);
+        return { status: 202, json: { status: 'IN_QUEUE', request_id: job.id, queue_position, response_url } };
+      }
+      return { status: 202, json: { status: 'IN_PROGRESS', request_id: job.id, response_url, logs: withLogs ? this.logs(job, job.polled - queuePolls, job.polls - queuePolls) : null } };
     }
     const failed =
       job.outcome === 'error' ? { error: 'Internal server error', error_type: 'runner_server_error' } : job.outcome === 'blocked_input' ? { error: 'Unprocessable input', error_type: 'content_policy_violation' } : {};
-    return { status: 200, json: { status: 'COMPLETED', request_id: job.id, response_url, logs: null, metrics: { inference_time: 0.42 }, ...failed } };
+    const logs = withLogs ? this.logs(job, 1, 1) : null;
+    return { status: 200, json: { status: 'COMPLETED', request_id: job.id, response_url, logs, metrics: { inference_time: 0.42 }, ...failed } };
+  }
+
+  /** The app's log so far (fal answers the whole log each time): a loading line, then a tqdm bar per step reached. */
+  private logs(job: Job, progressPoll: number, progressPolls: number): { message: string; level: string; source: string; timestamp: string }[] {
+    const steps = Number.isInteger(job.input.num_inference_steps) ? (job.input.num_inference_steps as number) : 28;
+    const reached = Math.max(1, Math.round((steps * progressPoll) / Math.max(1, progressPolls)));
+    const line = (message: string) => ({ message, level: 'INFO', source: 'user', timestamp: new Date().toISOString() });
+    const out = [line(`Loading pipeline for ${job.model}`), line(`Using seed: ${String(job.input.seed ?? 42)}`)];
+    for (const step of [Math.max(1, reached - 1), reached]) {
+      const pct = Math.round((100 * step) / steps);
+      out.push(line(`${String(pct).padStart(3)}%|${'█'.repeat(Math.round(pct / 10)).padEnd(10)}| ${step}/${steps} [00:01<00:02,  5.10it/s]`));
+    }
+    return out;
   }
 
   private async result(job: Job): Promise<Reply> {
@@ -164,10 +187,15 @@ export class FalFake extends FakeVendorServer {
       json: {
         images: [{ url, content_type: 'image/png', width: w, height: h, file_name: 'image.png' }],
         timings: { inference: 0.42 },
-        seed: job.input.seed ?? 42,
+        seed: this.reportedSeed ?? job.input.seed ?? 42,
         has_nsfw_concepts: [nsfw],
         prompt: job.input.prompt,
       },
     };
+  }
+
+  override reset(): void {
+    super.reset();
+    this.reportedSeed = null;
   }
 }

@@ -82,6 +82,8 @@ export class GeminiFake {
   private inFlight = 0;
   maxInFlight = 0;
   baseUrl = '';
+  /** `modelVersion` answered for a model (an alias resolved to a dated version); default: the model id itself. */
+  readonly modelVersions: Record<string, string> = {};
 
   private constructor(
     readonly apiKey: string,
@@ -286,7 +288,7 @@ export class GeminiFake {
       return send(200, {
         candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }],
         usageMetadata: usage,
-        modelVersion: model,
+        modelVersion: this.modelVersions[model] ?? model,
         responseId: `fake-${this.requests.length}`,
       });
     } finally {

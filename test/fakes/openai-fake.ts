@@ -7,6 +7,13 @@
  * unknown fields, allowed sizes per model, `response_format` only for dall-e models, image parts that
  * really decode), answers with REAL PNG bytes (a solid colour derived from the prompt, so outputs can
  * be told apart), records every request, and can be scripted per test.
+ *
+ * Streaming (GPT image models, API reference "Image streaming"): `stream: true` with
+ * `partial_images: N` (0–3) answers `text/event-stream` — N `image_generation.partial_image`
+ * (`image_edit.partial_image` for edits) events with real PNG frames, coarse to fine (the final
+ * colour faded in from grey), spaced over `streamLatencyMs`, then `…completed` with the final
+ * image and usage. A `stream-error` step sends an `error` event mid-stream. The fake records
+ * how many partials it sent and whether the client closed the connection before the end.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +44,11 @@ export interface RecordedRequest {
   files?: DecodedFile[];
   /** What the fake answered: HTTP status, or 'hang'. */
   answer?: number | 'hang';
+  /** Streaming answers: partial frames written, and whether the client hung up before the end. */
+  partialsSent?: number;
+  clientClosed?: boolean;
+  /** When the last stream event was written (performance.now). */
+  lastEventAt?: number;
   /** Why the fake rejected the request as invalid (a 400 the adapter caused). */
   invalid?: string;
 }
@@ -50,15 +62,17 @@ export type OpenAIStep =
   | { kind: 'not-image' }
   | { kind: 'no-image' }
   | { kind: 'url' }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Streaming only: `after` partial frames (default 1), then an `error` event with this code/type. */
+  | { kind: 'stream-error'; code?: string; type?: string; after?: number };
 
 const GPT_SIZES = ['1024x1024', '1536x1024', '1024x1536', 'auto'];
 const SIZES: Record<string, string[]> = {
   'dall-e-2': ['256x256', '512x512', '1024x1024'],
   'dall-e-3': ['1024x1024', '1792x1024', '1024x1792'],
 };
-const GEN_FIELDS = new Set(['model', 'prompt', 'n', 'size', 'quality', 'response_format', 'style', 'user', 'background', 'moderation', 'output_format', 'output_compression']);
-const EDIT_FIELDS = new Set(['model', 'prompt', 'n', 'size', 'quality', 'response_format', 'user', 'background', 'input_fidelity', 'output_format', 'output_compression']);
+const GEN_FIELDS = new Set(['model', 'prompt', 'n', 'size', 'quality', 'response_format', 'style', 'user', 'background', 'moderation', 'output_format', 'output_compression', 'stream', 'partial_images']);
+const EDIT_FIELDS = new Set(['model', 'prompt', 'n', 'size', 'quality', 'response_format', 'user', 'background', 'input_fidelity', 'output_format', 'output_compression', 'stream', 'partial_images']);
 
 export function colourOf(text: string): [number, number, number] {
   const h = createHash('sha256').update(text).digest();
@@ -80,6 +94,10 @@ export class OpenAIFake {
   private inFlight = 0;
   maxInFlight = 0;
   baseUrl = '';
+  /** How long a streamed generation takes: the partial frames and the final one are spread over it. */
+  streamLatencyMs = 60;
+  /** Write all partial frames at once (one network chunk), then wait for the final one: a client sees several events together. */
+  burstPartials = false;
 
   private constructor(
     readonly apiKey: string,
@@ -212,6 +230,9 @@ export class OpenAIFake {
       rec.files = files;
       params = { ...fields };
       if (params.n !== undefined) params.n = Number(params.n);
+      // Form fields are text: booleans and integers as the API parses them.
+      if (params.stream !== undefined) params.stream = params.stream === 'true' ? true : params.stream === 'false' ? false : params.stream;
+      if (params.partial_images !== undefined && /^\d+$/.test(String(params.partial_images))) params.partial_images = Number(params.partial_images);
       const images = files.filter((f) => f.field !== 'mask');
       if (images.length === 0) return invalid("You must provide an 'image' in the request.", 'image');
       if (images.some((f) => f.field === 'image') && images.some((f) => f.field === 'image[]')) return invalid("Use either 'image' or 'image[]', not both.", 'image');
@@ -236,6 +257,12 @@ export class OpenAIFake {
     if (params.response_format !== undefined && params.response_format !== 'url' && params.response_format !== 'b64_json') {
       return invalid('response_format must be url or b64_json', 'response_format');
     }
+    if (params.stream !== undefined && typeof params.stream !== 'boolean') return invalid("Invalid type for 'stream': expected a boolean.", 'stream', 'invalid_type');
+    if (params.stream === true && dalle) return invalid(`Streaming is not supported for model ${model}.`, 'stream', 'unsupported_value');
+    if (params.partial_images !== undefined && !(Number.isInteger(params.partial_images) && (params.partial_images as number) >= 0 && (params.partial_images as number) <= 3)) {
+      return invalid('partial_images must be an integer from 0 to 3.', 'partial_images', 'invalid_value');
+    }
+    const streaming = params.stream === true;
 
     // Scripted behaviour.
     const rule = this.promptRules.find((r) => String(params.prompt).includes(r.fragment));
@@ -269,18 +296,36 @@ export class OpenAIFake {
           });
         }
         case 'malformed-json':
+          if (streaming) return this.stream(res, rec, kind, [{ raw: '{"type": "image_generation.completed", "b64_json": "iVBOR' }]);
           return send(200, '{"created": 1700000000, "data": [{"b64_json": "iVBOR');
         case 'not-image':
+          if (streaming) return this.stream(res, rec, kind, [{ type: 'completed', b64: Buffer.from('this is not an image at all').toString('base64') }]);
           return send(200, { created: 1700000000, data: [{ b64_json: Buffer.from('this is not an image at all').toString('base64') }] });
         case 'no-image':
+          if (streaming) return this.stream(res, rec, kind, []);
           return send(200, { created: 1700000000, data: [] });
         default:
           break;
       }
       const size = String(params.size ?? (dalle ? '1024x1024' : 'auto'));
       const [w, h] = size === 'auto' ? [1024, 1024] : size.split('x').map(Number);
-      const png = await solidPng(w!, h!, colourOf(String(params.prompt)));
+      const final = colourOf(String(params.prompt));
+      const png = await solidPng(w!, h!, final);
       this.produced.set(sha256(png), String(params.prompt));
+      if (streaming) {
+        const n = Number(params.partial_images ?? 0);
+        const partialCount = step?.kind === 'stream-error' ? Math.min(n, step.after ?? 1) : n;
+        const frames: StreamFrame[] = [];
+        for (let i = 0; i < partialCount; i++) {
+          // Coarse to fine: the final colour faded in from grey.
+          const t = (i + 1) / (n + 1);
+          const rgb = final.map((c) => Math.round(128 + (c - 128) * t)) as [number, number, number];
+          frames.push({ type: 'partial', b64: (await solidPng(w!, h!, rgb)).toString('base64'), index: i, size });
+        }
+        if (step?.kind === 'stream-error') frames.push({ type: 'error', code: step.code ?? 'server_error', errorType: step.type ?? 'server_error' });
+        else frames.push({ type: 'completed', b64: png.toString('base64'), size });
+        return this.stream(res, rec, kind, frames);
+      }
       const wantsUrl = step?.kind === 'url' || (dalle && params.response_format !== 'b64_json');
       if (wantsUrl) {
         const cdnPath = `/cdn/${this.cdn.size + 1}.png`;
@@ -297,7 +342,60 @@ export class OpenAIFake {
       this.inFlight--;
     }
   }
+
+  /**
+   * Writes `frames` as an event stream, spaced evenly over streamLatencyMs, and stops at once when
+   * the client hangs up (recorded: the adapter must end the request when its job is canceled).
+   */
+  private async stream(res: http.ServerResponse, rec: RecordedRequest, kind: string, frames: StreamFrame[]): Promise<void> {
+    const prefix = kind === 'edits' ? 'image_edit' : 'image_generation';
+    rec.answer = 200;
+    rec.partialsSent = 0;
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+      if (!res.writableFinished) rec.clientClosed = true;
+    });
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const gap = this.streamLatencyMs / Math.max(1, frames.length);
+    const base = { created_at: 1700000000, background: 'opaque', output_format: 'png', quality: 'medium' };
+    for (const [i, f] of frames.entries()) {
+      const burst = this.burstPartials && 'type' in f && f.type === 'partial' && i > 0;
+      if (!burst) await new Promise((r) => setTimeout(r, gap));
+      if (closed) return;
+      let event: string;
+      let data: string;
+      if ('raw' in f) {
+        [event, data] = [`${prefix}.completed`, f.raw];
+      } else if (f.type === 'partial') {
+        event = `${prefix}.partial_image`;
+        data = JSON.stringify({ type: event, b64_json: f.b64, partial_image_index: f.index, size: f.size, ...base });
+        rec.partialsSent++;
+      } else if (f.type === 'completed') {
+        event = `${prefix}.completed`;
+        data = JSON.stringify({
+          type: event,
+          b64_json: f.b64,
+          size: f.size ?? '1024x1024',
+          ...base,
+          usage: { input_tokens: 50, output_tokens: 1056, total_tokens: 1106, input_tokens_details: { text_tokens: 50, image_tokens: 0 } },
+        });
+      } else {
+        event = 'error';
+        data = JSON.stringify({ type: 'error', error: { type: f.errorType, code: f.code, message: `scripted stream error (${f.code})`, param: null } });
+      }
+      res.write(`event: ${event}\ndata: ${data}\n\n`);
+      rec.lastEventAt = performance.now();
+    }
+    res.end();
+  }
 }
+
+type StreamFrame =
+  | { type: 'partial'; b64: string; index: number; size: string }
+  | { type: 'completed'; b64: string; size?: string }
+  | { type: 'error'; code: string; errorType: string }
+  | { raw: string };
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');

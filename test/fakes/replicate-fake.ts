@@ -9,6 +9,9 @@
  *   POST /v1/predictions/{id}/cancel   → prediction with status canceled
  *   GET  /cdn/...                      (replicate.delivery stand-in, no auth)
  * Validation failures answer 422 {title, detail, status}; bad tokens 401.
+ * While it runs a prediction is `starting` (the first third of its polls: a worker booting), then
+ * `processing` with `logs` growing like a cog model's: "Using seed: N", then one tqdm bar line per
+ * poll (" 45%|████▌     | 9/20 [00:01<00:02,  5.10it/s]") up to the model's steps.
  */
 import crypto from 'node:crypto';
 import { FakeVendorServer, jsonBody, renderPng, type Outcome, type Recorded, type Reply } from './async-fake-kit.js';
@@ -29,6 +32,7 @@ interface Prediction {
   outcome: Outcome;
   polled: number;
   status: string;
+  logs: string;
   output: unknown;
   error: string | null;
   created_at: string;
@@ -41,6 +45,8 @@ export class ReplicateFake extends FakeVendorServer {
   readonly predictions = new Map<string, Prediction>();
   /** How long a `Prefer: wait` request is held when the prediction is not done at once. */
   syncHoldMs = 20;
+  /** The seed the model logs instead of the one sent (a model that picks its own); null: the one sent. */
+  reportedSeed: number | null = null;
 
   constructor(
     readonly token: string,
@@ -131,6 +137,7 @@ export class ReplicateFake extends FakeVendorServer {
       outcome: s.outcome,
       polled: 0,
       status: 'starting',
+      logs: '',
       output: null,
       error: null,
       created_at: new Date().toISOString(),
@@ -150,10 +157,13 @@ export class ReplicateFake extends FakeVendorServer {
   private async advance(p: Prediction): Promise<void> {
     if (this.terminal(p)) return;
     // `polls` GETs still see it running; with polls = 0 it is done when created (sync mode answers it).
+    const startingPolls = Math.floor(p.polls / 3);
     if (p.outcome === 'never' || (p.polls > 0 && p.polled <= p.polls)) {
-      p.status = p.polled === 0 ? 'starting' : 'processing';
+      p.status = p.polled === 0 || p.polled <= startingPolls ? 'starting' : 'processing';
+      if (p.status === 'processing' && p.outcome !== 'never') this.log(p, p.polled - startingPolls, p.polls - startingPolls);
       return;
     }
+    this.log(p, 1, 1);
     p.completed_at = new Date().toISOString();
     const prompt = String(p.input.prompt);
     switch (p.outcome) {
@@ -185,6 +195,15 @@ export class ReplicateFake extends FakeVendorServer {
     }
   }
 
+  /** The cog model's log so far: the seed line, then a tqdm line per poll up to step k/m of its steps. */
+  private log(p: Prediction, k: number, m: number): void {
+    const steps = Number.isInteger(p.input.num_inference_steps) ? (p.input.num_inference_steps as number) : 28;
+    if (p.logs === '') p.logs = `Using seed: ${String(this.reportedSeed ?? p.input.seed ?? 1234)}\n`;
+    const step = Math.max(1, Math.round((steps * k) / Math.max(1, m)));
+    const pct = Math.round((100 * step) / steps);
+    p.logs += `${String(pct).padStart(3)}%|${'█'.repeat(Math.round(pct / 10)).padEnd(10)}| ${step}/${steps} [00:01<00:02,  5.10it/s]\n`;
+  }
+
   private view(p: Prediction) {
     const get = `${this.baseUrl}/v1/predictions/${p.id}`;
     return {
@@ -192,7 +211,7 @@ export class ReplicateFake extends FakeVendorServer {
       model: p.model,
       version: p.version,
       input: p.input,
-      logs: '',
+      logs: p.logs,
       output: p.output,
       data_removed: false,
       error: p.error,
@@ -203,5 +222,10 @@ export class ReplicateFake extends FakeVendorServer {
       urls: { get, cancel: `${get}/cancel`, web: `https://replicate.com/p/${p.id}` },
       ...(p.status === 'succeeded' ? { metrics: { predict_time: 0.42 } } : {}),
     };
+  }
+
+  override reset(): void {
+    super.reset();
+    this.reportedSeed = null;
   }
 }

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { request } from 'undici';
 import { JobFailure } from '../../src/errors.js';
-import { BFL_DEFAULT_BASE_URL, bflConfig, BflProvider, type BflOptions } from '../../src/providers/bfl/bfl-provider.js';
+import { BFL_DEFAULT_BASE_URL, bflConfig, bflProgress, BflProvider, type BflOptions } from '../../src/providers/bfl/bfl-provider.js';
 import { fitDimensions, nearestAspectRatio } from '../../src/providers/vendor/size-fit.js';
 import { vendorOwnsUrl } from '../../src/providers/vendor/url-trust.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
 import { colorFor, installLoopbackWitness, jsonBody, solidPng } from '../fakes/async-fake-kit.js';
@@ -279,6 +279,53 @@ describe('BflProvider against the fake BFL API', () => {
     } finally {
       process.env = saved;
     }
+  });
+
+  it('progress: queued while progress is null, then sampling with BFL\'s rising progress; params as sent', async () => {
+    fake.nextJob({ polls: 6 });
+    const events: ProviderProgress[] = [];
+    const p = provider({}, { input: { steps: 30, guidance: 2.5 } }, 'flux-dev');
+    assert.equal(p.adapterVersion, 'bfl/2');
+    const out = await p.generate(input('a red fox in the snow', { onProgress: (e) => void events.push(e) }));
+    assert.deepEqual(events.map((e) => e.stage), ['queued', 'queued', 'queued', 'sampling', 'sampling', 'sampling', 'sampling']);
+    const fractions = events.filter((e) => e.stage === 'sampling').map((e) => e.fraction!);
+    assert.deepEqual(fractions, [0.2, 0.4, 0.6, 0.8]);
+    assert.ok(events.every((e) => e.preview === undefined));
+    assert.deepEqual(out.params, { vendor_model: 'flux-dev', seed: 5, steps: 30, guidance: 2.5 });
+  });
+
+  it('params: the seed the result reports wins; an edit reports the kontext endpoint', async () => {
+    fake.reportedSeed = 4242;
+    const src = await solidPng(40, 30, { r: 200, g: 10, b: 20 });
+    const out = await provider({}, {}, 'flux-pro-1.1 edit=flux-kontext-pro').edit!({ ...input('make it blue'), image: { bytes: src } });
+    assert.deepEqual(out.params, { vendor_model: 'flux-kontext-pro', seed: 4242 });
+  });
+
+  it('progress numbers: 0…1 as they are, percent above 1, anything else no fraction', () => {
+    assert.deepEqual(bflProgress({ status: 'Pending', progress: 0.35 }), { stage: 'sampling', fraction: 0.35 });
+    assert.deepEqual(bflProgress({ status: 'Pending', progress: 35 }), { stage: 'sampling', fraction: 0.35 });
+    assert.deepEqual(bflProgress({ status: 'Pending', progress: null }), { stage: 'queued' });
+    assert.deepEqual(bflProgress({ status: 'Processing', progress: 'x' }), { stage: 'sampling' });
+  });
+
+  it('no progress after a caller abort', async () => {
+    fake.nextJob({ outcome: 'never' });
+    const ac = new AbortController();
+    const events: ProviderProgress[] = [];
+    const p = provider().generate(
+      input('x', {
+        signal: ac.signal,
+        onProgress: (e) => {
+          events.push(e);
+          if (events.length === 2) ac.abort();
+        },
+      }),
+    );
+    await failure(p, 'timeout');
+    const polls = fake.of('status').length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(events.length, 2);
+    assert.equal(fake.of('status').length, polls, 'polling stopped');
   });
 
   it('every connection went to 127.0.0.1', () => {

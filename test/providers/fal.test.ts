@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
 import { FAL_DEFAULT_BASE_URL, falConfig, FalProvider, type FalOptions } from '../../src/providers/fal/fal-provider.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
 import { Limiter } from '../../src/providers/vendor/limiter.js';
@@ -305,6 +305,59 @@ describe('FalProvider against the fake fal.ai queue', () => {
     } finally {
       process.env = saved;
     }
+  });
+
+  it('progress: queued with a falling queue position, then sampling steps climbing from the logs; params as sent and reported', async () => {
+    fake.nextJob({ polls: 6 });
+    const events: ProviderProgress[] = [];
+    const p = provider({}, { input: { num_inference_steps: 20, guidance_scale: 3.5 } });
+    assert.equal(p.adapterVersion, 'fal/2');
+    const out = await p.generate(input('a red fox in the snow', { onProgress: (e) => void events.push(e) }));
+
+    for (const st of fake.of('status')) assert.equal(st.query.get('logs'), '1', 'status is asked with logs=1');
+    const queued = events.filter((e) => e.stage === 'queued');
+    const sampling = events.filter((e) => e.stage === 'sampling');
+    assert.deepEqual(queued.map((e) => e.queuePosition), [undefined, 2, 1, 0]);
+    assert.deepEqual(sampling.map((e) => [e.step, e.steps]), [[7, 20], [13, 20], [20, 20]]);
+    const fractions = sampling.map((e) => e.fraction!);
+    assert.ok(fractions.every((f, i) => i === 0 || f > fractions[i - 1]!), `fractions rise: ${fractions.join(',')}`);
+    const stages = events.map((e) => e.stage);
+    assert.ok(stages.indexOf('sampling') > stages.lastIndexOf('queued'), 'queued comes before sampling');
+    assert.ok(events.every((e) => e.preview === undefined), 'fal gives no previews');
+    assert.deepEqual(out.params, { vendor_model: 'fal-ai/flux-pro/v1.1', seed: 7, steps: 20, guidance: 3.5 });
+  });
+
+  it('params: the seed fal reports wins over the one sent; edit reports the edit endpoint', async () => {
+    fake.reportedSeed = 123456;
+    const src = await solidPng(40, 30, { r: 200, g: 10, b: 20 });
+    const out = await provider().edit!({ ...input('make it blue'), image: { bytes: src } });
+    assert.equal(jsonBody(fake.of('submit')[0]!).seed, 7);
+    assert.deepEqual(out.params, { vendor_model: 'fal-ai/flux-pro/kontext', seed: 123456 });
+  });
+
+  it('no progress after a caller abort', async () => {
+    fake.nextJob({ outcome: 'never' });
+    const ac = new AbortController();
+    const events: ProviderProgress[] = [];
+    let atAbort = -1;
+    const e = provider().generate(
+      input('x', {
+        signal: ac.signal,
+        onProgress: (p) => {
+          events.push(p);
+          if (p.queuePosition === 3 && atAbort < 0) {
+            atAbort = events.length;
+            ac.abort();
+          }
+        },
+      }),
+    );
+    await failure(e, 'timeout');
+    const polls = fake.of('status').length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(events.length, atAbort, 'nothing reported after the abort');
+    assert.equal(fake.of('status').length, polls, 'and no more polls');
+    assert.equal(fake.of('cancel').length, 1, 'fal is asked to drop the request');
   });
 
   it('every connection went to 127.0.0.1', () => {

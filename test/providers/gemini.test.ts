@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
 import { GeminiProvider, geminiAspectRatio, geminiConfig, geminiImageSize, type GeminiOptions } from '../../src/providers/gemini/gemini-provider.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
 import { GeminiFake } from '../fakes/gemini-fake.js';
@@ -341,5 +341,30 @@ describe('Gemini adapter: circuit breaker, concurrency, configuration', () => {
     } finally {
       apply(saved);
     }
+  });
+});
+
+describe('Gemini adapter: progress and params', () => {
+  it('reports the sampling stage once, when the request goes out, and the model as params', async () => {
+    const events: { p: ProviderProgress; requestsSoFar: number }[] = [];
+    const p = provider();
+    assert.equal(p.adapterVersion, 'gemini/2');
+    const out = await p.generate(input({ onProgress: (e) => void events.push({ p: e, requestsSoFar: fake.requests.length }) }));
+    assert.deepEqual(events, [{ p: { stage: 'sampling' }, requestsSoFar: 0 }]);
+    assert.deepEqual(out.params, { vendor_model: MODEL });
+  });
+
+  it('a modelVersion other than the model asked for is recorded as the vendor version', async () => {
+    fake.modelVersions[MODEL] = 'gemini-2.5-flash-image-20251001';
+    const out = await provider().generate(input());
+    assert.deepEqual(out.params, { vendor_model: MODEL, vendor_version: 'gemini-2.5-flash-image-20251001' });
+  });
+
+  it('nothing is reported for a call that was aborted before it went out', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const events: ProviderProgress[] = [];
+    await assert.rejects(provider().generate(input({ signal: ac.signal, onProgress: (e) => void events.push(e) })));
+    assert.deepEqual(events, []);
   });
 });

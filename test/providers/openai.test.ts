@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
-import { OpenAIProvider, openaiConfig, openaiSize } from '../../src/providers/openai/openai-provider.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import { OpenAIProvider, openaiConfig, openaiSize, parseOpenAIModel } from '../../src/providers/openai/openai-provider.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
-import { OpenAIFake, colourOf, solidPng } from '../fakes/openai-fake.js';
+import { OpenAIFake, colourOf, sha256, solidPng } from '../fakes/openai-fake.js';
 
 const KEY = 'sk-proj-TESTKEY-0123456789abcdefSECRET';
 
@@ -93,7 +93,7 @@ describe('OpenAI adapter: generate', () => {
     assert.equal(req!.path, '/v1/images/generations');
     assert.equal(req!.headers.authorization, `Bearer ${KEY}`);
     assert.equal(req!.invalid, undefined);
-    assert.deepEqual(req!.json, { model: 'gpt-image-1', prompt: 'a lighthouse on a cliff at dusk', n: 1, size: '1536x1024' });
+    assert.deepEqual(req!.json, { model: 'gpt-image-1', prompt: 'a lighthouse on a cliff at dusk', n: 1, size: '1536x1024', stream: true, partial_images: 2 });
   });
 
   it('asks dall-e models for b64_json', async () => {
@@ -112,7 +112,9 @@ describe('OpenAI adapter: generate', () => {
 
   it('fetches data[0].url from the CDN without our key when the vendor answers a URL', async () => {
     fake.script({ kind: 'url' });
-    const out = await provider().generate(input());
+    const p = new OpenAIProvider('o', 'gpt-image-1 partial_images=0', cfg(), { retryBaseMs: 10 });
+    const out = await p.generate(input());
+    assert.equal(fake.api()[0]!.json!.stream, undefined, 'partial_images=0: no streaming');
     assert.deepEqual(await rgbOf(out.bytes), colourOf('a lighthouse on a cliff at dusk'));
     const cdn = fake.requests.filter((r) => r.kind === 'cdn');
     assert.equal(cdn.length, 1);
@@ -147,7 +149,7 @@ describe('OpenAI adapter: edit and combine', () => {
     assert.equal(req!.path, '/v1/images/edits');
     assert.equal(req!.invalid, undefined);
     assert.match(String(req!.headers['content-type']), /^multipart\/form-data; boundary=/);
-    assert.deepEqual(req!.fields, { model: 'gpt-image-1', prompt: 'make it night', n: '1', size: '1024x1536' });
+    assert.deepEqual(req!.fields, { model: 'gpt-image-1', prompt: 'make it night', n: '1', size: '1024x1536', stream: 'true', partial_images: '2' });
     assert.equal(req!.files!.length, 1);
     const f = req!.files![0]!;
     assert.deepEqual([f.field, f.contentType, f.format, f.width, f.height, f.rgb], ['image', 'image/png', 'png', 100, 80, [12, 34, 56]]);
@@ -353,5 +355,129 @@ describe('OpenAI adapter: configuration', () => {
       apply(saved);
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('OpenAI adapter: streaming partial images (progress and previews)', () => {
+  function collect() {
+    const events: ProviderProgress[] = [];
+    return { events, sink: (p: ProviderProgress) => void events.push(p) };
+  }
+
+  it('streams N partial frames as previews with a rising fraction, and returns the completed frame', async () => {
+    const { events, sink } = collect();
+    const p = provider('gpt-image-1 partial_images=3');
+    assert.equal(p.adapterVersion, 'openai/2');
+    const out = await p.generate(input({ onProgress: sink }));
+
+    const req = fake.api()[0]!;
+    assert.deepEqual([req.json!.stream, req.json!.partial_images, req.partialsSent, req.clientClosed], [true, 3, 3, undefined]);
+    const previews = events.filter((e) => e.preview);
+    assert.equal(previews.length, 3);
+    for (const e of previews) {
+      const meta = await sharp(e.preview!.bytes).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 1024, 1024]);
+    }
+    const fractions = previews.map((e) => e.fraction!);
+    assert.deepEqual(fractions, [0.25, 0.5, 0.75]);
+    assert.ok(events.every((e) => e.stage === 'sampling'));
+    // Coarse to fine: the first preview is further from the final colour than the last.
+    const final = colourOf('a lighthouse on a cliff at dusk');
+    const dist = async (b: Buffer) => (await rgbOf(b)).reduce((s, c, i) => s + Math.abs(c - final[i]!), 0);
+    assert.ok((await dist(previews[0]!.preview!.bytes)) > (await dist(previews[2]!.preview!.bytes)));
+    // The result is the completed frame: the very PNG the fake produced, not a partial.
+    assert.equal(fake.produced.get(sha256(out.bytes)), 'a lighthouse on a cliff at dusk');
+    assert.deepEqual(await rgbOf(out.bytes), final);
+    assert.deepEqual(out.params, { vendor_model: 'gpt-image-1' });
+  });
+
+  it('edits stream too (image_edit.* events)', async () => {
+    const { events, sink } = collect();
+    const src = await solidPng(40, 40, [12, 34, 56]);
+    const out = await provider().edit!({ ...input({ prompt: 'make it night', onProgress: sink }), image: { bytes: src } });
+    assert.deepEqual(await rgbOf(out.bytes), colourOf('make it night'));
+    assert.equal(fake.api()[0]!.partialsSent, 2);
+    assert.deepEqual(events.filter((e) => e.preview).map((e) => e.fraction), [1 / 3, 2 / 3]);
+  });
+
+  it('dall-e models do not stream: one sampling stage, no preview, params still reported', async () => {
+    const { events, sink } = collect();
+    const out = await provider('dall-e-3').generate(input({ onProgress: sink }));
+    assert.equal(fake.api()[0]!.json!.stream, undefined);
+    assert.deepEqual(events, [{ stage: 'sampling' }]);
+    assert.deepEqual(out.params, { vendor_model: 'dall-e-3' });
+  });
+
+  for (const [code, type, expected, retryable] of [
+    ['moderation_blocked', 'image_generation_user_error', 'content_rejected', false],
+    ['content_policy_violation', 'invalid_request_error', 'content_rejected', false],
+    ['server_error', 'server_error', 'upstream_error', true],
+    ['image_generation_failed', 'invalid_request_error', 'upstream_error', false],
+  ] as const) {
+    it(`an error event mid-stream (${code}) → ${expected}${retryable ? ', retryable' : ''}, after the partial it had sent`, async () => {
+      fake.script({ kind: 'stream-error', code, type, after: 1 });
+      const { events, sink } = collect();
+      const e = await failure(provider('gpt-image-1', { maxRetries: 2 }).generate(input({ onProgress: sink })));
+      assert.equal(e.code, expected);
+      assert.equal(e.retryable, retryable);
+      if (expected === 'content_rejected') assert.deepEqual(e.details, { blocked: 'input' });
+      assert.equal(events.filter((x) => x.preview).length, 1);
+      assert.equal(fake.api().length, 1, 'a stream that began is not retried by the adapter');
+    });
+  }
+
+  it('a caller abort mid-stream closes the connection at the vendor, and no progress follows it', async () => {
+    fake.streamLatencyMs = 3000;
+    const ac = new AbortController();
+    const events: ProviderProgress[] = [];
+    let atAbort = -1;
+    const sink = (p: ProviderProgress) => {
+      events.push(p);
+      if (p.preview && atAbort < 0) {
+        atAbort = events.length;
+        ac.abort();
+      }
+    };
+    const e = await failure(provider('gpt-image-1 partial_images=3', { timeoutMs: 20_000 }).generate(input({ signal: ac.signal, onProgress: sink })));
+    assert.equal(e.code, 'timeout');
+    const req = fake.api()[0]!;
+    for (let i = 0; i < 100 && !req.clientClosed; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(req.clientClosed, true, 'the fake saw the connection close before the stream ended');
+    assert.ok(req.partialsSent! < 3, `the fake sent ${req.partialsSent} partials`);
+    await new Promise((r) => setTimeout(r, 1200)); // past the next frame the fake would have sent
+    assert.equal(events.length, atAbort, 'no progress after the abort');
+  });
+
+  it('partial frames that arrive together: none is reported once the job was aborted at the first', async () => {
+    fake.burstPartials = true;
+    fake.streamLatencyMs = 2000;
+    const ac = new AbortController();
+    const previews: number[] = [];
+    const sink = (p: ProviderProgress) => {
+      if (!p.preview) return;
+      previews.push(p.fraction!);
+      ac.abort();
+    };
+    await failure(provider('gpt-image-1 partial_images=3', { timeoutMs: 20_000 }).generate(input({ signal: ac.signal, onProgress: sink })));
+    assert.equal(fake.api()[0]!.partialsSent, 3, 'the fake sent all three partials in one go');
+    assert.deepEqual(previews, [0.25]);
+  });
+
+  it('a stream that stalls past the timeout → retryable timeout', async () => {
+    fake.streamLatencyMs = 5000;
+    const e = await failure(provider('gpt-image-1', { timeoutMs: 400, maxRetries: 0 }).generate(input()));
+    assert.equal(e.code, 'timeout');
+    assert.equal(e.retryable, true);
+  });
+
+  it('the vendor_model string: partial_images=0…3 for GPT image models only', () => {
+    assert.equal(provider('gpt-image-1').partialImages, 2);
+    assert.equal(provider('gpt-image-1 partial_images=1').partialImages, 1);
+    assert.equal(provider('gpt-image-1 partial_images=1').model, 'gpt-image-1');
+    assert.equal(provider('dall-e-2').partialImages, 0);
+    assert.equal(parseOpenAIModel('gpt-image-1.5 partial_images=0').partialImages, 0);
+    assert.throws(() => provider('dall-e-3 partial_images=2'), /only GPT image models/);
+    assert.throws(() => provider('gpt-image-1 partial_images=4'), /partial_images=0…3/);
+    assert.throws(() => provider('gpt-image-1 stream'), /partial_images=0…3/);
   });
 });

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import { Deadline } from '../../src/providers/vendor/deadline.js';
 import { fetchResultImage } from '../../src/providers/vendor/result-image.js';
 import { parseImageField, predictionTarget, REPLICATE_DEFAULT_BASE_URL, replicateConfig, ReplicateProvider, safetyStage, type ReplicateOptions } from '../../src/providers/replicate/replicate-provider.js';
@@ -270,6 +270,60 @@ describe('ReplicateProvider against the fake Replicate API', () => {
     } finally {
       process.env = saved;
     }
+  });
+
+  it('progress: starting → loading, processing → sampling steps climbing from the tqdm logs; params as sent', async () => {
+    fake.nextJob({ polls: 6 });
+    const events: ProviderProgress[] = [];
+    const p = provider({}, { input: { num_inference_steps: 20, guidance: 3 } });
+    assert.equal(p.adapterVersion, 'replicate/2');
+    const out = await p.generate(input('a red fox in the snow', { onProgress: (e) => void events.push(e) }));
+    const stages = events.map((e) => e.stage);
+    assert.deepEqual(stages, ['loading', 'loading', 'loading', 'sampling', 'sampling', 'sampling', 'sampling']);
+    const sampling = events.filter((e) => e.stage === 'sampling');
+    assert.deepEqual(sampling.map((e) => [e.step, e.steps]), [[5, 20], [10, 20], [15, 20], [20, 20]]);
+    const fractions = sampling.map((e) => e.fraction!);
+    assert.ok(fractions.every((f, i) => i === 0 || f > fractions[i - 1]!), `fractions rise: ${fractions.join(',')}`);
+    assert.ok(events.every((e) => e.preview === undefined));
+    // Official model: Replicate shows no version ("hidden"), so none is claimed.
+    assert.deepEqual(out.params, { vendor_model: 'black-forest-labs/flux-1.1-pro', seed: 11, steps: 20, guidance: 3 });
+  });
+
+  it('while progress is watched the sync wait is short, so a slow prediction is polled', async () => {
+    fake.nextJob({ polls: 1 });
+    await provider({ timeoutMs: 120_000 }).generate(input('x', { onProgress: () => {} }));
+    assert.equal(fake.of('submit')[0]!.headers.prefer, 'wait=5');
+    fake.reset();
+    fake.nextJob({ polls: 1 });
+    await provider({ timeoutMs: 120_000 }).generate(input('x'));
+    assert.equal(fake.of('submit')[0]!.headers.prefer, 'wait=60', 'unwatched: the full sync wait as before');
+  });
+
+  it('params of a versioned model: its version, and the seed the model logged over the one sent', async () => {
+    fake.reportedSeed = 987654;
+    fake.nextJob({ polls: 2 });
+    const out = await provider({}, {}, `black-forest-labs/flux-schnell:${SCHNELL_VERSION}`).generate(input('a teapot'));
+    assert.equal((jsonBody(fake.of('submit')[0]!).input as { seed: number }).seed, 11);
+    assert.deepEqual(out.params, { vendor_model: 'black-forest-labs/flux-schnell', vendor_version: SCHNELL_VERSION, seed: 987654 });
+  });
+
+  it('no progress after a caller abort, and the prediction is canceled', async () => {
+    fake.nextJob({ outcome: 'never' });
+    const ac = new AbortController();
+    const events: ProviderProgress[] = [];
+    const p = provider().generate(
+      input('x', {
+        signal: ac.signal,
+        onProgress: (e) => {
+          events.push(e);
+          if (events.length === 2) ac.abort();
+        },
+      }),
+    );
+    await failure(p, 'timeout');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(events.length, 2, 'nothing reported after the abort');
+    assert.equal(fake.of('cancel').length, 1);
   });
 
   it('every connection went to 127.0.0.1', () => {

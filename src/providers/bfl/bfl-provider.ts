@@ -9,6 +9,11 @@
  *     Error / Failed    → non-retryable upstream_error
  *     Task not found    → tolerated a few times (a fresh task may not be visible yet), then failed
  *     anything else (Pending, Processing, Queued…) → keep polling
+ * Progress (issue 22): a task still running reports `progress` (number or null, BFL's API
+ * reference "Get Result"): null → queued (not started yet), a number → sampling with that fraction
+ * (read as 0…1; a value above 1 as percent). No previews. Params: the endpoint, the seed the
+ * result reports (else the one sent), steps/guidance when `input` sent them.
+ *
  * polling_url may be on a regional host (api.eu1.bfl.ai …): the key goes there only when it is
  * under the base URL's parent domain.
  *
@@ -32,7 +37,8 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { fitDimensions, nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams, ProviderProgress } from '../port.js';
+import { progressReporter, unitFraction } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed, safetyBlocked } from '../vendor/failure.js';
@@ -86,12 +92,22 @@ interface Submitted {
 
 interface Polled {
   status?: unknown;
-  result?: { sample?: unknown } | null;
+  result?: { sample?: unknown; seed?: unknown } | null;
   details?: unknown;
+  progress?: unknown;
+}
+
+/** A running task as progress: `progress` null → queued; a number → sampling, that far. */
+export function bflProgress(st: Polled): ProviderProgress {
+  const raw = typeof st.progress === 'number' && st.progress > 1 && st.progress <= 100 ? st.progress / 100 : st.progress;
+  const fraction = unitFraction(raw);
+  if (fraction !== undefined) return { stage: 'sampling', fraction };
+  return { stage: st.status === 'Pending' || st.status === 'Queued' ? 'queued' : 'sampling' };
 }
 
 export class BflProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  readonly adapterVersion = 'bfl/2';
   readonly breaker: CircuitBreaker;
   readonly edit?: (input: EditInput) => Promise<ProviderOutput>;
   readonly combine?: (input: CombineInput) => Promise<ProviderOutput>;
@@ -151,11 +167,26 @@ export class BflProvider implements ImageProvider {
     // input_image, input_image_2, input_image_3, …: bare base64 (BFL also takes URLs; ours are bytes).
     const b64 = await Promise.all(images.map(base64Image));
     const imageFields = Object.fromEntries(b64.map((b, i) => [i === 0 ? 'input_image' : `input_image_${i + 1}`, b]));
-    const body = { prompt: text, ...size, seed: input.seed, output_format: 'png', ...imageFields, ...this.options.input };
-    return runGeneration(this.cfg, this.limiter, input.signal, (deadline, key) => this.task(model, body, deadline, { 'x-key': key }));
+    const body: Record<string, unknown> = { prompt: text, ...size, seed: input.seed, output_format: 'png', ...imageFields, ...this.options.input };
+    const report = progressReporter(input.onProgress, input.signal);
+    return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
+      const { image, seed } = await this.task(model, body, deadline, { 'x-key': key }, report);
+      const params: ProviderParams = { vendor_model: model };
+      if (typeof seed === 'number' && Number.isSafeInteger(seed)) params.seed = seed;
+      else if (typeof body.seed === 'number') params.seed = body.seed;
+      if (typeof body.steps === 'number') params.steps = body.steps;
+      if (typeof body.guidance === 'number') params.guidance = body.guidance;
+      return { ...image, params };
+    });
   }
 
-  private async task(model: string, body: Record<string, unknown>, deadline: Deadline, auth: Record<string, string>): Promise<ProviderOutput> {
+  private async task(
+    model: string,
+    body: Record<string, unknown>,
+    deadline: Deadline,
+    auth: Record<string, string>,
+    report: ProgressSink,
+  ): Promise<{ image: ProviderOutput; seed: unknown }> {
     const { cfg, breaker } = this;
     const v = cfg.vendor;
     const { json: sub } = await callJson<Submitted>(cfg, breaker, deadline, { method: 'POST', url: `/v1/${model}`, headers: auth, json: body }, this.options.retryBaseMs);
@@ -165,12 +196,15 @@ export class BflProvider implements ImageProvider {
     if (!vendorOwnsUrl(cfg.baseUrl, pollingUrl)) throw malformed(v, 'a polling_url outside its own domain');
 
     let notFound = 0;
+    let seed: unknown;
+    report({ stage: 'queued' });
     const sample = await pollUntil(deadline, this.schedule, async () => {
       const { json: st } = await callJson<Polled>(cfg, breaker, deadline, { method: 'GET', url: pollingUrl, headers: auth }, this.options.retryBaseMs);
       switch (st.status) {
         case 'Ready': {
           const url = st.result?.sample;
           if (typeof url !== 'string') throw malformed(v, 'a Ready task without result.sample');
+          seed = st.result?.seed;
           return url;
         }
         case 'Request Moderated':
@@ -186,17 +220,19 @@ export class BflProvider implements ImageProvider {
         default:
           if (typeof st.status !== 'string') throw malformed(v, 'a poll answer without status');
           notFound = 0;
+          report(bflProgress(st));
           return undefined; // Pending, Processing, Queued, …
       }
     });
     // The signed sample URL expires within minutes: download it now, inside the same deadline.
-    return fetchResultImage(v, sample, {
+    const image = await fetchResultImage(v, sample, {
       deadline,
       maxBytes: this.options.maxResultBytes ?? 50 * 1024 * 1024,
       maxRetries: cfg.maxRetries,
       retryBaseMs: this.options.retryBaseMs,
       allowLoopbackHttp: this.options.allowLoopbackResults ?? isLoopbackBase(cfg.baseUrl),
     });
+    return { image, seed };
   }
 }
 

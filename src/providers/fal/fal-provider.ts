@@ -17,6 +17,11 @@
  * `#image_url` / `#image_urls` after an edit/combine model picks its input field (defaults:
  * image_url for edit, image_urls for combine). Input images go as data URIs.
  *
+ * Progress (issue 22): status is polled with `?logs=1`: IN_QUEUE → queued with `queue_position`;
+ * IN_PROGRESS → sampling, with the step counter of the newest log line that has one (diffusers'
+ * tqdm bar "12/28", "step 12/28"). fal gives no previews. Params: the endpoint called, the seed
+ * fal reports in the result (else the one sent), steps/guidance when `input` sent them.
+ *
  * Limits: generate sends `image_size: {width, height}` (aspect_ratio for the image models);
  * reference images (input.references, figure references) are sent only where the model takes a
  * list of images — generate with references goes to the combine model when one is configured —
@@ -32,7 +37,9 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams } from '../port.js';
+import { lastStepCount } from '../vendor/log-steps.js';
+import { progressReporter } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed, safetyBlocked } from '../vendor/failure.js';
@@ -98,15 +105,35 @@ interface FalStatus {
   status?: unknown;
   error?: unknown;
   error_type?: unknown;
+  queue_position?: unknown;
+  logs?: { message?: unknown }[] | null;
 }
 
 interface FalResult {
   images?: { url?: unknown }[];
   has_nsfw_concepts?: unknown;
+  seed?: unknown;
+}
+
+/** One status answer as progress: where it waits in fal's queue, or how far sampling got. */
+export function falProgress(st: FalStatus): Parameters<ProgressSink>[0] | null {
+  if (st.status === 'IN_QUEUE') {
+    const pos = st.queue_position;
+    return { stage: 'queued', ...(Number.isInteger(pos) && (pos as number) >= 0 ? { queuePosition: pos as number } : {}) };
+  }
+  if (st.status !== 'IN_PROGRESS') return null;
+  const lines = Array.isArray(st.logs) ? st.logs.map((l) => (l && typeof l.message === 'string' ? l.message : '')) : [];
+  // The newest line that counts steps is where sampling is now.
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const c = lastStepCount(lines[i]!);
+    if (c) return { stage: 'sampling', step: c.step, steps: c.steps, fraction: c.step / c.steps };
+  }
+  return { stage: 'sampling' };
 }
 
 export class FalProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  readonly adapterVersion = 'fal/2';
   readonly breaker: CircuitBreaker;
   readonly edit?: (input: EditInput) => Promise<ProviderOutput>;
   readonly combine?: (input: CombineInput) => Promise<ProviderOutput>;
@@ -173,11 +200,27 @@ export class FalProvider implements ImageProvider {
   }
 
   private run(model: string, fields: Record<string, unknown>, input: GenerateInput): Promise<ProviderOutput> {
-    const body = { ...fields, seed: input.seed, num_images: 1, output_format: 'png', ...this.options.input };
-    return runGeneration(this.cfg, this.limiter, input.signal, (deadline, key) => this.queue(model, body, deadline, { authorization: `Key ${key}` }));
+    const body: Record<string, unknown> = { ...fields, seed: input.seed, num_images: 1, output_format: 'png', ...this.options.input };
+    const report = progressReporter(input.onProgress, input.signal);
+    return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
+      const { image, seed } = await this.queue(model, body, deadline, { authorization: `Key ${key}` }, report);
+      const params: ProviderParams = { vendor_model: model };
+      const sent = body.seed;
+      if (typeof seed === 'number' && Number.isSafeInteger(seed)) params.seed = seed;
+      else if (typeof sent === 'number') params.seed = sent;
+      if (typeof body.num_inference_steps === 'number') params.steps = body.num_inference_steps;
+      if (typeof body.guidance_scale === 'number') params.guidance = body.guidance_scale;
+      return { ...image, params };
+    });
   }
 
-  private async queue(model: string, body: Record<string, unknown>, deadline: Deadline, auth: Record<string, string>): Promise<ProviderOutput> {
+  private async queue(
+    model: string,
+    body: Record<string, unknown>,
+    deadline: Deadline,
+    auth: Record<string, string>,
+    report: ProgressSink,
+  ): Promise<{ image: ProviderOutput; seed: unknown }> {
     const { cfg, breaker } = this;
     const v = cfg.vendor;
     const { json: sub } = await callJson<FalSubmitted>(cfg, breaker, deadline, { method: 'POST', url: `/${model}`, headers: auth, json: body }, this.options.retryBaseMs);
@@ -185,13 +228,17 @@ export class FalProvider implements ImageProvider {
     if (typeof sub.request_id !== 'string' || !vendorOwnsUrl(cfg.baseUrl, sub.status_url) || !vendorOwnsUrl(cfg.baseUrl, sub.response_url)) {
       throw malformed(v, 'a queue answer without request_id, status_url and response_url on its own host');
     }
-    const statusUrl = sub.status_url;
+    // logs=1: fal includes the app's log lines, where the step counters are.
+    const statusUrl = withQuery(sub.status_url, 'logs', '1');
     const responseUrl = sub.response_url;
+    report({ stage: 'queued' });
 
     let final: FalStatus;
     try {
       final = await pollUntil(deadline, this.schedule, async () => {
         const { json: st } = await callJson<FalStatus>(cfg, breaker, deadline, { method: 'GET', url: statusUrl, headers: auth }, this.options.retryBaseMs);
+        const progress = falProgress(st);
+        if (progress) report(progress);
         if (st.status === 'COMPLETED') return st;
         if (st.status === 'IN_QUEUE' || st.status === 'IN_PROGRESS') return undefined;
         throw malformed(v, 'an unknown queue status');
@@ -220,13 +267,14 @@ export class FalProvider implements ImageProvider {
     const image = Array.isArray(result.images) ? result.images[0] : undefined;
     if (!image || typeof image.url !== 'string') throw malformed(v, 'a result without images[0].url');
     if (Array.isArray(result.has_nsfw_concepts) && result.has_nsfw_concepts[0] === true) throw safetyBlocked(v, 'output');
-    return fetchResultImage(v, image.url, {
+    const out = await fetchResultImage(v, image.url, {
       deadline,
       maxBytes: this.options.maxResultBytes ?? 50 * 1024 * 1024,
       maxRetries: cfg.maxRetries,
       retryBaseMs: this.options.retryBaseMs,
       allowLoopbackHttp: this.options.allowLoopbackResults ?? isLoopbackBase(cfg.baseUrl),
     });
+    return { image: out, seed: result.seed };
   }
 
   /**
@@ -236,6 +284,13 @@ export class FalProvider implements ImageProvider {
   private cancel(url: string, auth: Record<string, string>): void {
     vendorFetch({ ...this.cfg, maxRetries: 0, timeoutMs: 5000 }, new CircuitBreaker(this.cfg.vendor), { method: 'PUT', url, headers: auth }).catch(() => {});
   }
+}
+
+/** `url` with one query parameter set (kept as the vendor wrote it otherwise). */
+function withQuery(url: string, name: string, value: string): string {
+  const u = new URL(url);
+  u.searchParams.set(name, value);
+  return u.toString();
 }
 
 /** fal's structured model error with `type: content_policy_violation` → a safety block (input unless `loc` names something else). */

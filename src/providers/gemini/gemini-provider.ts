@@ -28,8 +28,13 @@
  *   - Thought signatures of earlier model turns are not replayed (the port's history carries only
  *     prompt and image). Gemini 3 Pro Image does not require them; context may be slightly weaker.
  *   - Gemini takes few input images well (2.5 Flash Image: about 3; 3 Pro Image: up to 14).
+ *
+ * Progress (issue 22): one call that says nothing until it is done — the stage `sampling` is
+ * reported once, when the request goes out. Params: the model asked for, and `modelVersion` from
+ * the answer when it names something else.
  */
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, ProviderCapabilities, ProviderOutput, ProviderParams } from '../port.js';
+import { progressReporter } from '../vendor/progress.js';
 import { JobFailure } from '../../errors.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
@@ -93,6 +98,7 @@ interface ResponsePart {
   inline_data?: { mime_type?: unknown; data?: unknown };
 }
 interface GenerateContentResponse {
+  modelVersion?: unknown;
   promptFeedback?: { blockReason?: unknown };
   candidates?: { content?: { parts?: ResponsePart[] }; finishReason?: unknown }[];
 }
@@ -112,6 +118,7 @@ const CREDENTIAL_REASONS = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'API_K
 
 export class GeminiProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  readonly adapterVersion = 'gemini/2';
   readonly breaker: CircuitBreaker;
   private readonly limiter: Limiter;
 
@@ -168,8 +175,10 @@ export class GeminiProvider implements ImageProvider {
     const key = this.cfg.apiKey;
     if (!key) throw notConfigured(this.cfg.vendor, this.cfg.apiKeyVar);
     const body = await this.buildRequest(input, lead);
+    const report = progressReporter(input.onProgress, input.signal);
     return this.limiter.run(async () => {
       try {
+        report({ stage: 'sampling' });
         const res = await vendorFetch(
           this.cfg,
           this.breaker,
@@ -182,7 +191,12 @@ export class GeminiProvider implements ImageProvider {
           },
           { retryBaseMs: this.options.retryBaseMs },
         );
-        return await this.imageFrom(parseJson<GenerateContentResponse | null>(this.cfg.vendor, res));
+        const json = parseJson<GenerateContentResponse | null>(this.cfg.vendor, res);
+        const image = await this.imageFrom(json);
+        const params: ProviderParams = { vendor_model: this.vendorModel };
+        const version = json?.modelVersion;
+        if (typeof version === 'string' && version !== '' && version !== this.vendorModel) params.vendor_version = version.slice(0, 100);
+        return { ...image, params };
       } catch (e) {
         throw redactSecret(this.mapError(e), key);
       }

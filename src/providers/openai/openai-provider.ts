@@ -24,9 +24,15 @@
  *   - No multi-turn: `input.history` is ignored (capabilities.multiturn is false).
  *   - A 429 with code `insufficient_quota` is retried like any 429 (vendorFetch decides before the
  *     body is seen) and ends as a retryable upstream_error.
+ *
+ * Progress (issue 22): GPT image models stream (`stream: true, partial_images: N`, see
+ * image-stream.ts): each partial frame is reported as a preview. The catalogue's `vendor_model`
+ * may say how many: "gpt-image-1 partial_images=3"; 0 turns streaming off. Default 2 for GPT
+ * image models, 0 (no streaming: the API has none) for dall-e. Without streaming only the stage
+ * (sampling, when the request goes out) is reported.
  */
 import { JobFailure } from '../../errors.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput, ProgressSink } from '../port.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed, notConfigured, safetyBlocked } from '../vendor/failure.js';
@@ -35,7 +41,10 @@ import { decodeBase64Image, toVendorInput, validateVendorImage } from '../vendor
 import { Limiter } from '../vendor/limiter.js';
 import { multipartBody, type MultipartField } from '../vendor/multipart.js';
 import { aspectDistance, composePrompt } from '../vendor/prompt.js';
+import { progressReporter } from '../vendor/progress.js';
 import { redactSecret, vendorErrorBody } from '../vendor/redact.js';
+import { vendorStream } from '../vendor/stream-fetch.js';
+import { OPENAI_SAFETY_CODES, readImageStream } from './image-stream.js';
 
 export const OPENAI_VENDOR = 'OpenAI';
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com';
@@ -55,6 +64,29 @@ export interface OpenAIOptions {
   retryBaseMs?: number;
   /** `quality` for GPT image models (low | medium | high | auto); omitted when unset. */
   quality?: 'low' | 'medium' | 'high' | 'auto';
+  /** Partial images to stream (0–3; 0 = no streaming). Overrides the vendor_model string. */
+  partialImages?: number;
+}
+
+/** Partial images streamed by default: GPT image models stream, dall-e models cannot. */
+export const OPENAI_DEFAULT_PARTIAL_IMAGES = 2;
+
+/**
+ * The `vendor_model` string of an OpenAI catalogue entry: the model id, optionally followed by
+ * `partial_images=N` (0–3). Throws at start-up on anything else, or on streaming for dall-e.
+ */
+export function parseOpenAIModel(spec: string): { model: string; partialImages: number } {
+  const [model, ...rest] = spec.trim().split(/\s+/);
+  if (!model || model.includes('=')) throw new Error(`OpenAI model "${spec}": the first word must be the model`);
+  const streams = openaiFamily(model) === 'gpt-image';
+  let partialImages = streams ? OPENAI_DEFAULT_PARTIAL_IMAGES : 0;
+  for (const p of rest) {
+    const m = /^partial_images=([0-3])$/.exec(p);
+    if (!m) throw new Error(`OpenAI model "${spec}": "${p}" is not partial_images=0…3`);
+    partialImages = Number(m[1]);
+  }
+  if (partialImages > 0 && !streams) throw new Error(`OpenAI model "${spec}": only GPT image models stream partial images`);
+  return { model, partialImages };
 }
 
 type Family = 'gpt-image' | 'dall-e-3' | 'dall-e-2';
@@ -93,13 +125,16 @@ interface OpenAIErrorBody {
   error?: { code?: unknown; type?: unknown; message?: unknown };
 }
 
-const SAFETY_CODES = new Set(['content_policy_violation', 'moderation_blocked']);
-
 export class OpenAIProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  readonly adapterVersion = 'openai/2';
   readonly breaker: CircuitBreaker;
   private readonly limiter: Limiter;
   private readonly family: Family;
+  /** The model id sent as `model` (the vendor_model string without its options). */
+  readonly model: string;
+  /** Partial images asked for per request; 0 = the plain JSON answer. */
+  readonly partialImages: number;
   readonly edit?: (input: EditInput) => Promise<ProviderOutput>;
   readonly combine?: (input: CombineInput) => Promise<ProviderOutput>;
 
@@ -109,7 +144,13 @@ export class OpenAIProvider implements ImageProvider {
     private readonly cfg: VendorConfig = openaiConfig(),
     private readonly options: OpenAIOptions = {},
   ) {
-    this.family = openaiFamily(vendorModel);
+    const spec = parseOpenAIModel(vendorModel);
+    this.model = spec.model;
+    this.family = openaiFamily(spec.model);
+    const partials = options.partialImages ?? spec.partialImages;
+    if (!Number.isInteger(partials) || partials < 0 || partials > 3) throw new Error(`OpenAI model "${vendorModel}": partialImages must be 0…3`);
+    if (partials > 0 && this.family !== 'gpt-image') throw new Error(`OpenAI model "${vendorModel}": only GPT image models stream partial images`);
+    this.partialImages = partials;
     this.breaker = options.breaker ?? new CircuitBreaker(cfg.vendor);
     this.limiter = options.limiter ?? new Limiter(cfg.maxConcurrency);
     const operations: Operation[] = ['generate'];
@@ -127,14 +168,15 @@ export class OpenAIProvider implements ImageProvider {
     if (hasRefs && this.family === 'gpt-image') return this.viaEdits(input, []);
     const { text } = composePrompt({ ...input, references: [], figures: input.figures?.map((f) => ({ key: f.key, appearance: f.appearance })) });
     const body: Record<string, unknown> = {
-      model: this.vendorModel,
+      model: this.model,
       prompt: text,
       n: 1,
-      size: openaiSize(this.vendorModel, input.width, input.height),
+      size: openaiSize(this.model, input.width, input.height),
     };
     if (this.family !== 'gpt-image') body.response_format = 'b64_json';
     else if (this.options.quality) body.quality = this.options.quality;
-    return this.run(input.signal, { method: 'POST', url: '/v1/images/generations', json: body });
+    if (this.partialImages > 0) Object.assign(body, { stream: true, partial_images: this.partialImages });
+    return this.run(input, { method: 'POST', url: '/v1/images/generations', json: body });
   }
 
   /** /v1/images/edits with `lead` (the image to edit, or the images to combine) followed by the references. */
@@ -148,28 +190,59 @@ export class OpenAIProvider implements ImageProvider {
     const files = await Promise.all(images.map((img) => toVendorInput(img)));
     const field = files.length === 1 ? 'image' : 'image[]';
     const fields: MultipartField[] = [
-      { name: 'model', value: this.vendorModel },
+      { name: 'model', value: this.model },
       { name: 'prompt', value: text },
       { name: 'n', value: '1' },
-      { name: 'size', value: openaiSize(this.vendorModel, input.width, input.height) },
+      { name: 'size', value: openaiSize(this.model, input.width, input.height) },
       ...(this.options.quality ? [{ name: 'quality', value: this.options.quality }] : []),
+      ...(this.partialImages > 0 ? [{ name: 'stream', value: 'true' }, { name: 'partial_images', value: String(this.partialImages) }] : []),
       ...files.map((f, i) => ({ name: field, file: f.bytes, filename: `image-${i + 1}.${f.ext}`, contentType: f.mime })),
     ];
     const { body, contentType } = await multipartBody(fields);
-    return this.run(input.signal, { method: 'POST', url: '/v1/images/edits', body, headers: { 'content-type': contentType } });
+    return this.run(input, { method: 'POST', url: '/v1/images/edits', body, headers: { 'content-type': contentType } });
   }
 
-  private run(signal: AbortSignal, call: VendorCall): Promise<ProviderOutput> {
+  private run(input: GenerateInput, call: VendorCall): Promise<ProviderOutput> {
     const key = this.cfg.apiKey;
+    const signal = input.signal;
     if (!key) return Promise.reject(notConfigured(this.cfg.vendor, this.cfg.apiKeyVar));
+    const report = progressReporter(input.onProgress, signal);
     return this.limiter.run(async () => {
       try {
-        const res = await this.fetch({ ...call, signal, headers: { ...call.headers, authorization: `Bearer ${key}` } });
-        return await this.imageFrom(res, signal);
+        const authed: VendorCall = { ...call, signal, headers: { ...call.headers, authorization: `Bearer ${key}` } };
+        // One call, nothing to wait for in a queue: it is sampling from the moment it goes out.
+        report({ stage: 'sampling' });
+        const out = this.partialImages > 0 ? await this.streamed(authed, report) : await this.imageFrom(await this.fetch(authed), signal);
+        return { ...out, params: { vendor_model: this.model } };
       } catch (e) {
         throw redactSecret(this.mapError(e), key);
       }
     });
+  }
+
+  /** The streaming answer; a server that answers plain JSON anyway (a proxy) is read as before. */
+  private async streamed(call: VendorCall, report: ProgressSink): Promise<ProviderOutput> {
+    const signal = call.signal!;
+    const res = await vendorStream(this.cfg, this.breaker, call, { retryBaseMs: this.options.retryBaseMs });
+    try {
+      if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
+        const buf = Buffer.from(await res.body.text(), 'utf8');
+        return await this.imageFrom({ status: res.status, headers: res.headers, body: buf }, signal);
+      }
+      return await readImageStream(this.cfg.vendor, res.body, this.partialImages, report);
+    } catch (e) {
+      if (e instanceof JobFailure) throw e;
+      // The body broke off: our abort, the whole-call timeout, or the connection dropped.
+      if (signal.aborted) throw new JobFailure('timeout', `${this.cfg.vendor} call aborted.`, true);
+      const name = (e as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError') throw new JobFailure('timeout', `${this.cfg.vendor} did not finish the image within ${this.cfg.timeoutMs} ms.`, true);
+      if (/larger than/.test((e as Error).message)) throw malformed(this.cfg.vendor, 'an image stream event too large to read');
+      throw new JobFailure('upstream_error', `${this.cfg.vendor} broke off the image stream.`, true);
+    } finally {
+      // Whatever ended the read, the connection must not stay open behind us.
+      const b = res.body as unknown as { destroy?: () => void; destroyed?: boolean };
+      if (!b.destroyed) b.destroy?.();
+    }
   }
 
   private fetch(call: VendorCall): Promise<VendorResponse> {
@@ -207,7 +280,7 @@ export class OpenAIProvider implements ImageProvider {
     if (vb && vb.status === 400) {
       const err = (vb.json as OpenAIErrorBody | null)?.error;
       const code = typeof err?.code === 'string' ? err.code : undefined;
-      if (code && SAFETY_CODES.has(code)) return safetyBlocked(this.cfg.vendor, 'input', code);
+      if (code && OPENAI_SAFETY_CODES.has(code)) return safetyBlocked(this.cfg.vendor, 'input', code);
     }
     return e;
   }

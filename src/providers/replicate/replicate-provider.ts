@@ -18,6 +18,13 @@
  * Field forms: `name` (one image), `name[]` (a list), `name_*` (name_1, name_2, …).
  * Defaults: `input_image` for edit, `input_images[]` for combine. Images go as data URIs.
  *
+ * Progress (issue 22): `starting` (a worker booting, or waiting for one) → loading; `processing`
+ * → sampling, with the last step counter in `logs` (the tqdm bar " 45%|████▌ | 9/20 [...]").
+ * No previews. With a progress sink the sync wait is held short (PROGRESS_SYNC_WAIT_S) so a slow
+ * prediction moves on to polling, where progress can be seen. Params: the model, the version
+ * Replicate reports, the seed from the logs ("Using seed: N") or else the one sent, and
+ * steps/guidance when `input` sent them.
+ *
  * Limits: size is sent as `aspect_ratio` (nearest supported); reference images only where the
  * model takes several images (generate with references uses the combine route when there is
  * one), otherwise figures are described in words. Data URIs make large inputs large requests
@@ -33,7 +40,9 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams, ProviderProgress } from '../port.js';
+import { lastStepCount, loggedSeed } from '../vendor/log-steps.js';
+import { progressReporter } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed, safetyBlocked } from '../vendor/failure.js';
@@ -85,9 +94,13 @@ export interface ReplicateOptions {
 
 const REPLICATE_ASPECT_RATIOS = ['1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'] as const;
 const RUNNING = new Set(['starting', 'processing']);
+/** The sync wait while someone watches progress: long enough for a fast model, short enough to poll a slow one. */
+export const PROGRESS_SYNC_WAIT_S = 5;
 
 interface Prediction {
   id?: unknown;
+  version?: unknown;
+  logs?: unknown;
   status?: unknown;
   output?: unknown;
   error?: unknown;
@@ -108,8 +121,17 @@ export function parseImageField(spec: string): { field: string; mode: ReplicateI
   return { field: m[1]!, mode: m[2] === '[]' ? 'array' : m[2] === '_*' ? 'numbered' : 'single' };
 }
 
+/** A running prediction as progress: booting (starting) or sampling with the logs' step counter. */
+export function replicateProgress(p: Prediction): ProviderProgress | null {
+  if (p.status === 'starting') return { stage: 'loading' };
+  if (p.status !== 'processing') return null;
+  const c = typeof p.logs === 'string' ? lastStepCount(p.logs) : null;
+  return c ? { stage: 'sampling', step: c.step, steps: c.steps, fraction: c.step / c.steps } : { stage: 'sampling' };
+}
+
 export class ReplicateProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
+  readonly adapterVersion = 'replicate/2';
   readonly breaker: CircuitBreaker;
   readonly edit?: (input: EditInput) => Promise<ProviderOutput>;
   readonly combine?: (input: CombineInput) => Promise<ProviderOutput>;
@@ -173,21 +195,46 @@ export class ReplicateProvider implements ImageProvider {
         : sizing === 'dimensions'
           ? { width: input.width, height: input.height }
           : {};
-    const body = {
-      ...(target.version ? { version: target.version } : {}),
-      input: { prompt, ...size, seed: input.seed, output_format: 'png', ...imageFields, ...this.options.input },
-    };
-    return runGeneration(this.cfg, this.limiter, input.signal, (deadline, key) => this.predict(target.url, body, deadline, { authorization: `Bearer ${key}` }));
+    const sent: Record<string, unknown> = { prompt, ...size, seed: input.seed, output_format: 'png', ...imageFields, ...this.options.input };
+    const body = { ...(target.version ? { version: target.version } : {}), input: sent };
+    const report = progressReporter(input.onProgress, input.signal);
+    const watched = input.onProgress !== undefined;
+    return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
+      const { image, prediction } = await this.predict(target.url, body, deadline, { authorization: `Bearer ${key}` }, report, watched);
+      const params: ProviderParams = { vendor_model: model.replace(/:.*$/, '') };
+      // "hidden": Replicate does not show an official model's version.
+      const version = typeof prediction.version === 'string' && prediction.version !== 'hidden' ? prediction.version : target.version;
+      if (version) params.vendor_version = version;
+      const seed = typeof prediction.logs === 'string' ? loggedSeed(prediction.logs) : null;
+      if (seed !== null) params.seed = seed;
+      else if (typeof sent.seed === 'number') params.seed = sent.seed;
+      const steps = sent.num_inference_steps ?? sent.steps;
+      if (typeof steps === 'number') params.steps = steps;
+      const guidance = sent.guidance ?? sent.guidance_scale;
+      if (typeof guidance === 'number') params.guidance = guidance;
+      return { ...image, params };
+    });
   }
 
-  private async predict(url: string, body: unknown, deadline: Deadline, auth: Record<string, string>): Promise<ProviderOutput> {
+  private async predict(
+    url: string,
+    body: unknown,
+    deadline: Deadline,
+    auth: Record<string, string>,
+    report: ProgressSink,
+    watched: boolean,
+  ): Promise<{ image: ProviderOutput; prediction: Prediction }> {
     const { cfg, breaker } = this;
     const v = cfg.vendor;
-    // Hold the request open while the model runs (sync mode), but never past our own deadline.
-    const wait = Math.min(this.options.syncWaitSeconds ?? 60, 60, Math.floor(deadline.remainingMs() / 1000) - 1);
+    // Hold the request open while the model runs (sync mode), but never past our own deadline —
+    // and only briefly when progress is watched (nothing is learnt while the request is held).
+    const wanted = Math.min(this.options.syncWaitSeconds ?? 60, watched ? PROGRESS_SYNC_WAIT_S : 60);
+    const wait = Math.min(wanted, 60, Math.floor(deadline.remainingMs() / 1000) - 1);
     const headers = wait >= 1 ? { ...auth, prefer: `wait=${wait}` } : auth;
     let { json: p } = await callJson<Prediction>(cfg, breaker, deadline, { method: 'POST', url, headers, json: body }, this.options.retryBaseMs);
     if (typeof p.id !== 'string' || typeof p.status !== 'string') throw malformed(v, 'a prediction without id and status');
+    const first = replicateProgress(p);
+    if (first) report(first);
 
     if (RUNNING.has(p.status)) {
       const getUrl = p.urls?.get;
@@ -198,6 +245,8 @@ export class ReplicateProvider implements ImageProvider {
         p = await pollUntil(deadline, this.schedule, async () => {
           const { json } = await callJson<Prediction>(cfg, breaker, deadline, { method: 'GET', url: getUrl, headers: auth }, this.options.retryBaseMs);
           if (typeof json.status !== 'string') throw malformed(v, 'a prediction without status');
+          const progress = replicateProgress(json);
+          if (progress) report(progress);
           return RUNNING.has(json.status) ? undefined : json;
         });
       } catch (e) {
@@ -213,13 +262,14 @@ export class ReplicateProvider implements ImageProvider {
       case 'succeeded': {
         const out = Array.isArray(p.output) ? p.output[0] : p.output;
         if (typeof out !== 'string') throw malformed(v, 'a succeeded prediction without an output URL');
-        return fetchResultImage(v, out, {
+        const image = await fetchResultImage(v, out, {
           deadline,
           maxBytes: this.options.maxResultBytes ?? 50 * 1024 * 1024,
           maxRetries: cfg.maxRetries,
           retryBaseMs: this.options.retryBaseMs,
           allowLoopbackHttp: this.options.allowLoopbackResults ?? isLoopbackBase(cfg.baseUrl),
         });
+        return { image, prediction: p };
       }
       case 'failed': {
         const stage = safetyStage(typeof p.error === 'string' ? p.error : '');
