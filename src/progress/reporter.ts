@@ -53,6 +53,7 @@ export class ProgressReporter {
   private flushing: Promise<void> | null = null;
   private stopped = false;
   private reported = false;
+  private failing = false;
   private hook: Promise<boolean> | null = null;
 
   constructor(
@@ -140,13 +141,16 @@ export class ProgressReporter {
         return;
       }
       progressWrites.inc({ outcome: 'written' });
+      this.failing = false;
       // The row names the new frame now: the one before it is nobody's any more.
       if (before && before !== this.previewKey) await this.deps.blob.delete(before).catch(() => undefined);
       await this.webhook();
     } catch (e) {
       // A frame that would not decode, storage or the database briefly away: the job goes on, the next report may land.
       progressWrites.inc({ outcome: 'failed' });
-      this.deps.log.warn({ err: e }, 'progress not recorded');
+      // Once per run of failures: a database outage must not log four lines a second per running job.
+      if (!this.failing) this.deps.log.warn({ err: e }, 'progress not recorded (further failures of this attempt are counted, not logged, until one succeeds)');
+      this.failing = true;
     }
   }
 
