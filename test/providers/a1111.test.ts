@@ -412,8 +412,10 @@ describe('AUTOMATIC1111: live progress', () => {
     assert.match(f.message, /aborted/);
     assert.ok(events.length > 0);
     const polls = fake.to('progress').length;
+    const reported = events.length;
     await sleep(300); // 15 poll intervals: a poller left running would show here
     assert.equal(fake.to('progress').length, polls, 'no more polls');
+    assert.equal(events.length, reported, 'nothing reported after the abort settled');
   });
 
   it('a request that fails stops the polling too', async () => {

@@ -675,7 +675,9 @@ describe('ComfyUI: live progress over the WebSocket', () => {
     assert.equal(f.code, 'timeout');
     assert.match(f.message, /aborted/);
     assert.equal(fake.ws.connections, 1);
+    const reported = events.length;
     await until(() => fake.ws.open === 0, 'the socket closed after the abort');
+    assert.equal(events.length, reported, 'nothing reported after the abort settled');
     assert.deepEqual(fake.deleted, [[...fake.prompts.values()].at(-1)!.id]);
     assert.ok(events.some((e) => e.step === 2));
   });

@@ -43,7 +43,9 @@ export function openProgressSocket(baseUrl: string, clientId: string, headers: R
   ws.addEventListener('open', settled);
   ws.addEventListener('error', settled);
   ws.addEventListener('close', settled);
+  let closed = false;
   ws.addEventListener('message', (ev) => {
+    if (closed) return; // the generation ended: nothing is reported after it
     try {
       if (typeof ev.data === 'string') tracker.onText(ev.data);
       else if (ev.data instanceof ArrayBuffer) tracker.onBinary(Buffer.from(ev.data));
@@ -51,7 +53,6 @@ export function openProgressSocket(baseUrl: string, clientId: string, headers: R
       // A message we cannot read is dropped; it never ends the generation.
     }
   });
-  let closed = false;
   return {
     ready,
     close() {
