@@ -21,6 +21,19 @@
  *   GET /sdapi/v1/options  the webui's settings, with `sd_model_checkpoint` = the loaded checkpoint's
  *                          title, as the webui gives it: "<file name> [<short hash>]"
  *   GET /internal/ping     {} (the webui's liveness route)
+ *   GET /sdapi/v1/progress  (issue 22) modules/api/api.py progressapi: {progress, eta_relative, state:
+ *                          {skipped, interrupted, stopping_generation, job, job_count, job_timestamp,
+ *                          job_no, sampling_step, sampling_steps}, current_image, textinfo}. While a
+ *                          generation runs (the oldest, when several do) job_count is 1 and
+ *                          sampling_step climbs 0 → steps over the first 70% of `latencyMs`, then
+ *                          stays at steps (decode and save); progress = min(1, 0.01 + step/steps) as
+ *                          the webui computes it; current_image is a real PNG (base64) that changes
+ *                          every quarter of the steps (null before the first quarter, or with
+ *                          skip_current_image=true). Idle: job_count 0, progress 0, and the LAST
+ *                          job's sampling_step / sampling_steps / job_timestamp still set, as the
+ *                          webui's shared state keeps them.
+ *   The txt2img / img2img answer's `info` carries seed, steps, sampler_name (default "Euler"),
+ *   cfg_scale, sd_model_name (the checkpoint without extension) and sd_model_hash (its short hash).
  *
  * For pools (issue 19): `latencyMs` (each generation takes that long), `maxInFlight` (the most
  * generations at once), `loadedModel` / `modelLoads` (override_settings.sd_model_checkpoint other
@@ -33,7 +46,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 
-export type A1111Route = 'txt2img' | 'img2img' | 'options' | 'ping' | 'other';
+export type A1111Route = 'txt2img' | 'img2img' | 'options' | 'ping' | 'progress' | 'other';
 
 export interface RecordedRequest {
   method: string;
@@ -66,6 +79,19 @@ export interface A1111FakeOptions {
   latencyMs?: number;
   /** The checkpoint loaded at start (default v1-5-pruned-emaonly.safetensors). */
   loadedModel?: string;
+}
+
+/** A generation the fake is running now (what /sdapi/v1/progress reports on). */
+interface Running {
+  route: A1111Route;
+  startedAt: number;
+  steps: number;
+  timestamp: string;
+  colour: { r: number; g: number; b: number };
+  width: number;
+  height: number;
+  /** Preview PNGs (base64) by quarter, rendered once. */
+  previews: Map<number, string>;
 }
 
 export interface Rendered {
@@ -139,6 +165,9 @@ export class A1111Fake {
   private readonly faults: { route: A1111Route; remaining: number; fault: A1111Fault }[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
   private port = 0;
+  private readonly running: Running[] = [];
+  /** What the shared state keeps after a job (sampling_step / sampling_steps / job_timestamp). */
+  private lastJob = { sampling_step: 0, sampling_steps: 0, job_timestamp: '0' };
 
   private constructor(
     private readonly server: http.Server,
@@ -223,6 +252,30 @@ export class A1111Fake {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** GET /sdapi/v1/progress as progressapi answers it (see the header). */
+  private async progress(skipImage: boolean): Promise<Record<string, unknown>> {
+    const job = this.running[0];
+    const base = { skipped: false, interrupted: false, stopping_generation: false, job_no: 0 };
+    if (!job) return { progress: 0, eta_relative: 0, state: { ...base, job: '', job_count: 0, ...this.lastJob }, current_image: null, textinfo: null };
+    const elapsed = Date.now() - job.startedAt;
+    const t = this.latencyMs > 0 ? Math.min(1, elapsed / this.latencyMs) : 1;
+    const step = Math.min(job.steps, Math.floor((t / 0.7) * job.steps));
+    const progress = Math.min(1, 0.01 + step / job.steps);
+    const quarter = Math.floor((4 * step) / job.steps);
+    let image: string | null = null;
+    if (!skipImage && quarter >= 1) {
+      image = job.previews.get(quarter) ?? (await previewPng(job, quarter));
+      job.previews.set(quarter, image);
+    }
+    return {
+      progress,
+      eta_relative: elapsed / 1000 / progress - elapsed / 1000,
+      state: { ...base, job: `scripts_${job.route}`, job_count: 1, job_timestamp: job.timestamp, sampling_step: step, sampling_steps: job.steps },
+      current_image: image,
+      textinfo: null,
+    };
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
@@ -235,7 +288,9 @@ export class A1111Fake {
             ? 'options'
             : req.method === 'GET' && path === '/internal/ping'
               ? 'ping'
-              : 'other';
+              : req.method === 'GET' && path === '/sdapi/v1/progress'
+                ? 'progress'
+                : 'other';
     const rec: RecordedRequest = { method: req.method ?? '', path, route, headers: req.headers, body };
     try {
       rec.json = JSON.parse(body.toString('utf8'));
@@ -262,6 +317,7 @@ export class A1111Fake {
     if (route === 'options') return json(res, 200, { sd_model_checkpoint: checkpointTitle(this.loadedModel), sd_checkpoint_hash: null, samples_format: 'png', CLIP_stop_at_last_layers: 1, sd_vae: 'Automatic' });
 
     const f = this.faults.find((x) => x.remaining > 0 && x.route === route);
+    if (!f && route === 'progress') return json(res, 200, await this.progress(new URL(req.url ?? '/', 'http://fake').searchParams.get('skip_current_image') === 'true'));
     if (f) {
       f.remaining--;
       const fault = f.fault;
@@ -337,12 +393,25 @@ export class A1111Fake {
     const checkpoint = isObject(data.override_settings) && typeof data.override_settings.sd_model_checkpoint === 'string' ? data.override_settings.sd_model_checkpoint.replace(/ \[[0-9a-f]+\]$/, '') : null;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const job: Running = {
+      route,
+      startedAt: Date.now(),
+      steps: typeof data.steps === 'number' ? data.steps : 50,
+      timestamp: new Date().toISOString().replace(/\D/g, '').slice(0, 14),
+      colour: fakeColour(data.prompt as string, data.seed as number, initImage?.sha256 ?? null),
+      width,
+      height,
+      previews: new Map(),
+    };
+    this.running.push(job);
+    let usedModel = this.loadedModel;
     try {
       const before = this.loadedModel;
       if (checkpoint && checkpoint !== this.loadedModel) {
         this.loadedModel = checkpoint;
         this.modelLoads++;
       }
+      usedModel = this.loadedModel;
       if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
       // The webui restores its settings after the request unless told not to: switching back is another load.
       if (checkpoint && checkpoint !== before && data.override_settings_restore_afterwards !== false) {
@@ -351,6 +420,8 @@ export class A1111Fake {
       }
     } finally {
       this.inFlight--;
+      this.running.splice(this.running.indexOf(job), 1);
+      this.lastJob = { sampling_step: job.steps, sampling_steps: job.steps, job_timestamp: job.timestamp };
     }
     if (req.socket.destroyed) return; // stopped mid-request: the socket is gone, nothing is delivered
     const r: Rendered = {
@@ -367,10 +438,40 @@ export class A1111Fake {
     const { r: red, g, b } = fakeColour(r.prompt, r.seed, initImage?.sha256 ?? null);
     const png = await sharp({ create: { width, height, channels: 3, background: { r: red, g, b } } }).png().toBuffer();
     const parameters = { ...data, ...(route === 'img2img' ? { init_images: null } : {}) };
-    const info = JSON.stringify({ prompt: r.prompt, all_prompts: [r.prompt], seed: r.seed, all_seeds: [r.seed], width, height, sd_model_name: checkpoint ?? 'v1-5-pruned-emaonly', denoising_strength: r.denoisingStrength });
+    const info = JSON.stringify({
+      prompt: r.prompt,
+      all_prompts: [r.prompt],
+      seed: r.seed,
+      all_seeds: [r.seed],
+      width,
+      height,
+      sampler_name: typeof data.sampler_name === 'string' ? data.sampler_name : 'Euler',
+      cfg_scale: typeof data.cfg_scale === 'number' ? data.cfg_scale : 7,
+      steps: job.steps,
+      sd_model_name: usedModel.replace(/\.(safetensors|ckpt|pt)$/, ''),
+      sd_model_hash: checkpointTitle(usedModel).slice(-11, -1),
+      denoising_strength: r.denoisingStrength,
+      job_timestamp: job.timestamp,
+      version: 'v1.10.1',
+    });
     this.generations++;
     return json(res, 200, { images: [png.toString('base64')], parameters, info });
   }
+}
+
+/** A small live preview: the result's colour as a gradient, as bright as the quarter of the steps reached. */
+async function previewPng(job: Running, quarter: number): Promise<string> {
+  const width = 64;
+  const height = Math.max(8, Math.min(128, Math.round((width * job.height) / Math.max(1, job.width))));
+  const level = Math.min(1, quarter / 4);
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = level * (0.4 + (0.6 * y) / (height - 1));
+      raw.set([Math.round(job.colour.r * k), Math.round(job.colour.g * k), Math.round(job.colour.b * k)], (y * width + x) * 3);
+    }
+  }
+  return (await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer()).toString('base64');
 }
 
 /** A checkpoint's title as the webui shows it: the file name and the first 10 hex digits of its hash. */

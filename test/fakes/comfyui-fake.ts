@@ -29,11 +29,23 @@
  * prompt, the seed and (img2img) the input image — see `fakeColour`.
  *
  * Every request is recorded; faults can be scripted per route for the next N requests.
+ *
+ * WebSocket (issue 22; comfyui-fake-ws.ts): `GET /ws?clientId=` as ComfyUI serves it. While a
+ * prompt "runs" its client id gets, spread over `latencyMs` (all at once when it is 0): a status
+ * broadcast, execution_start, execution_cached, executing (the loader, then the KSampler), one
+ * `progress` {value 1…steps, max: steps} per step of the graph's KSampler with a preview frame
+ * (a small JPEG or PNG gradient as bright as the step is far) every quarter of the steps and at
+ * the last one, executing (decode, save), executed, execution_success, then `executing` {node:
+ * null} — the history entry is available from then on (never before), as in ComfyUI, where
+ * task_done writes the history before that last message. Failed outcomes send execution_error /
+ * execution_interrupted instead. `websocket: false` refuses the upgrade; `ws.open` counts the
+ * sockets open now.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
+import { FakeComfySockets } from './comfyui-fake-ws.js';
 
 export interface RecordedRequest {
   method: string;
@@ -70,6 +82,8 @@ export interface ComfyFakeOptions {
   token?: string | null;
   /** A prompt is done no sooner than this long after it was queued (default 0). */
   latencyMs?: number;
+  /** Serve the WebSocket at /ws (default true). */
+  websocket?: boolean;
 }
 
 export interface FakePrompt {
@@ -82,6 +96,8 @@ export interface FakePrompt {
   queuedAt: number;
   /** Counted in `inFlight` until /history first reports it done (or it is deleted). */
   inFlight: boolean;
+  /** The run finished (its WebSocket script ended with `executing` null): /history may show it. */
+  played: boolean;
   /** What the graph evaluated to: positive prompt text, seed, output size, denoise, input image. */
   render: GraphRender;
   image?: { filename: string; bytes: Buffer };
@@ -97,6 +113,9 @@ export interface GraphRender {
   denoise: number;
   checkpoint: string;
   inputImage: string | null;
+  /** The KSampler's node id and steps (its `progress` messages count to these). */
+  samplerNode: string;
+  steps: number;
 }
 
 const SAMPLERS = ['euler', 'euler_ancestral', 'heun', 'dpm_2', 'dpmpp_2m', 'dpmpp_sde', 'ddim', 'uni_pc'];
@@ -184,6 +203,8 @@ export class ComfyUIFake {
   modelLoads = 0;
   /** Prompts accepted by POST /prompt (each one is a generation the backend ran or would run). */
   generations = 0;
+  /** The WebSocket endpoint: `ws.enabled`, `ws.open`, `ws.connections`, `ws.clientIds`, `ws.dropAll()`. */
+  readonly ws: FakeComfySockets;
   private readonly sockets = new Set<import('node:net').Socket>();
   private port = 0;
   private readonly faults: { route: ComfyRoute; remaining: number; fault: ComfyFault }[] = [];
@@ -199,6 +220,12 @@ export class ComfyUIFake {
     this.checkpoints = opts.checkpoints ?? ['sd_xl_base_1.0.safetensors', 'v1-5-pruned-emaonly.safetensors'];
     this.token = opts.token ?? null;
     this.latencyMs = opts.latencyMs ?? 0;
+    this.ws = new FakeComfySockets(
+      (req) => (this.token !== null && req.headers.authorization !== `Bearer ${this.token}` ? 401 : null),
+      () => this.inFlight,
+    );
+    this.ws.enabled = opts.websocket ?? true;
+    this.ws.attach(server);
     server.on('connection', (sock) => {
       this.sockets.add(sock);
       sock.once('close', () => this.sockets.delete(sock));
@@ -259,6 +286,8 @@ export class ComfyUIFake {
     this.pollsBeforeDone = opts.pollsBeforeDone ?? 2;
     this.token = opts.token ?? null;
     this.latencyMs = opts.latencyMs ?? 0;
+    this.ws.enabled = opts.websocket ?? true;
+    this.ws.resetCounts();
     this.failAll = false;
     this.resetCounters();
   }
@@ -275,6 +304,7 @@ export class ComfyUIFake {
   }
 
   async close(): Promise<void> {
+    this.ws.close();
     if (!this.server.listening) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -404,7 +434,8 @@ export class ComfyUIFake {
     }
     const id = crypto.randomUUID();
     const number = this.number++;
-    this.prompts.set(id, { id, number, clientId: data.client_id, workflow: wf, outcome: this.outcome, polls: 0, queuedAt: Date.now(), inFlight: true, render });
+    const queued: FakePrompt = { id, number, clientId: data.client_id, workflow: wf, outcome: this.outcome, polls: 0, queuedAt: Date.now(), inFlight: true, played: false, render };
+    this.prompts.set(id, queued);
     this.generations++;
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -412,6 +443,8 @@ export class ComfyUIFake {
       this.loadedModel = render.checkpoint;
       this.modelLoads++;
     }
+    // Started before the answer is written: an idle ComfyUI may say execution_start before the client has the id.
+    void this.play(queued).catch(() => {});
     return json(res, 200, { prompt_id: id, number, node_errors: {} });
   }
 
@@ -480,7 +513,7 @@ export class ComfyUIFake {
 
   /** Follows the graph from the output node to find what would be drawn. */
   private evaluate(wf: FakePrompt['workflow'], saveNode: string): GraphRender {
-    const r: GraphRender = { saveNode, prompt: '', negative: '', seed: 0, width: 0, height: 0, denoise: 1, checkpoint: '', inputImage: null };
+    const r: GraphRender = { saveNode, prompt: '', negative: '', seed: 0, width: 0, height: 0, denoise: 1, checkpoint: '', inputImage: null, samplerNode: '', steps: 0 };
     const node = (link: unknown) => {
       const n = wf[(link as [string, number])[0]];
       if (!n) throw new Error(`dangling link ${JSON.stringify(link)}`);
@@ -508,6 +541,8 @@ export class ComfyUIFake {
       if (n.class_type === 'VAEEncode') return floor8(image(n.inputs.pixels));
       if (n.class_type === 'KSampler') {
         r.seed = n.inputs.seed as number;
+        r.samplerNode = (link as [string, number])[0];
+        r.steps = n.inputs.steps as number;
         r.denoise = n.inputs.denoise as number;
         r.prompt = text(n.inputs.positive);
         r.negative = text(n.inputs.negative);
@@ -527,7 +562,7 @@ export class ComfyUIFake {
     const p = this.prompts.get(id);
     if (!p) return json(res, 200, {});
     p.polls++;
-    if (p.outcome === 'never' || p.polls <= this.pollsBeforeDone || Date.now() - p.queuedAt < this.latencyMs) return json(res, 200, {});
+    if (p.outcome === 'never' || !p.played || p.polls <= this.pollsBeforeDone || Date.now() - p.queuedAt < this.latencyMs) return json(res, 200, {});
     this.settle(p);
     const ts = Date.now();
     const start: [string, unknown] = ['execution_start', { prompt_id: id, timestamp: ts }];
@@ -538,36 +573,83 @@ export class ComfyUIFake {
       meta: {},
     };
     if (p.outcome === 'success') {
-      if (!p.image) {
-        const filename = `easel_${String(++this.saved).padStart(5, '0')}_.png`;
-        const { r, g, b } = fakeColour(p.render.prompt, p.render.seed, p.render.inputImage);
-        const bytes = await sharp({ create: { width: p.render.width, height: p.render.height, channels: 3, background: { r, g, b } } }).png().toBuffer();
-        this.outputs.set(`output//${filename}`, bytes);
-        p.image = { filename, bytes };
-      }
-      entry.outputs = { [p.render.saveNode]: { images: [{ filename: p.image.filename, subfolder: '', type: 'output' }] } };
+      const image = await this.saveImage(p);
+      entry.outputs = { [p.render.saveNode]: { images: [{ filename: image.filename, subfolder: '', type: 'output' }] } };
       entry.meta = { [p.render.saveNode]: { node_id: p.render.saveNode, display_node: p.render.saveNode, parent_node: null, real_node_id: p.render.saveNode } };
       entry.status = { status_str: 'success', completed: true, messages: [start, cached, ['execution_success', { prompt_id: id, timestamp: ts }]] };
     } else if (p.outcome === 'interrupted') {
       entry.status = { status_str: 'error', completed: false, messages: [start, cached, ['execution_interrupted', { prompt_id: id, node_id: '3', node_type: 'KSampler', executed: ['4', '5', '6', '7'], timestamp: ts }]] };
     } else {
-      const oom = p.outcome === 'oom';
-      const error = {
-        prompt_id: id,
-        node_id: '3',
-        node_type: 'KSampler',
-        executed: ['4', '5', '6', '7'],
-        exception_message: oom ? 'Allocation on device 0 would exceed allowed memory. (out of memory)' : 'mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)',
-        exception_type: oom ? 'torch.OutOfMemoryError' : 'RuntimeError',
-        traceback: ['  File "execution.py", line 323, in execute\n'],
-        current_inputs: {},
-        current_outputs: {},
-        timestamp: ts,
-      };
-      entry.status = { status_str: 'error', completed: false, messages: [start, cached, ['execution_error', error]] };
+      entry.status = { status_str: 'error', completed: false, messages: [start, cached, ['execution_error', executionError(p, ts)]] };
     }
     if (this.legacyHistory) delete entry.status;
     return json(res, 200, { [id]: entry });
+  }
+
+  /** The SaveImage output of a successful prompt, rendered once. */
+  private async saveImage(p: FakePrompt): Promise<{ filename: string; bytes: Buffer }> {
+    if (!p.image) {
+      const filename = `easel_${String(++this.saved).padStart(5, '0')}_.png`;
+      const { r, g, b } = fakeColour(p.render.prompt, p.render.seed, p.render.inputImage);
+      const bytes = await sharp({ create: { width: p.render.width, height: p.render.height, channels: 3, background: { r, g, b } } }).png().toBuffer();
+      this.outputs.set(`output//${filename}`, bytes);
+      p.image ??= { filename, bytes };
+    }
+    return p.image;
+  }
+
+  /**
+   * What a running prompt tells its client over the WebSocket (see the header), spread over
+   * latencyMs; with latencyMs 0 it runs without waiting (previews aside), so history-only callers
+   * see no delay. Ends by marking the prompt played (its history may show from then on).
+   */
+  private async play(p: FakePrompt): Promise<void> {
+    const sid = typeof p.clientId === 'string' ? p.clientId : null;
+    const live = () => this.prompts.get(p.id) === p && !this.deleted.includes(p.id);
+    const at = async (fraction: number) => {
+      const wait = p.queuedAt + fraction * this.latencyMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      return live();
+    };
+    const send = (type: string, data: Record<string, unknown>) => sid !== null && this.ws.sendJson(sid, type, { ...data, prompt_id: p.id });
+    const { render } = p;
+    this.ws.sendJson(null, 'status', { status: { exec_info: { queue_remaining: this.inFlight } } });
+    if (p.outcome === 'never' || !(await at(0.05))) return; // stays queued
+    send('execution_start', { timestamp: Date.now() });
+    send('execution_cached', { nodes: [], timestamp: Date.now() });
+    const loader = Object.keys(p.workflow).find((id) => p.workflow[id]!.class_type === 'CheckpointLoaderSimple');
+    if (loader) send('executing', { node: loader, display_node: loader });
+    if (!(await at(0.1))) return;
+    send('executing', { node: render.samplerNode, display_node: render.samplerNode });
+    if (p.outcome === 'success') {
+      const every = Math.max(1, Math.ceil(render.steps / 4));
+      for (let v = 1, frame = 0; v <= render.steps; v++) {
+        if (!(await at(0.1 + (0.8 * v) / render.steps))) return;
+        send('progress', { value: v, max: render.steps, node: render.samplerNode });
+        if (sid !== null && this.ws.hasClient(sid) && (v % every === 0 || v === render.steps)) {
+          const type = frame++ % 2 === 0 ? 1 : 2;
+          this.ws.sendPreview(sid, type, await previewFrame(render, v, type));
+        }
+      }
+      if (!(await at(0.95))) return;
+      const decode = (p.workflow[render.saveNode]?.inputs.images as [string, number] | undefined)?.[0];
+      if (decode) send('executing', { node: decode, display_node: decode });
+      send('executing', { node: render.saveNode, display_node: render.saveNode });
+      if (!(await at(1))) return;
+      // Rendered here only for a listening client (`executed` names the file); else /history renders it, as before.
+      if (sid !== null && this.ws.hasClient(sid)) {
+        const image = await this.saveImage(p);
+        send('executed', { node: render.saveNode, display_node: render.saveNode, output: { images: [{ filename: image.filename, subfolder: '', type: 'output' }] } });
+      }
+      send('execution_success', { timestamp: Date.now() });
+    } else {
+      if (!(await at(1))) return;
+      if (p.outcome === 'interrupted') send('execution_interrupted', { node_id: render.samplerNode, node_type: 'KSampler', executed: [], timestamp: Date.now() });
+      else send('execution_error', executionError(p, Date.now()));
+    }
+    p.played = true;
+    send('executing', { node: null });
+    this.ws.sendJson(null, 'status', { status: { exec_info: { queue_remaining: Math.max(0, this.inFlight - 1) } } });
   }
 
   private getView(rec: RecordedRequest, res: http.ServerResponse): void {
@@ -624,6 +706,39 @@ const CKPT_NODE_ERRORS = {
     class_type: 'CheckpointLoaderSimple',
   },
 };
+
+function executionError(p: FakePrompt, ts: number): Record<string, unknown> {
+  const oom = p.outcome === 'oom';
+  return {
+    prompt_id: p.id,
+    node_id: '3',
+    node_type: 'KSampler',
+    executed: ['4', '5', '6', '7'],
+    exception_message: oom ? 'Allocation on device 0 would exceed allowed memory. (out of memory)' : 'mat1 and mat2 shapes cannot be multiplied (154x2048 and 768x320)',
+    exception_type: oom ? 'torch.OutOfMemoryError' : 'RuntimeError',
+    traceback: ['  File "execution.py", line 323, in execute\n'],
+    current_inputs: {},
+    current_outputs: {},
+    timestamp: ts,
+  };
+}
+
+/** A small latent preview: the result's colour as a left-to-right gradient, as bright as the step is far (JPEG for type 1, PNG for 2). */
+async function previewFrame(render: GraphRender, step: number, type: 1 | 2): Promise<Buffer> {
+  const width = 64;
+  const height = Math.max(8, Math.min(128, Math.round((width * render.height) / Math.max(1, render.width))));
+  const { r, g, b } = fakeColour(render.prompt, render.seed, render.inputImage);
+  const level = step / Math.max(1, render.steps);
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = level * (0.4 + (0.6 * x) / (width - 1));
+      raw.set([Math.round(r * k), Math.round(g * k), Math.round(b * k)], (y * width + x) * 3);
+    }
+  }
+  const img = sharp(raw, { raw: { width, height, channels: 3 } });
+  return type === 1 ? img.jpeg({ quality: 80 }).toBuffer() : img.png().toBuffer();
+}
 
 function invalid(type: string, message: string, details: string, nodeErrors: unknown) {
   return { error: { type, message, details, extra_info: {} }, node_errors: nodeErrors };

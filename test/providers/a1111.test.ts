@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
 import { A1111Provider, a1111Config, type A1111Options } from '../../src/providers/a1111/a1111-provider.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
-import { A1111Fake, fakeColour } from '../fakes/a1111-fake.js';
+import { A1111Fake, checkpointTitle, fakeColour } from '../fakes/a1111-fake.js';
 
 const CKPT = 'sd_xl_base_1.0.safetensors';
 const USER = 'easel-operator';
@@ -60,7 +60,8 @@ function assertNoCredentials(f: JobFailure): void {
 describe('AUTOMATIC1111: generate (txt2img)', () => {
   it('returns a decodable PNG of the requested size, with prompt, seed and checkpoint on the wire', async () => {
     const p = provider();
-    assert.deepEqual(p.capabilities, { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: 1 });
+    assert.deepEqual(p.capabilities, { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: 1, deterministic: true });
+    assert.equal(p.adapterVersion, 'a1111/2');
     const out = await p.generate(input({ prompt: 'red fox in snow', seed: 42, width: 768, height: 1024 }));
     assert.equal(out.mime, 'image/png');
     const meta = await sharp(out.bytes).metadata();
@@ -293,5 +294,152 @@ describe('AUTOMATIC1111: fake validation (the fake refuses what the webui refuse
     const bad = await post('img2img', JSON.stringify({ prompt: 'x', seed: 1, width: 512, height: 512, init_images: [Buffer.from('nope').toString('base64')] }));
     assert.equal(bad.status, 500);
     assert.equal((bad.json as unknown as { detail: string }).detail, 'Invalid encoded image');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Live progress (issue 22): /sdapi/v1/progress polled while the request is in flight
+
+function recorder() {
+  const events: ProviderProgress[] = [];
+  return { events, sink: (p: ProviderProgress) => void events.push(p) };
+}
+
+async function brightness(bytes: Buffer): Promise<number> {
+  const { channels } = await sharp(bytes).stats();
+  return channels.slice(0, 3).reduce((n, c) => n + c.mean, 0) / 3;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Steps reported climb (each new one higher than the last), and the fraction never goes back. */
+function assertClimbing(events: ProviderProgress[]): number[] {
+  const steps = events.map((e) => e.step!);
+  for (let i = 1; i < steps.length; i++) assert.ok(steps[i]! >= steps[i - 1]!, `steps never go back: ${steps.join(',')}`);
+  const fractions = events.map((e) => e.fraction!);
+  for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i]! >= fractions[i - 1]!, `fraction monotone: ${fractions.join(',')}`);
+  return [...new Set(steps)];
+}
+
+describe('AUTOMATIC1111: live progress', () => {
+  it('reports sampling steps climbing to max with fraction to 1 and changing previews; params from `info`', async () => {
+    fake.reset({ latencyMs: 1000 });
+    const { events, sink } = recorder();
+    const out = await provider({}, { progressIntervalMs: 25 }).generate(input({ onProgress: sink }));
+    assert.equal((await sharp(out.bytes).metadata()).width, 512);
+
+    assert.ok(events.length > 0, 'progress arrived');
+    assert.ok(events.every((e) => e.stage === 'sampling' && e.steps === 20));
+    const distinct = assertClimbing(events);
+    assert.equal(distinct.at(-1), 20, `reached the last step: ${distinct.join(',')}`);
+    assert.ok(distinct.length >= 5, `${distinct.length} distinct steps seen`);
+    assert.ok(events.at(-1)!.fraction! >= 0.99 && events.at(-1)!.fraction! <= 1);
+
+    const previews = events.filter((e) => e.preview).map((e) => e.preview!.bytes);
+    assert.ok(previews.length >= 2, `${previews.length} previews`);
+    for (const b of previews) assert.ok(((await sharp(b).metadata()).width ?? 0) > 0, 'a preview sharp decodes');
+    assert.equal(new Set(previews.map((b) => b.toString('base64'))).size, previews.length, 'a preview only when the image changed');
+    assert.ok((await brightness(previews.at(-1)!)) > (await brightness(previews[0]!)), 'later previews show later steps');
+
+    // The sampler was not sent: `info` says which one the webui used; the model is its name and short hash.
+    assert.deepEqual(out.params, { vendor_model: 'sd_xl_base_1.0', vendor_version: checkpointTitle(CKPT).slice(-11, -1), seed: 1234567, steps: 20, sampler: 'Euler', guidance: 7 });
+  });
+
+  it('params follow the options sent; without a readable `info` they are what was sent', async () => {
+    const p = provider({}, { samplerName: 'DPM++ 2M', steps: 30, cfgScale: 5.5 });
+    const a = await p.generate(input({ seed: 42 }));
+    assert.deepEqual(a.params, { vendor_model: 'sd_xl_base_1.0', vendor_version: checkpointTitle(CKPT).slice(-11, -1), seed: 42, steps: 30, sampler: 'DPM++ 2M', guidance: 5.5 });
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#204060' } }).png().toBuffer();
+    fake.failNext('txt2img', 1, { status: 200, body: JSON.stringify({ images: [png.toString('base64')], parameters: {}, info: '{not json' }) });
+    const b = await provider().generate(input({ seed: 7 }));
+    assert.deepEqual(b.params, { vendor_model: CKPT, seed: 7, steps: 20, guidance: 7 });
+  });
+
+  it('no listener, no polling', async () => {
+    fake.reset({ latencyMs: 200 });
+    await provider({}, { progressIntervalMs: 20 }).generate(input());
+    assert.equal(fake.to('progress').length, 0);
+  });
+
+  it("an idle webui's leftover state (the last job's 20/20) is not reported as ours", async () => {
+    await provider().generate(input({ seed: 1 })); // leaves sampling_step 20 of 20 in the shared state
+    fake.reset({ latencyMs: 600 });
+    fake.failNext('txt2img', 1, { status: 503 }); // idle while the adapter backs off and retries
+    const { events, sink } = recorder();
+    await provider({}, { progressIntervalMs: 20, retryBaseMs: 400 }).generate(input({ seed: 2, onProgress: sink }));
+    const retried = fake.requests.indexOf(fake.to('txt2img')[1]!);
+    assert.ok(fake.requests.slice(0, retried).some((r) => r.route === 'progress'), 'polled while the webui was idle');
+    assert.ok(events.length > 0);
+    assert.ok(events[0]!.step! < 20, `first report is of this job: step ${events[0]!.step}`);
+    assertClimbing(events);
+  });
+
+  it('img2img reports progress too', async () => {
+    fake.reset({ latencyMs: 500 });
+    const { events, sink } = recorder();
+    const source = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#aa3300' } }).png().toBuffer();
+    const out = await provider({}, { progressIntervalMs: 20 }).edit({ ...input({ seed: 8, onProgress: sink }), image: { bytes: source } });
+    assert.ok(events.length > 0);
+    assertClimbing(events);
+    assert.equal(out.params?.seed, 8);
+  });
+
+  it('progress polls carry the basic auth credentials', async () => {
+    fake.reset({ credentials: { user: USER, pass: PASS }, latencyMs: 300 });
+    const { events, sink } = recorder();
+    await provider({ apiKey: `${USER}:${PASS}` }, { progressIntervalMs: 20 }).generate(input({ onProgress: sink }));
+    assert.ok(fake.to('progress').length > 0);
+    for (const r of fake.to('progress')) assert.equal(r.headers.authorization, `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`);
+    assert.ok(events.length > 0, 'authorised polls were answered');
+  });
+
+  it('aborting mid-run stops the polling: no poll after the abort settled', async () => {
+    fake.reset({ latencyMs: 3000 });
+    const ac = new AbortController();
+    const { events, sink } = recorder();
+    const f = await failure(
+      provider({}, { progressIntervalMs: 20 }).generate(
+        input({
+          signal: ac.signal,
+          onProgress: (p) => {
+            sink(p);
+            if (p.step !== undefined && p.step >= 2) ac.abort();
+          },
+        }),
+      ),
+    );
+    assert.equal(f.code, 'timeout');
+    assert.match(f.message, /aborted/);
+    assert.ok(events.length > 0);
+    const polls = fake.to('progress').length;
+    const reported = events.length;
+    await sleep(300); // 15 poll intervals: a poller left running would show here
+    assert.equal(fake.to('progress').length, polls, 'no more polls');
+    assert.equal(events.length, reported, 'nothing reported after the abort settled');
+  });
+
+  it('a request that fails stops the polling too', async () => {
+    fake.failNext('txt2img', 1, { hang: true });
+    const f = await failure(provider({ timeoutMs: 300, maxRetries: 0 }, { progressIntervalMs: 20 }).generate(input({ onProgress: () => {} })));
+    assert.equal(f.code, 'timeout');
+    const polls = fake.to('progress').length;
+    assert.ok(polls > 0, 'polled while the request hung');
+    await sleep(300);
+    assert.equal(fake.to('progress').length, polls);
+  });
+
+  it('a failing progress route never fails the generation; a 404 (no such route) ends the polling', async () => {
+    fake.reset({ latencyMs: 300 });
+    fake.failNext('progress', 1000, { status: 500 });
+    const { events, sink } = recorder();
+    const out = await provider({}, { progressIntervalMs: 20 }).generate(input({ onProgress: sink }));
+    assert.equal((await sharp(out.bytes).metadata()).width, 512);
+    assert.equal(events.length, 0);
+    assert.ok(fake.to('progress').length > 1, '5xx: kept polling');
+
+    fake.reset({ latencyMs: 300 });
+    fake.failNext('progress', 1000, { status: 404, body: '{"detail": "Not Found"}' });
+    await provider({}, { progressIntervalMs: 20 }).generate(input({ onProgress: sink }));
+    assert.equal(fake.to('progress').length, 1, '404: asked once');
   });
 });

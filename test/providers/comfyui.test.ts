@@ -6,8 +6,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { JobFailure } from '../../src/errors.js';
 import { ComfyUIProvider, comfyuiConfig, type ComfyUIOptions } from '../../src/providers/comfyui/comfyui-provider.js';
-import { parseWorkflowTemplate, quoteBarePlaceholders, WorkflowTemplateError } from '../../src/providers/comfyui/workflow.js';
-import type { GenerateInput } from '../../src/providers/port.js';
+import { ComfyProgressTracker } from '../../src/providers/comfyui/progress-tracker.js';
+import { parseWorkflowTemplate, quoteBarePlaceholders, txt2imgWorkflow, WorkflowTemplateError } from '../../src/providers/comfyui/workflow.js';
+import type { GenerateInput, ProviderProgress } from '../../src/providers/port.js';
 import { CircuitBreaker } from '../../src/providers/vendor/circuit-breaker.js';
 import type { VendorConfig } from '../../src/providers/vendor/config.js';
 import { ComfyUIFake, fakeColour } from '../fakes/comfyui-fake.js';
@@ -78,7 +79,8 @@ function only(wf: ReturnType<typeof lastWorkflow>, cls: string): [string, { clas
 describe('ComfyUI: generate', () => {
   it('runs the built-in graph and returns a decodable PNG of the requested size', async () => {
     const p = provider();
-    assert.deepEqual(p.capabilities, { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: 2 });
+    assert.deepEqual(p.capabilities, { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: 2, deterministic: true });
+    assert.equal(p.adapterVersion, 'comfyui/2');
     const out = await p.generate(input());
     assert.equal(out.mime, 'image/png');
     const meta = await sharp(out.bytes).metadata();
@@ -91,7 +93,8 @@ describe('ComfyUI: generate', () => {
     assert.equal(fake.to('history').length, 3);
     assert.equal(fake.to('view').length, 1);
     const body = fake.to('prompt')[0]!.json as { prompt: unknown; client_id: unknown };
-    assert.equal(body.client_id, p.clientId);
+    assert.match(String(body.client_id), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a fresh client id per generation');
+    assert.equal(fake.ws.connections, 0, 'no WebSocket when nobody listens for progress');
     const view = fake.to('view')[0]!.query;
     assert.match(view.filename!, /^easel_\d{5}_\.png$/);
     assert.deepEqual({ ...view, filename: undefined }, { filename: undefined, subfolder: '', type: 'output' });
@@ -513,5 +516,210 @@ describe('ComfyUI: fake validation (the fake refuses what ComfyUI refuses)', () 
     const dangling = await post({ prompt: { '1': { class_type: 'SaveImage', inputs: { images: ['9', 0], filename_prefix: 'x' } } } });
     assert.equal(dangling.status, 400);
     assert.match(JSON.stringify(dangling.json.node_errors), /Linked node does not exist/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Live progress (issue 22): the WebSocket, against the fake's /ws
+
+const STAGE_RANK = { queued: 0, loading: 1, sampling: 2, encoding: 3 } as const;
+
+function recorder() {
+  const events: ProviderProgress[] = [];
+  return { events, sink: (p: ProviderProgress) => void events.push(p) };
+}
+
+/** Waits (bounded) for something the fake sees asynchronously, e.g. a socket's close handshake. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`still not: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function brightness(bytes: Buffer): Promise<number> {
+  const { channels } = await sharp(bytes).stats();
+  return channels.slice(0, 3).reduce((n, c) => n + c.mean, 0) / 3;
+}
+
+describe('ComfyUI: live progress over the WebSocket', () => {
+  it('reports queued → loading → sampling (every step to max, with previews) → encoding, and the params it sent', async () => {
+    fake.reset({ latencyMs: 600 });
+    const { events, sink } = recorder();
+    const p = provider();
+    const out = await p.generate(input({ onProgress: sink }));
+    assert.equal((await sharp(out.bytes).metadata()).width, 512, 'the result still comes from /history + /view');
+
+    // The socket used the client id the prompt was queued with, and is closed now.
+    const clientId = (fake.to('prompt')[0]!.json as { client_id: string }).client_id;
+    assert.deepEqual(fake.ws.clientIds, [clientId]);
+    await until(() => fake.ws.open === 0, 'the socket closed after the generation');
+
+    assert.ok(events.length > 0, 'progress arrived');
+    const ranks = events.map((e) => STAGE_RANK[e.stage]);
+    assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), `stages in order: ${events.map((e) => e.stage).join(' ')}`);
+    assert.equal(events[0]!.stage, 'queued');
+    assert.ok(events.some((e) => e.stage === 'loading'));
+    assert.equal(events.at(-1)!.stage, 'encoding');
+
+    const steps = events.filter((e) => e.stage === 'sampling' && e.step !== undefined);
+    const seen = [...new Set(steps.map((e) => e.step!))];
+    assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i + 1), 'every step of the 20, climbing');
+    for (let i = 1; i < steps.length; i++) assert.ok(steps[i]!.step! >= steps[i - 1]!.step!, 'never back');
+    assert.ok(steps.every((e) => e.steps === 20));
+
+    const fractions = events.filter((e) => e.fraction !== undefined).map((e) => e.fraction!);
+    for (let i = 1; i < fractions.length; i++) assert.ok(fractions[i]! >= fractions[i - 1]!, `fraction monotone: ${fractions.join(',')}`);
+    assert.ok(fractions.at(-1)! >= 0.99 && fractions.at(-1)! <= 1);
+
+    const previews = events.filter((e) => e.preview);
+    assert.ok(previews.length >= 2, `${previews.length} previews`);
+    assert.ok(events.findIndex((e) => e.preview) < events.findIndex((e) => e.stage === 'encoding'), 'previews arrive while sampling');
+    const formats = new Set<string>();
+    for (const e of previews) {
+      const meta = await sharp(e.preview!.bytes).metadata();
+      assert.ok((meta.width ?? 0) > 0, 'a preview sharp decodes (the 8-byte header stripped)');
+      formats.add(String(meta.format));
+    }
+    assert.deepEqual([...formats].sort(), ['jpeg', 'png'], 'both image types of the binary frame');
+    assert.ok((await brightness(previews.at(-1)!.preview!.bytes)) > (await brightness(previews[0]!.preview!.bytes)), 'later previews show later steps');
+
+    assert.deepEqual(out.params, { vendor_model: CKPT, seed: 1234567, steps: 20, sampler: 'euler', guidance: 7 });
+  });
+
+  it('params come from the workflow actually sent (template and sampler options)', async () => {
+    const file = path.join(tmp, 'params.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: '{{checkpoint}}' } },
+        '2': { class_type: 'CLIPTextEncode', inputs: { text: '{{prompt}}', clip: ['1', 1] } },
+        '4': { class_type: 'EmptyLatentImage', inputs: { width: '{{width}}', height: '{{height}}', batch_size: 1 } },
+        '5': { class_type: 'KSampler', inputs: { seed: '{{seed}}', steps: 6, cfg: 3.5, sampler_name: 'dpmpp_2m', scheduler: 'karras', denoise: 1, model: ['1', 0], positive: ['2', 0], negative: ['2', 0], latent_image: ['4', 0] } },
+        '6': { class_type: 'VAEDecode', inputs: { samples: ['5', 0], vae: ['1', 2] } },
+        '7': { class_type: 'SaveImage', inputs: { filename_prefix: 'x', images: ['6', 0] } },
+      }),
+    );
+    const { events, sink } = recorder();
+    const out = await provider({}, { workflowFile: file }).generate(input({ seed: 99, onProgress: sink }));
+    assert.deepEqual(out.params, { vendor_model: CKPT, seed: 99, steps: 6, sampler: 'dpmpp_2m', guidance: 3.5 });
+    assert.equal(Math.max(...events.map((e) => e.step ?? 0)), 6, "the template's sampler counts its own 6 steps");
+
+    const opts = await provider({}, { sampler: { steps: 9, cfg: 5, samplerName: 'heun' } }).generate(input({ seed: 5 }));
+    assert.deepEqual(opts.params, { vendor_model: CKPT, seed: 5, steps: 9, sampler: 'heun', guidance: 5 }, 'params without a progress listener too');
+  });
+
+  it('two generations at once each see only their own prompt', async () => {
+    fake.reset({ latencyMs: 400 });
+    const a = recorder();
+    const b = recorder();
+    await Promise.all([
+      provider({}, { sampler: { steps: 8 } }).generate(input({ seed: 1, onProgress: a.sink })),
+      provider({}, { sampler: { steps: 12 } }).generate(input({ seed: 2, onProgress: b.sink })),
+    ]);
+    assert.equal(fake.ws.connections, 2);
+    assert.deepEqual(new Set(a.events.filter((e) => e.steps !== undefined).map((e) => e.steps)), new Set([8]));
+    assert.deepEqual(new Set(b.events.filter((e) => e.steps !== undefined).map((e) => e.steps)), new Set([12]));
+  });
+
+  it('without the WebSocket (refused by the server) the generation completes by polling, reporting nothing', async () => {
+    fake.reset({ latencyMs: 150, websocket: false });
+    const { events, sink } = recorder();
+    const out = await provider().generate(input({ onProgress: sink }));
+    assert.deepEqual(await pixel(out.bytes), fakeColour('a lighthouse on a cliff at dusk', 1234567));
+    assert.equal(events.length, 0, 'no progress without the socket');
+    assert.equal(fake.ws.connections, 0);
+    assert.equal(out.params?.seed, 1234567);
+  });
+
+  it('a socket dropped mid-run: the generation still completes by polling', async () => {
+    fake.reset({ latencyMs: 500 });
+    const { events, sink } = recorder();
+    const out = await provider().generate(
+      input({
+        onProgress: (p) => {
+          sink(p);
+          if (p.step === 3) fake.ws.dropAll();
+        },
+      }),
+    );
+    assert.equal((await sharp(out.bytes).metadata()).height, 384);
+    assert.ok(Math.max(...events.map((e) => e.step ?? 0)) < 20, 'nothing after the drop');
+    assert.equal(fake.ws.open, 0);
+  });
+
+  it('the socket saying "done" wakes the /history poll (no waiting out a long poll interval)', async () => {
+    fake.reset({ latencyMs: 200, pollsBeforeDone: 0 });
+    // First poll at once (not done yet), the next one 20 s later: only the wake-up can finish within the 3 s deadline.
+    const out = await provider({ timeoutMs: 3000 }, { pollIntervalMs: 20_000 }).generate(input({ onProgress: () => {} }));
+    assert.equal((await sharp(out.bytes).metadata()).width, 512);
+    assert.equal(fake.to('history').length, 2);
+  });
+
+  it('aborting mid-run closes the socket (and drops the prompt from the queue)', async () => {
+    fake.reset({ latencyMs: 3000 });
+    const ac = new AbortController();
+    const { events, sink } = recorder();
+    const f = await failure(
+      provider().generate(
+        input({
+          signal: ac.signal,
+          onProgress: (p) => {
+            sink(p);
+            if (p.step === 2) ac.abort();
+          },
+        }),
+      ),
+    );
+    assert.equal(f.code, 'timeout');
+    assert.match(f.message, /aborted/);
+    assert.equal(fake.ws.connections, 1);
+    const reported = events.length;
+    await until(() => fake.ws.open === 0, 'the socket closed after the abort');
+    assert.equal(events.length, reported, 'nothing reported after the abort settled');
+    assert.deepEqual(fake.deleted, [[...fake.prompts.values()].at(-1)!.id]);
+    assert.ok(events.some((e) => e.step === 2));
+  });
+
+  it('a failed run closes its socket and never reports encoding', async () => {
+    fake.reset({ latencyMs: 200 });
+    fake.outcome = 'execution_error';
+    const { events, sink } = recorder();
+    const f = await failure(provider().generate(input({ onProgress: sink })));
+    assert.match(f.message, /RuntimeError/);
+    assert.ok(events.length > 0);
+    assert.ok(events.every((e) => e.stage !== 'encoding'), events.map((e) => e.stage).join(' '));
+    await until(() => fake.ws.open === 0, 'the socket closed after the failure');
+  });
+
+  it('the tracker counts only our prompt id and replays what came before the id was known', () => {
+    const wf = txt2imgWorkflow({ checkpoint: CKPT, prompt: 'x', negativePrompt: '', seed: 1, width: 64, height: 64, sampler: { steps: 4, cfg: 7, samplerName: 'euler', scheduler: 'normal' } });
+    const { events, sink } = recorder();
+    const t = new ComfyProgressTracker(wf, sink);
+    const msg = (type: string, data: Record<string, unknown>) => t.onText(JSON.stringify({ type, data }));
+    msg('execution_start', { prompt_id: 'ours' });
+    msg('progress', { value: 1, max: 4, prompt_id: 'ours', node: '3' });
+    msg('progress', { value: 3, max: 50, prompt_id: 'theirs', node: '3' });
+    assert.equal(events.length, 0, 'held until the id is known');
+    t.track('ours');
+    msg('progress', { value: 7, max: 9, prompt_id: 'theirs', node: '3' });
+    msg('executing', { node: null, prompt_id: 'theirs' });
+    msg('progress', { value: 2, max: 4, prompt_id: 'ours', node: '3' });
+    const preview = Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]), Buffer.from('png-bytes')]);
+    t.onBinary(preview);
+    t.onBinary(Buffer.concat([Buffer.from([0, 0, 0, 3, 0, 0, 0, 2]), Buffer.from('not a preview event')]));
+    msg('progress', { value: 1, max: 1, prompt_id: 'ours', node: '8' }); // the VAE decode's own bar: not a step
+    msg('executing', { node: null, prompt_id: 'ours' });
+    assert.deepEqual(
+      events.map((e) => [e.stage, e.step, e.steps, e.preview?.bytes.toString()]),
+      [
+        ['loading', undefined, undefined, undefined],
+        ['sampling', 1, 4, undefined],
+        ['sampling', 2, 4, undefined],
+        ['sampling', 2, 4, 'png-bytes'],
+        ['encoding', 2, 4, undefined],
+      ],
+    );
   });
 });

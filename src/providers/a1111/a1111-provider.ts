@@ -20,22 +20,33 @@
  * Reference images and history are not used; figures are added to the prompt as text. Deadline
  * (vendor/deadline.ts): once a concurrency slot is free, the call and vendorFetch's retries must
  * finish within cfg.timeoutMs, else a retryable `timeout`.
+ *
+ * Live progress (issue 22), when the caller passes onProgress: GET /sdapi/v1/progress is polled
+ * while the request is in flight (progress-poll.ts), outside the deadline's retries and the
+ * breaker (a failing progress route must not fail or pause generations). Reported params: what
+ * the answer's `info` says, else what was sent (params.ts).
  */
 import { JobFailure } from '../../errors.js';
-import type { EditInput, GenerateInput, ImageProvider, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { EditInput, GenerateInput, ImageProvider, ProgressSink, ProviderCapabilities, ProviderOutput } from '../port.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed } from '../vendor/failure.js';
+import { parseJson, vendorFetch } from '../vendor/http.js';
 import { Limiter } from '../vendor/limiter.js';
 import { callJson } from '../vendor/call-json.js';
 import { Deadline } from '../vendor/deadline.js';
 import { checkBase64Image } from './image.js';
 import { inputAsPng } from '../vendor/image-bytes.js';
+import { reportedParams } from './params.js';
+import { A1111_PROGRESS_PATH, withProgressPolling } from './progress-poll.js';
 
 export const A1111_VENDOR = 'AUTOMATIC1111';
 export const A1111_DEFAULT_BASE_URL = 'http://127.0.0.1:7860';
 export const A1111_DEFAULT_TIMEOUT_MS = 300_000;
 export const A1111_EDIT_DENOISE = 0.6;
+export const A1111_ADAPTER_VERSION = 'a1111/2';
+/** Between /sdapi/v1/progress polls while a request is in flight. */
+export const A1111_PROGRESS_INTERVAL_MS = 400;
 
 /**
  * `EASEL_A1111_API_KEY` (optional, `user:pass` for `--api-auth`), `_BASE_URL` (default
@@ -59,6 +70,8 @@ export interface A1111Options {
   negativePrompt?: string;
   /** img2img denoising_strength (default 0.6). */
   denoisingStrength?: number;
+  /** Between /sdapi/v1/progress polls while a request is in flight (default 400 ms). */
+  progressIntervalMs?: number;
 }
 
 const shared = new Map<string, { breaker: CircuitBreaker; limiter: Limiter }>();
@@ -66,7 +79,10 @@ const shared = new Map<string, { breaker: CircuitBreaker; limiter: Limiter }>();
 export class A1111Provider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
   readonly breaker: CircuitBreaker;
+  readonly adapterVersion = A1111_ADAPTER_VERSION;
   private readonly limiter: Limiter;
+  /** The progress polls' own breaker: a webui whose progress route keeps failing is left alone for a while, generations unaffected. */
+  private readonly progressBreaker: CircuitBreaker;
   private readonly authorization: string | null;
   private readonly secrets: string[];
 
@@ -99,11 +115,13 @@ export class A1111Provider implements ImageProvider {
     if (!perServer) shared.set(cfg.baseUrl, (perServer = { breaker: new CircuitBreaker(cfg.vendor), limiter: new Limiter(cfg.maxConcurrency) }));
     this.breaker = options.breaker ?? perServer.breaker;
     this.limiter = options.limiter ?? perServer.limiter;
-    this.capabilities = { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: cfg.maxConcurrency };
+    this.progressBreaker = new CircuitBreaker(cfg.vendor);
+    // Seeded local backend: the same request and seed give the same pixels (issue 22, result cache).
+    this.capabilities = { operations: ['generate', 'edit'], multiturn: false, maxConcurrency: cfg.maxConcurrency, deterministic: true };
   }
 
   generate(input: GenerateInput): Promise<ProviderOutput> {
-    return this.guard(() => this.limiter.run(() => this.render('/sdapi/v1/txt2img', this.baseBody(input), input.signal)));
+    return this.guard(() => this.limiter.run(() => this.render('/sdapi/v1/txt2img', this.baseBody(input), input.signal, input.onProgress)));
   }
 
   edit(input: EditInput): Promise<ProviderOutput> {
@@ -115,7 +133,7 @@ export class A1111Provider implements ImageProvider {
           init_images: [png.toString('base64')],
           denoising_strength: this.options.denoisingStrength ?? A1111_EDIT_DENOISE,
         };
-        return this.render('/sdapi/v1/img2img', body, input.signal);
+        return this.render('/sdapi/v1/img2img', body, input.signal, input.onProgress);
       }),
     );
   }
@@ -138,20 +156,22 @@ export class A1111Provider implements ImageProvider {
     };
   }
 
-  private async render(path: string, body: Record<string, unknown>, jobSignal: AbortSignal): Promise<ProviderOutput> {
+  private async render(path: string, body: Record<string, unknown>, jobSignal: AbortSignal, onProgress: ProgressSink | undefined): Promise<ProviderOutput> {
     if (jobSignal.aborted) throw aborted();
     // One deadline for the call and its retries (a Retry-After sleep included), tied to the job's signal.
     const deadline = new Deadline(A1111_VENDOR, this.cfg.timeoutMs, jobSignal);
     try {
-      let out: Record<string, unknown>;
-      try {
-        ({ json: out } = await callJson<Record<string, unknown>>(
+      const call = () =>
+        callJson<Record<string, unknown>>(
           this.cfg,
           this.breaker,
           deadline,
-          { method: 'POST', url: path, json: body, headers: this.authorization ? { authorization: this.authorization } : {} },
+          { method: 'POST', url: path, json: body, headers: this.authHeaders() },
           this.options.retryBaseMs,
-        ));
+        );
+      let out: Record<string, unknown>;
+      try {
+        ({ json: out } = await (onProgress ? withProgressPolling((signal) => this.pollProgress(signal), this.options.progressIntervalMs ?? A1111_PROGRESS_INTERVAL_MS, onProgress, call) : call()));
       } catch (e) {
         throw definiteRejection(e) ?? e;
       }
@@ -159,10 +179,20 @@ export class A1111Provider implements ImageProvider {
       if (out.images.length === 0) throw malformed(A1111_VENDOR, `a ${path} answer with no image`);
       // Extensions (ControlNet…) may append extra images (detect maps); the first is the result.
       const { bytes, mime } = await checkBase64Image(A1111_VENDOR, out.images[0]);
-      return { bytes, mime };
+      return { bytes, mime, params: reportedParams(out.info, body, this.vendorModel) };
     } finally {
       deadline.dispose();
     }
+  }
+
+  /** One progress poll: no retries (the next poll is the retry), a short timeout, its own breaker. */
+  private async pollProgress(signal: AbortSignal): Promise<unknown> {
+    const quick = { ...this.cfg, maxRetries: 0, timeoutMs: Math.min(this.cfg.timeoutMs, 5000) };
+    return parseJson<unknown>(A1111_VENDOR, await vendorFetch(quick, this.progressBreaker, { method: 'GET', url: A1111_PROGRESS_PATH, headers: this.authHeaders(), signal }));
+  }
+
+  private authHeaders(): Record<string, string> {
+    return this.authorization ? { authorization: this.authorization } : {};
   }
 
   /** Every failure leaves as a fresh JobFailure: no vendor body attached, the credentials scrubbed. */

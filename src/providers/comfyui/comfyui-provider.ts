@@ -26,6 +26,17 @@
  * Limits: reference images and history are not used (SD checkpoints take text only in these
  * graphs); figures are added to the prompt as their appearance text. No multi-turn, no combine.
  *
+ * Live progress (issue 22), when the caller passes onProgress: a WebSocket to /ws?clientId=<a fresh
+ * id per generation> is opened before the prompt is posted (progress-socket.ts) and its messages
+ * about our prompt are mapped to queued / loading / sampling (steps) / encoding, with the sampler's
+ * preview frames (progress-tracker.ts). Best effort: without it the generation completes by the
+ * /history poll, which stays the source of truth; the socket's "done" only wakes that poll early.
+ * The socket is closed when the generation ends, however it ends. The id is per generation
+ * because ComfyUI keeps one socket per client id: two generations sharing one would steal each
+ * other's messages.
+ *
+ * Reported params: checkpoint, seed, steps, sampler, cfg, from the workflow sent (params.ts).
+ *
  * Deadline (vendor/deadline.ts, with vendor/poll-until.ts and vendor/call-json.ts): once a
  * concurrency slot is free, the whole generation (upload, submit, queue wait, run, download) must
  * finish within cfg.timeoutMs, else a retryable `timeout`; the prompt is then removed from
@@ -33,7 +44,7 @@
  */
 import crypto from 'node:crypto';
 import { JobFailure } from '../../errors.js';
-import type { EditInput, GenerateInput, ImageProvider, Operation, ProviderCapabilities, ProviderOutput } from '../port.js';
+import type { EditInput, GenerateInput, ImageProvider, Operation, ProgressSink, ProviderCapabilities, ProviderOutput } from '../port.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
 import { malformed } from '../vendor/failure.js';
@@ -41,8 +52,12 @@ import { vendorFetch, type VendorCall, type VendorResponse } from '../vendor/htt
 import { Limiter } from '../vendor/limiter.js';
 import { callJson } from '../vendor/call-json.js';
 import { Deadline } from '../vendor/deadline.js';
-import { pollUntil, type PollSchedule } from '../vendor/poll-until.js';
+import type { PollSchedule } from '../vendor/poll-until.js';
 import { inputAsPng, validateVendorImage } from '../vendor/image-bytes.js';
+import { workflowParams } from './params.js';
+import { openProgressSocket, type ProgressSocket } from './progress-socket.js';
+import { ComfyProgressTracker } from './progress-tracker.js';
+import { pollUntilOrWoken } from './wakeable-poll.js';
 import {
   DEFAULT_SAMPLER,
   fillWorkflowTemplate,
@@ -59,6 +74,9 @@ export const COMFYUI_DEFAULT_BASE_URL = 'http://127.0.0.1:8188';
 export const COMFYUI_DEFAULT_TIMEOUT_MS = 300_000;
 export const COMFYUI_DEFAULT_POLL_MS = 1000;
 export const COMFYUI_EDIT_DENOISE = 0.6;
+export const COMFYUI_ADAPTER_VERSION = 'comfyui/2';
+/** How long a generation waits for its WebSocket to open before posting the prompt anyway. */
+export const COMFYUI_SOCKET_WAIT_MS = 2000;
 
 /**
  * `EASEL_COMFYUI_API_KEY` (optional bearer token), `_BASE_URL` (default http://127.0.0.1:8188),
@@ -97,8 +115,7 @@ export class ComfyUIProvider implements ImageProvider {
   readonly capabilities: ProviderCapabilities;
   readonly breaker: CircuitBreaker;
   readonly template: WorkflowTemplate | null;
-  /** ComfyUI routes websocket progress by client_id; we only poll, but send a stable id per provider. */
-  readonly clientId = crypto.randomUUID();
+  readonly adapterVersion = COMFYUI_ADAPTER_VERSION;
   private readonly limiter: Limiter;
   private readonly sampler: SamplerSettings;
   private readonly schedule: PollSchedule;
@@ -136,12 +153,13 @@ export class ComfyUIProvider implements ImageProvider {
       operations.push('edit');
       this.edit = (input) => this.guard(() => this.runEdit(input));
     }
-    this.capabilities = { operations, multiturn: false, maxConcurrency: cfg.maxConcurrency };
+    // Seeded local backend: the same workflow and seed give the same pixels (issue 22, result cache).
+    this.capabilities = { operations, multiturn: false, maxConcurrency: cfg.maxConcurrency, deterministic: true };
   }
 
   generate(input: GenerateInput): Promise<ProviderOutput> {
     return this.guard(() =>
-      this.run(input.signal, async () => {
+      this.run(input.signal, input.onProgress, async () => {
         const prompt = sdPrompt(input);
         const seed = uint32(input.seed);
         const negative = this.options.negativePrompt ?? '';
@@ -153,7 +171,7 @@ export class ComfyUIProvider implements ImageProvider {
   }
 
   private runEdit(input: EditInput): Promise<ProviderOutput> {
-    return this.run(input.signal, async (deadline) =>
+    return this.run(input.signal, input.onProgress, async (deadline) =>
       img2imgWorkflow({
         checkpoint: this.vendorModel,
         prompt: sdPrompt(input),
@@ -170,19 +188,30 @@ export class ComfyUIProvider implements ImageProvider {
 
   /**
    * One generation: wait for a slot on this server (not counted against the deadline), then build
-   * the workflow (uploading inputs), submit it, poll /history and download the image — all within
-   * one Deadline of cfg.timeoutMs tied to the job's signal.
+   * the workflow (uploading inputs), open the progress socket (when someone listens), submit,
+   * poll /history and download the image — all within one Deadline of cfg.timeoutMs tied to the
+   * job's signal.
    */
-  private run(jobSignal: AbortSignal, build: (deadline: Deadline) => Promise<Workflow>): Promise<ProviderOutput> {
+  private run(jobSignal: AbortSignal, onProgress: ProgressSink | undefined, build: (deadline: Deadline) => Promise<Workflow>): Promise<ProviderOutput> {
     if (jobSignal.aborted) return Promise.reject(aborted());
     return this.limiter.run(async () => {
       const deadline = new Deadline(COMFYUI_VENDOR, this.cfg.timeoutMs, jobSignal);
+      const clientId = crypto.randomUUID();
       let promptId: string | null = null;
+      let socket: ProgressSocket | null = null;
       try {
         const workflow = await deadline.race(build(deadline));
-        promptId = await this.submit(workflow, deadline);
+        let tracker: ComfyProgressTracker | null = null;
+        // No socket while the breaker is open: the submit is refused without touching the server.
+        if (onProgress && this.breaker.state !== 'open') {
+          tracker = new ComfyProgressTracker(workflow, onProgress);
+          socket = openProgressSocket(this.cfg.baseUrl, clientId, this.authHeaders(), tracker, Math.min(COMFYUI_SOCKET_WAIT_MS, deadline.remainingMs()));
+          await deadline.race(socket.ready);
+        }
+        promptId = await this.submit(workflow, clientId, deadline);
         const id = promptId;
-        const ref = await pollUntil(deadline, this.schedule, async () => {
+        tracker?.track(id);
+        const ref = await pollUntilOrWoken(deadline, this.schedule, tracker?.finished ?? null, async () => {
           const { json } = await callJson<Record<string, unknown>>(this.cfg, this.breaker, deadline, { method: 'GET', url: `/history/${encodeURIComponent(id)}`, headers: this.authHeaders() }, this.options.retryBaseMs);
           const entry = json[id];
           return entry === undefined ? undefined : (finishedImage(entry, workflow) ?? undefined);
@@ -190,22 +219,23 @@ export class ComfyUIProvider implements ImageProvider {
         const query = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder, type: ref.type });
         const res = await deadline.race(this.call({ method: 'GET', url: `/view?${query}`, signal: deadline.signal }));
         const { bytes, mime } = await validateVendorImage(COMFYUI_VENDOR, res.body);
-        return { bytes, mime };
+        return { bytes, mime, params: workflowParams(workflow) };
       } catch (e) {
         // Out of time, canceled, or about to be retried (which submits a new prompt) while this one
         // may still wait in ComfyUI's queue: drop it there so the GPU does not render it for nobody.
         if (promptId && (deadline.signal.aborted || (e instanceof JobFailure && e.retryable))) await this.forget(promptId);
         throw e;
       } finally {
+        socket?.close();
         deadline.dispose();
       }
     });
   }
 
-  private async submit(workflow: Workflow, deadline: Deadline): Promise<string> {
+  private async submit(workflow: Workflow, clientId: string, deadline: Deadline): Promise<string> {
     let body: Record<string, unknown>;
     try {
-      ({ json: body } = await callJson<Record<string, unknown>>(this.cfg, this.breaker, deadline, { method: 'POST', url: '/prompt', json: { prompt: workflow, client_id: this.clientId }, headers: this.authHeaders() }, this.options.retryBaseMs));
+      ({ json: body } = await callJson<Record<string, unknown>>(this.cfg, this.breaker, deadline, { method: 'POST', url: '/prompt', json: { prompt: workflow, client_id: clientId }, headers: this.authHeaders() }, this.options.retryBaseMs));
     } catch (e) {
       throw definiteRejection(e) ?? e;
     }
