@@ -26,9 +26,19 @@ export const JobParams = Type.Object(
   {
     additionalProperties: false,
     description:
-      'Easel, completed single-image jobs: the resolved parameters that produced the image (docs/REPRODUCIBILITY.md). Absent for stories, processing and batches, and for jobs completed before this field existed.',
+      'Easel, completed single-image jobs: the resolved parameters that produced the image (docs/REPRODUCIBILITY.md). Absent for processing and batches, and for jobs completed before this field existed; a story has none of its own: each of its scenes and generated portraits carries its `params`.',
   },
 );
+
+/**
+ * Issue 22, stories: the same fields for one generated portrait or scene (each is one provider
+ * call). Not a recipe to re-run a scene: it was also drawn from the conversation so far.
+ */
+export const StoryStepParams = Type.Object(JobParams.properties, {
+  additionalProperties: false,
+  description:
+    'Easel, stories: the resolved parameters of this one generated image (docs/REPRODUCIBILITY.md), the fields of a single image\'s `params`; `seed` is the one derived for this step. A scene cannot be re-run from them through the story API: each scene is also drawn from the story\'s earlier scenes and references. Absent for client-supplied references and for steps recorded before this field existed.',
+});
 
 export const JobCached = Type.Literal(true, {
   description:

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { jobOptionFields } from './job-options.js';
 import { AspectRatio, FormatFile, ImageSize, Strictness } from './generation.js';
 import { DateTime, Eur, Uuid, absentIfNull } from './common.js';
+import { StoryStepParams } from './job-params.js';
 
 /**
  * The story contract (POST /v1/generate/story). Limits the schema can state (counts, lengths) are
@@ -103,6 +104,7 @@ export const StorySceneProgress = Type.Object(
     images: Type.Optional(SceneImages),
     formats: Type.Optional(SceneFormats),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false })),
+    params: Type.Optional(StoryStepParams),
   },
   { additionalProperties: false },
 );
@@ -111,7 +113,7 @@ export const StoryResult = Type.Object(
   {
     id: Uuid,
     ai_generated: Type.Literal(true),
-    scenes: Type.Array(Type.Object({ prompt: Type.String(), images: SceneImages, formats: SceneFormats }, { additionalProperties: false })),
+    scenes: Type.Array(Type.Object({ prompt: Type.String(), images: SceneImages, formats: SceneFormats, params: Type.Optional(StoryStepParams) }, { additionalProperties: false })),
     character_refs: Type.Array(
       Type.Object(
         {
@@ -120,6 +122,7 @@ export const StoryResult = Type.Object(
           expires_at: Type.Union([DateTime, Type.Null()], { description: 'null for a client-provided reference (url is then the client URL).' }),
           character: Type.Optional(Type.String({ description: 'Easel: the character name alone.' })),
           state: Type.Optional(Type.String({ description: 'Easel: the state name, for a state reference.' })),
+          params: Type.Optional(StoryStepParams),
         },
         { additionalProperties: false },
       ),
@@ -132,6 +135,7 @@ export const StoryResult = Type.Object(
           expires_at: Type.Union([DateTime, Type.Null()]),
           character: Type.Optional(Type.String()),
           state: Type.Optional(Type.String()),
+          params: Type.Optional(StoryStepParams),
         },
         { additionalProperties: false },
       ),

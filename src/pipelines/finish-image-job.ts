@@ -8,6 +8,7 @@ import { crashPoint } from '../util/crash.js';
 import { rideOut } from '../util/ride-out.js';
 import type { RouteRecord } from '../fleet/fallback.js';
 import { cacheScope, lookupResult, recordResult } from './result-cache.js';
+import { resolvedParams } from './resolved-params.js';
 
 export interface ImageJobOutput {
   /** Stamped into the image's provenance and the job's result. */
@@ -117,17 +118,5 @@ export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 
 
 /** The job's params: the model that ran, the size sent, and what its backend reported (null where it said nothing). */
 function paramsOf(deps: PipelineDeps, model: string, got: Generated): JobParams {
-  const p = got.output.params;
-  return {
-    model,
-    vendor_model: p?.vendor_model ?? null,
-    vendor_version: p?.vendor_version ?? null,
-    seed: p?.seed ?? null,
-    width: got.sent.width,
-    height: got.sent.height,
-    steps: p?.steps ?? null,
-    sampler: p?.sampler ?? null,
-    guidance: p?.guidance ?? null,
-    adapter: deps.catalogue.byId(model)?.provider.adapterVersion ?? null,
-  };
+  return resolvedParams(model, deps.catalogue.byId(model)?.provider.adapterVersion ?? null, got.sent, got.output.params);
 }

@@ -5,7 +5,7 @@ import { portraitRatio, type RefSlot, type StoryPlan } from './plan.js';
 import { storedPlan } from './stored-plan.js';
 import { portraitText, sceneText } from './moderation.js';
 import { storyKeys, storyStep, type PortraitOutput, type SceneOutput, type StoredStoryResult } from './stored.js';
-import { finishImage, generateRaw, type ImageStep, type StoryContext } from './step.js';
+import { finishImage, generateRaw, type ImageStep, type RawStep, type StoryContext } from './step.js';
 import { TrailingWork } from '../pipelines/trailing-work.js';
 import { fetchClientReferences } from './references.js';
 import { defaultSeed } from '../pipelines/image.js';
@@ -64,6 +64,7 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
       kept: 'Finished portraits are kept; no scene was started and the rest of the hold was returned.',
       kind: 'portrait',
       moderationText: portraitText(slot),
+      sent: plan.portrait,
       generate: () =>
         issued(trailing, model.provider.generate({
           prompt: slot.prompt,
@@ -74,10 +75,10 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
           portrait: true,
           signal,
         })),
-      output: (image) => ({ kind: 'portrait', slot: slot.index, image }),
+      output: (image, params) => ({ kind: 'portrait', slot: slot.index, image, ...(params ? { params } : {}) }),
     };
     const raw = await generateRaw(ctx, spec);
-    refBytes.set(slot.index, raw);
+    refBytes.set(slot.index, raw.bytes);
     trailing.defer(async () => void portraits.set(slot.index, await finishImage(ctx, spec, raw)));
   }).catch(async (e: unknown) => {
     await trailing.settle().catch(() => undefined);
@@ -94,10 +95,10 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
       const prior = done.get(step) as SceneOutput | undefined;
       // A scene retry (POST /v1/jobs/{id}/scenes/{n}/retry) generates that one scene only.
       if (!prior && job.retry_scene != null && scene.index !== Number(job.retry_scene)) continue;
-      let raw: Buffer;
+      let raw: RawStep;
       if (prior) {
         scenes.set(scene.index, prior);
-        raw = await stored(step, prior);
+        raw = { bytes: await stored(step, prior), params: prior.params ?? null };
       } else {
         trailing.check();
         crashPoint('story_before_scene');
@@ -108,6 +109,7 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
           kept: keptNote(scene.index),
           kind: 'scene',
           moderationText: sceneText(plan, scene),
+          sent: { width: scene.width, height: scene.height },
           generate: () =>
             issued(trailing, model.provider.generate({
               prompt: scene.text,
@@ -121,7 +123,7 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
               // The story's bar spans its scenes: scene n's steps move it from n/N to (n+1)/N.
               ...(progress ? { onProgress: progress.sink({ scene: scene.index, of: plan.scenes.length }) } : {}),
             })),
-          output: (image) => ({ kind: 'scene', index: scene.index, image }),
+          output: (image, params) => ({ kind: 'scene', index: scene.index, image, ...(params ? { params } : {}) }),
         };
         raw = await generateRaw(ctx, spec).catch(async (e: unknown) => {
           // A scene that will never succeed is recorded as failed (the per-scene view, scene retry).
@@ -132,7 +134,7 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
         const r = raw;
         trailing.defer(async () => void scenes.set(scene.index, await finishImage(ctx, spec, r)));
       }
-      history.push({ prompt: scene.text, image: { bytes: raw } });
+      history.push({ prompt: scene.text, image: { bytes: raw.bytes } });
     }
   } catch (e) {
     // Finished work is recorded (and charged) before the failure settles the job.
@@ -151,7 +153,10 @@ export const storyPipeline: Pipeline = async (deps, { job, fence, signal, progre
   await deps.jobs.complete(fence, 0, (balanceAfter, charged): StoredStoryResult => ({
     kind: 'story',
     model: model.id,
-    scenes: plan.scenes.map((s) => ({ prompt: s.prompt, image: scenes.get(s.index)!.image })),
+    scenes: plan.scenes.map((s) => {
+      const out = scenes.get(s.index)!;
+      return { prompt: s.prompt, image: out.image, ...(out.params ? { params: out.params } : {}) };
+    }),
     refs: refsOf(plan, portraits),
     cost_micros: charged,
     balance_after_micros: balanceAfter,
@@ -179,8 +184,12 @@ function refsOf(plan: StoryPlan, portraits: Map<number, PortraitOutput>): Stored
     name: s.label,
     character: s.character,
     ...(s.state !== undefined ? { state: s.state } : {}),
-    ...(s.clientUrl ? { client_url: s.clientUrl } : { png_key: portraits.get(s.index)!.image.formats.png.key }),
+    ...(s.clientUrl ? { client_url: s.clientUrl } : portraitRef(portraits.get(s.index)!)),
   }));
+}
+
+function portraitRef(p: PortraitOutput): { png_key: string; params?: PortraitOutput['params'] } {
+  return { png_key: p.image.formats.png.key, ...(p.params ? { params: p.params } : {}) };
 }
 
 function missing(step: string): never {

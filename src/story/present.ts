@@ -3,6 +3,7 @@ import type { JobStepTable } from '../store/schema.js';
 import type { JobRow } from '../jobs/row.js';
 import type { FormatView, ResultUrls } from '../jobs/result-urls.js';
 import type { SceneOutput, StoredStoryResult } from './stored.js';
+import type { JobParams } from '../jobs/types.js';
 import { storedPlan } from './stored-plan.js';
 import { microsToEur } from '../util/money.js';
 import type { FailedSceneOutput } from './scenes.js';
@@ -21,19 +22,24 @@ export async function presentStoryResult(p: ResultUrls, jobId: string, r: Stored
   const refs = await Promise.all(
     r.refs.map(async (ref) => {
       const signed = ref.png_key ? await p.signedUrl(ref.png_key, now) : { url: ref.client_url!, expires_at: null };
-      return { name: ref.name, url: signed.url, expires_at: signed.expires_at, character: ref.character, ...(ref.state !== undefined ? { state: ref.state } : {}) };
+      return { name: ref.name, url: signed.url, expires_at: signed.expires_at, character: ref.character, ...(ref.state !== undefined ? { state: ref.state } : {}), ...withParams(ref) };
     }),
   );
   return {
     id: jobId,
     ai_generated: true,
-    scenes: await Promise.all(r.scenes.map(async (s) => ({ prompt: s.prompt, ...sceneImages(await p.formats(s.image, now)) }))),
+    scenes: await Promise.all(r.scenes.map(async (s) => ({ prompt: s.prompt, ...sceneImages(await p.formats(s.image, now)), ...withParams(s) }))),
     character_refs: refs,
-    characters: refs.map(({ url, ...rest }) => ({ name: rest.name, reference_url: url, expires_at: rest.expires_at, character: rest.character, ...(rest.state !== undefined ? { state: rest.state } : {}) })),
+    characters: refs.map(({ url, ...rest }) => ({ name: rest.name, reference_url: url, expires_at: rest.expires_at, character: rest.character, ...(rest.state !== undefined ? { state: rest.state } : {}), ...withParams(rest) })),
     cost_eur: microsToEur(r.cost_micros),
     balance_eur: microsToEur(r.balance_after_micros),
     model: r.model,
   };
+}
+
+/** Issue 22: a generated portrait's or scene's params, when its step recorded them (steps recorded before issue 22 have none). */
+function withParams(x: { params?: JobParams }): { params?: JobParams } {
+  return x.params ? { params: x.params } : {};
 }
 
 /**
@@ -53,6 +59,7 @@ export interface SceneProgress {
   images?: Record<string, string>;
   formats?: Record<string, FormatView>;
   error?: { code: string; message: string };
+  params?: JobParams;
 }
 
 /**
@@ -97,7 +104,8 @@ export async function presentStoryProgress(p: ResultUrls, job: JobRow, steps: St
   return Promise.all(
     plan.scenes.map(async (s): Promise<SceneProgress> => {
       const f = finished.get(s.index);
-      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, cost_eur: microsToEur(f.cost), ...(expired ? {} : sceneImages(await p.formats(f.out.image, now))) };
+      // Params describe the scene, not its files: shown after retention too.
+      if (f) return { index: s.index, status: 'completed', prompt: s.prompt, cost_eur: microsToEur(f.cost), ...(expired ? {} : sceneImages(await p.formats(f.out.image, now))), ...withParams(f.out) };
       if (s.index === next) return { index: s.index, status: 'processing', prompt: s.prompt };
       const err = failed.get(s.index) ?? (s.index === culprit ? { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'This scene failed.' } : undefined);
       if (err) return { index: s.index, status: 'failed', prompt: s.prompt, error: err };

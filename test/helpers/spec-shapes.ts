@@ -22,6 +22,26 @@ const formatFile = {
 const sceneImages = { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: { type: 'string', pattern: '^https?://' }, jpeg: { type: 'string', pattern: '^https?://' }, webp: { type: 'string', pattern: '^https?://' } }, additionalProperties: false };
 const sceneFormats = { type: 'object', required: ['png', 'jpeg', 'webp'], properties: { png: formatFile, jpeg: formatFile, webp: formatFile }, additionalProperties: false };
 
+/** Easel (issue 22): the resolved parameters of one generation; null where unknown. */
+const nullable = (t: object) => ({ anyOf: [t, { type: 'null' }] });
+const params = {
+  type: 'object',
+  required: ['model', 'vendor_model', 'vendor_version', 'seed', 'width', 'height', 'steps', 'sampler', 'guidance', 'adapter'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    vendor_model: nullable({ type: 'string' }),
+    vendor_version: nullable({ type: 'string' }),
+    seed: nullable({ type: 'integer' }),
+    width: { type: 'integer', minimum: 1 },
+    height: { type: 'integer', minimum: 1 },
+    steps: nullable({ type: 'integer', minimum: 0 }),
+    sampler: nullable({ type: 'string' }),
+    guidance: nullable({ type: 'number' }),
+    adapter: nullable({ type: 'string' }),
+  },
+  additionalProperties: false,
+};
+
 export const generationResponseSchema = {
   type: 'object',
   required: ['id', 'ai_generated', 'formats', 'cost_eur', 'balance_eur', 'image_hash'],
@@ -58,6 +78,9 @@ export const jobSchema = {
     // Easel extensions (issue 7, part A): money, metadata, cancel, queue, retention.
     cost: { type: 'object', required: ['held_eur', 'charged_eur', 'refunded_eur'], properties: { held_eur: eur, charged_eur: eur, refunded_eur: eur }, additionalProperties: false },
     max_cost_eur: eur,
+    // Easel extensions (issue 22): what produced a completed single image; a kept result served it.
+    params,
+    cached: { const: true },
     rerouted: { type: 'object', required: ['from_model', 'reason'], properties: { from_model: { type: 'string' }, reason: { enum: ['no_healthy_backend', 'overflow'] } }, additionalProperties: false },
     // Easel extension (issue 18): the job's order within its account.
     priority: { enum: ['low', 'normal', 'high'] },
@@ -73,6 +96,23 @@ export const jobSchema = {
     phase: { enum: ['portraits', 'scenes'] },
     portraits_completed: { type: 'integer', minimum: 0 },
     portraits_total: { type: 'integer', minimum: 0 },
+    // Easel extension (issue 22): live progress, only while processing.
+    progress: {
+      type: 'object',
+      required: ['stage', 'fraction', 'updated_at'],
+      properties: {
+        stage: { enum: ['queued', 'loading', 'sampling', 'encoding'] },
+        step: { type: 'integer', minimum: 0 },
+        steps: { type: 'integer', minimum: 0 },
+        fraction: { type: 'number', minimum: 0, maximum: 1 },
+        scene: { type: 'integer', minimum: 1 },
+        queue_position: { type: 'integer', minimum: 0 },
+        preview_url: { type: 'string', pattern: '^https?://' },
+        preview_expires_at: iso,
+        updated_at: { type: 'string', format: 'date-time' },
+      },
+      additionalProperties: false,
+    },
     // Easel extension (stories, until completed): per-scene progress.
     scenes: {
       type: 'array',
@@ -87,9 +127,13 @@ export const jobSchema = {
           images: sceneImages,
           formats: sceneFormats,
           error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: false },
+          // Easel (issue 22): what produced a completed scene.
+          params,
         },
         additionalProperties: false,
         allOf: [
+          // Completed scenes have images until the job's retention ends (result_expired); only they have params.
+          { if: { properties: { status: { const: 'completed' } } }, else: { not: { required: ['params'] } } },
           // Completed scenes have images until the job's retention ends (result_expired).
           { if: { properties: { status: { const: 'completed' } } }, then: { required: ['cost_eur'] }, else: { not: { anyOf: [{ required: ['images'] }, { required: ['formats'] }, { required: ['cost_eur'] }] } } },
           { if: { required: ['images'] }, then: { required: ['formats'] }, else: { not: { required: ['formats'] } } },
@@ -109,6 +153,7 @@ export const jobSchema = {
     // A completed job has its result, unless its retention ended (Easel: result_expired, files deleted).
     { if: { properties: { status: { const: 'completed' } }, not: { required: ['result_expired'] } }, then: { required: ['result'] }, else: { not: { required: ['result'] } } },
     { if: { properties: { status: { const: 'failed' } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } },
+    { if: { required: ['progress'] }, then: { properties: { status: { const: 'processing' } } } },
     // A phase only while a story is processing; portrait counts only on stories.
     { if: { required: ['phase'] }, then: { properties: { status: { const: 'processing' }, operation: { const: 'story' } }, required: ['portraits_completed', 'portraits_total'] } },
     { if: { required: ['portraits_total'] }, then: { properties: { operation: { const: 'story' } }, required: ['portraits_completed'] } },
@@ -132,6 +177,8 @@ const storyRef = (urlField: 'url' | 'reference_url') => ({
     // Easel: the character and state behind a "Name (state)" reference.
     character: { type: 'string' },
     state: { type: 'string' },
+    // Easel (issue 22): a generated portrait's params.
+    params,
   },
   additionalProperties: false,
 });
@@ -152,6 +199,7 @@ export const storyResultSchema = {
           prompt: { type: 'string' },
           images: sceneImages,
           formats: sceneFormats,
+          params,
         },
         additionalProperties: false,
       },
@@ -207,7 +255,12 @@ export const modelListSchema = {
           approximate_cost_eur: eur,
           max_characters: { type: 'integer', minimum: 0 },
           max_combine_inputs: { type: 'integer', minimum: 0 },
+          // Easel (issue 22): a cacheable model's cache terms, all three or none.
+          cacheable: { const: true },
+          cache_price_eur: eur,
+          cache_shared: { type: 'boolean' },
         },
+        dependentRequired: { cacheable: ['cache_price_eur', 'cache_shared'], cache_price_eur: ['cacheable'], cache_shared: ['cacheable'] },
         additionalProperties: false,
       },
     },

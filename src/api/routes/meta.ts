@@ -29,6 +29,8 @@ function modelView(m: ModelEntry) {
     approximate_cost_eur: microsToEur(m.priceMicros),
     max_characters: m.maxCharacters,
     max_combine_inputs: m.maxCombineInputs,
+    // Issue 22: a cacheable model's terms; nothing for the others (the Depicta fields stay as they are).
+    ...(m.cache ? { cacheable: true as const, cache_price_eur: microsToEur(m.cache.priceMicros), cache_shared: m.cache.shared } : {}),
   };
 }
 
