@@ -348,6 +348,25 @@ export class Easel {
     return downloadAll(this, result, dir, opts);
   }
 
+  /**
+   * The running job's current preview frame (a small WebP), with the key. 404 `not_found` when
+   * there is none: the job is not running, or its backend has sent no frame yet.
+   */
+  async jobPreview(id: string, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
+    const url = this.baseUrl + endpointPath('jobPreview', { id });
+    const res = await this.fetchWithRetry('jobPreview', url, { method: 'GET', headers: this.apiHeaders({ accept: 'image/webp', ...o.headers }) }, true, o);
+    return res.value as { bytes: Buffer; contentType: string | null };
+  }
+  /**
+   * A preview frame by its signed URL (`job.progress.preview_url`, or the progress itself); no key
+   * is sent. It answers only while that frame is current: 404 once a newer one replaced it or the job ended.
+   */
+  async downloadPreview(preview: string | { preview_url?: string }, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
+    const url = typeof preview === 'string' ? preview : preview.preview_url;
+    if (!url) throw new EaselError('no_preview', 'This progress carries no preview_url.');
+    return this.downloadBytes(url, o);
+  }
+
   /** GETs a signed file URL (never sending the API key), with the same retry policy as API reads. */
   async downloadBytes(url: string, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
     const res = await this.fetchWithRetry('download', url, { method: 'GET', headers: {} }, true, o);

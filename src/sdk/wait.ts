@@ -46,9 +46,9 @@ function jobFieldsOf(payload: Record<string, unknown>): Partial<Job> {
   const inner = payload.data as Record<string, unknown> | undefined;
   // A whole job replaces the progress known so far (none after a retry's job.started, say).
   if (inner && typeof inner === 'object' && inner.job && typeof inner.job === 'object') return { progress: undefined, ...(inner.job as Partial<Job>) };
-  // `job.progress` carries the progress alone; there is progress only while the job runs.
+  // `job.progress` carries the progress alone.
   if (payload.type === 'job.progress' && inner && typeof inner === 'object' && inner.progress && typeof inner.progress === 'object') {
-    return { status: 'processing', progress: inner.progress as Job['progress'] };
+    return { progress: inner.progress as Job['progress'] };
   }
   if ('type' in payload && 'data' in payload) return {};
   return payload as Partial<Job>;
@@ -193,6 +193,8 @@ async function overEvents(client: JobWatchClient, id: string, opts: WaitOptions,
             } catch {
               continue; // not a job update (a keep-alive or a human note)
             }
+            // job.progress may come before job.started: it is merged only into a job known to be running.
+            if (ev.event === 'job.progress' && job.status !== 'processing') continue;
             if (data && typeof data === 'object') job = { ...job, ...jobFieldsOf(data as Record<string, unknown>) };
             const named = terminalOfEvent(ev.event);
             if (!isTerminal(job.status) && named) job = { ...job, status: named };

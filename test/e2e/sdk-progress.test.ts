@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { EaselProcess, api } from '../helpers/server.js';
-import { Easel, type Job, type JobProgress } from '../../src/sdk/index.js';
+import { EaselProcess, api, waitFor } from '../helpers/server.js';
+import { Easel, EaselApiError, type Job, type JobProgress } from '../../src/sdk/index.js';
 
 /**
  * The SDK's view of live progress (issue 22): a create with `onProgress` follows its job and
@@ -24,7 +24,7 @@ describe('SDK: live progress', () => {
   /** Collects every reported job, and fetches each new preview frame at once (it is valid only while current). */
   function recorder() {
     const jobs: Job[] = [];
-    const previews: Promise<{ status: number; type: string | null; width?: number }>[] = [];
+    const previews: Promise<{ status: number; type: string | null; width?: number | undefined }>[] = [];
     const asked = new Set<string>();
     const onProgress = (j: Job) => {
       jobs.push(j);
@@ -32,10 +32,10 @@ describe('SDK: live progress', () => {
       if (!url || asked.has(url.split('?')[0]!)) return;
       asked.add(url.split('?')[0]!);
       previews.push(
-        fetch(url).then(async (r) => {
-          const bytes = Buffer.from(await r.arrayBuffer());
-          return { status: r.status, type: r.headers.get('content-type'), ...(r.ok ? { width: (await sharp(bytes).metadata()).width } : {}) };
-        }),
+        easel.downloadPreview(j.progress!, { maxRetries: 0 }).then(
+          async (r) => ({ status: 200, type: r.contentType, width: (await sharp(r.bytes).metadata()).width }),
+          (e: unknown) => ({ status: e instanceof EaselApiError ? e.status : -1, type: null }),
+        ),
       );
     };
     return { jobs, previews, onProgress, progress: () => jobs.map((j) => j.progress).filter((p): p is JobProgress => p !== undefined) };
@@ -62,6 +62,24 @@ describe('SDK: live progress', () => {
     // Once the job ended its frames are gone.
     const last = rec.progress().filter((p) => p.preview_url).at(-1)!.preview_url!;
     assert.equal((await fetch(last)).status, 404);
+  });
+
+  it('jobPreview(id) gives the current frame with the key while the job runs, and 404 once it ended', async () => {
+    const r = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a red kite over dunes' }, headers: { prefer: 'wait=0' } });
+    assert.equal(r.status, 202);
+    const id = r.body.job_id as string;
+    await waitFor(async () => (await easel.getJob(id)).progress?.preview_url, 30_000, 100);
+    const frame = await easel.jobPreview(id);
+    assert.equal(frame.contentType, 'image/webp');
+    const meta = await sharp(frame.bytes).metadata();
+    assert.equal(meta.format, 'webp');
+    assert.ok(meta.width! <= 256, `a small frame (${meta.width} px)`);
+    await easel.waitForJob(id);
+    const gone = await easel.jobPreview(id).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(gone instanceof EaselApiError && gone.status === 404, `no frame once the job ended: ${String(gone)}`);
   });
 
   it('waitForJob over polling reports the same progress from each read', async () => {

@@ -84,10 +84,12 @@ async function followEvents(id: string, w: JobWatch, signal: AbortSignal): Promi
         } catch {
           return;
         }
-        // Progress (up to 4 a second) is not a timeline event: it only updates the job shown.
+        // Progress (up to 4 a second) is not a timeline event: it only updates the job shown. It may
+        // come before the job.started event; until that event's snapshot (phase, scene counts) says
+        // the job runs, a merge would show a running job with a pending job's fields, so wait for it.
         if (m.event === 'job.progress') {
           const progress = envelope.data?.progress;
-          if (progress && current && !TERMINAL.has(current.status)) onJob({ ...current, status: 'processing', progress });
+          if (progress && current?.status === 'processing') onJob({ ...current, progress });
           return;
         }
         const job = envelope.data?.job;
