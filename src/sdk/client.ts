@@ -59,6 +59,17 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** Options of a synchronous create (image, graphic, diagram, edit, combine). */
+export interface CreateOptions extends RequestOptions {
+  /**
+   * Follow the job live instead of waiting in one long request: the create is sent with
+   * `Prefer: wait=0` (answered 202 with the job id at once), then the job is followed (its event
+   * stream, else polling) and this is called with it at each change of status or `progress`
+   * (stage, step/steps, fraction, preview_url). The promise still resolves to the finished result.
+   */
+  onProgress?: (job: Job) => void;
+}
+
 interface CallInit {
   params?: Record<string, string>;
   query?: Record<string, string | number | undefined>;
@@ -103,6 +114,13 @@ export async function toApiError(res: Response): Promise<EaselApiError> {
   return new EaselApiError(res.status, `http_${res.status}`, `HTTP ${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`, requestId, undefined, retryAfterMs);
 }
 
+/** 202 `{job_id, poll_url}`: a create whose `Prefer: wait=N` ran out; the job is still running. */
+function acceptedJobId(body: unknown): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const b = body as Record<string, unknown>;
+  return typeof b.job_id === 'string' && typeof b.poll_url === 'string' && !('formats' in b) ? b.job_id : null;
+}
+
 /** A sync create that outlived the server's wait answers 503 with the job id; the job is still running. */
 function stillRunningJobId(e: unknown): string | null {
   if (!(e instanceof EaselApiError) || e.status !== 503) return null;
@@ -144,13 +162,13 @@ export class Easel {
 
   // ---- generation -------------------------------------------------------------------------
 
-  generateImage(body: GenerateImageRequest, o?: RequestOptions): Promise<GenerationResponse> {
+  generateImage(body: GenerateImageRequest, o?: CreateOptions): Promise<GenerationResponse> {
     return this.syncCreate('generateImage', body, o);
   }
-  generateGraphic(body: GenerateGraphicRequest, o?: RequestOptions): Promise<GenerationResponse> {
+  generateGraphic(body: GenerateGraphicRequest, o?: CreateOptions): Promise<GenerationResponse> {
     return this.syncCreate('generateGraphic', body, o);
   }
-  generateDiagram(body: GenerateDiagramRequest, o?: RequestOptions): Promise<GenerationResponse> {
+  generateDiagram(body: GenerateDiagramRequest, o?: CreateOptions): Promise<GenerationResponse> {
     return this.syncCreate('generateDiagram', body, o);
   }
   /** 202: the story runs as a job; wait with `waitForJob(job_id)` (or use `runStory`). */
@@ -162,10 +180,10 @@ export class Easel {
     const { job_id } = await this.generateStory(body, { ...o, signal: o?.signal ?? wait.signal });
     return (await this.waitForJob(job_id, wait)) as Job<StoryResult>;
   }
-  edit(kind: EditKind, body: EditRequest, o?: RequestOptions): Promise<GenerationResponse> {
+  edit(kind: EditKind, body: EditRequest, o?: CreateOptions): Promise<GenerationResponse> {
     return this.syncCreate(`edit.${kind}`, body, o);
   }
-  combine(kind: EditKind, body: CombineRequest, o?: RequestOptions): Promise<GenerationResponse> {
+  combine(kind: EditKind, body: CombineRequest, o?: CreateOptions): Promise<GenerationResponse> {
     return this.syncCreate(`combine.${kind}`, body, o);
   }
 
@@ -330,6 +348,25 @@ export class Easel {
     return downloadAll(this, result, dir, opts);
   }
 
+  /**
+   * The running job's current preview frame (a small WebP), with the key. 404 `not_found` when
+   * there is none: the job is not running, or its backend has sent no frame yet.
+   */
+  async jobPreview(id: string, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
+    const url = this.baseUrl + endpointPath('jobPreview', { id });
+    const res = await this.fetchWithRetry('jobPreview', url, { method: 'GET', headers: this.apiHeaders({ accept: 'image/webp', ...o.headers }) }, true, o);
+    return res.value as { bytes: Buffer; contentType: string | null };
+  }
+  /**
+   * A preview frame by its signed URL (`job.progress.preview_url`, or the progress itself); no key
+   * is sent. It answers only while that frame is current: 404 once a newer one replaced it or the job ended.
+   */
+  async downloadPreview(preview: string | { preview_url?: string }, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
+    const url = typeof preview === 'string' ? preview : preview.preview_url;
+    if (!url) throw new EaselError('no_preview', 'This progress carries no preview_url.');
+    return this.downloadBytes(url, o);
+  }
+
   /** GETs a signed file URL (never sending the API key), with the same retry policy as API reads. */
   async downloadBytes(url: string, o: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
     const res = await this.fetchWithRetry('download', url, { method: 'GET', headers: {} }, true, o);
@@ -360,15 +397,24 @@ export class Easel {
    * A synchronous create. If the server's own wait runs out it answers 503 with the job id while
    * the job carries on; retrying would start a second job, so this waits for that job instead.
    */
-  private async syncCreate(name: EndpointName, body: object, o: RequestOptions = {}): Promise<GenerationResponse> {
+  private async syncCreate(name: EndpointName, body: object, o: CreateOptions = {}): Promise<GenerationResponse> {
+    const { onProgress, ...req } = o;
+    // With onProgress the server answers at once (202) and the job is followed here, so its progress can be shown.
+    if (onProgress) req.headers = { ...req.headers, prefer: 'wait=0' };
+    const follow = async (jobId: string) => {
+      const job = await this.waitForJob(jobId, { ...(o.signal ? { signal: o.signal } : {}), ...(onProgress ? { onProgress } : {}) });
+      return job.result as GenerationResponse;
+    };
+    let answer: GenerationResponse;
     try {
-      return await this.request<GenerationResponse>(name, { body }, o);
+      answer = await this.request<GenerationResponse>(name, { body }, req);
     } catch (e) {
       const jobId = stillRunningJobId(e);
       if (!jobId) throw e;
-      const job = await this.waitForJob(jobId, { ...(o.signal ? { signal: o.signal } : {}) });
-      return job.result as GenerationResponse;
+      return follow(jobId);
     }
+    const accepted = acceptedJobId(answer);
+    return accepted ? follow(accepted) : answer;
   }
 
   // ---- transport ----------------------------------------------------------------------------

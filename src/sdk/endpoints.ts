@@ -15,6 +15,10 @@ export const ENDPOINTS = {
   cancelJob: { method: 'POST', path: '/v1/jobs/{id}/cancel' },
   /** Server-sent events of one job; `waitForJob` uses it when the server offers it. */
   jobEvents: { method: 'GET', path: '/v1/jobs/{id}/events' },
+  /** The running job's current preview frame (WebP), with the key. */
+  jobPreview: { method: 'GET', path: '/v1/jobs/{id}/preview' },
+  /** A preview frame by its signed URL, `progress.preview_url` (no key). */
+  downloadPreview: { method: 'GET', path: '/v1/previews/{job_id}/{file}' },
   retryScene: { method: 'POST', path: '/v1/jobs/{id}/scenes/{n}/retry' },
   refreshUrls: { method: 'POST', path: '/v1/jobs/{id}/urls' },
   createBatch: { method: 'POST', path: '/v1/batches' },

@@ -6,7 +6,7 @@
  *   const image = await easel.generateImage({ prompt: 'a lighthouse at dusk', aspect_ratio: '16:9' });
  *   await easel.downloadAll(image, './out', { formats: 'png' });
  */
-export { Easel, DEFAULT_BASE_URL, SDK_VERSION, parseRetryAfter, type EaselOptions, type RequestOptions, type RetryInfo, type UploadOptions } from './client.js';
+export { Easel, DEFAULT_BASE_URL, SDK_VERSION, parseRetryAfter, type EaselOptions, type RequestOptions, type CreateOptions, type RetryInfo, type UploadOptions } from './client.js';
 export { EaselError, EaselApiError, EaselConnectionError, EaselTimeoutError, EaselJobFailedError, EaselAbortError } from './errors.js';
 export { ENDPOINTS, OTHER_PROTOCOL_PATHS, coversOperation, endpointPath, type EndpointName } from './endpoints.js';
 export { SseParser, type SseEvent } from './sse.js';

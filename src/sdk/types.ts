@@ -17,6 +17,7 @@ import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as Ledge
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
 import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
 import type { Quote as QuoteSchema } from '../contract/quote.js';
+import type { JobProgress as JobProgressSchema, ProgressEvent as ProgressEventSchema } from '../contract/progress.js';
 import type { BatchAccepted as BatchAcceptedSchema, BatchItem as BatchItemSchema, BatchItemList as BatchItemListSchema, BatchProgress as BatchProgressSchema, BatchResult as BatchResultSchema, batchCreateFields } from '../contract/batches.js';
 import type { TObject } from 'typebox';
 
@@ -45,8 +46,19 @@ export type JobStatus = Static<typeof JobStatusSchema>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
 /** Every job result the server can put in `result`; narrow with `isStoryResult` / `isGenerationResult` / `isBatchResult`. */
 export type JobResult = GenerationResponse | StoryResult | ProcessResponse | BatchResult;
-/** A job (`GET /v1/jobs/{id}`). The schema types `result` loosely; here it is the union of create responses. */
-export type Job<R = JobResult> = Omit<Static<typeof JobSchema>, 'result'> & { result?: R };
+/**
+ * A running job's live progress (Easel, issue 22): `stage`, `step`/`steps` when the backend counts
+ * steps (within the current `scene` for a story), `fraction` 0…1 of the whole job, and
+ * `preview_url`, a signed URL of the latest small WebP frame (404 once a newer frame replaced it).
+ */
+export type JobProgress = Static<typeof JobProgressSchema>;
+/** A `job.progress` event of `GET /v1/jobs/{id}/events` (and an opt-in webhook body). */
+export type JobProgressEvent = Omit<Static<typeof ProgressEventSchema>, 'data'> & { data: { job_id: string; progress: JobProgress } };
+/**
+ * A job (`GET /v1/jobs/{id}`). The schema types `result` loosely; here it is the union of create
+ * responses. `progress` is there only while the job runs and its backend has reported something.
+ */
+export type Job<R = JobResult> = Omit<Static<typeof JobSchema>, 'result' | 'progress'> & { result?: R; progress?: JobProgress };
 export type JobList = Omit<Static<typeof JobListSchema>, 'generations'> & { generations: Job[] };
 export type ListJobsQuery = Static<typeof JobListQuerySchema>;
 

@@ -3,7 +3,11 @@ import { SseParser } from './sse.js';
 import { TERMINAL_STATUSES, type Job } from './types.js';
 
 export interface WaitOptions {
-  /** Called with the job whenever its status or scene counts change (and once at the start). */
+  /**
+   * Called with the job whenever its status, scene counts or live `progress` change (and once at
+   * the start). Over the event stream `progress` comes from `job.progress` events (at most 4 a
+   * second); when polling, from each read of the job.
+   */
   onProgress?: (job: Job) => void;
   signal?: AbortSignal;
   /** First polling interval; it grows ×1.5 while nothing changes, up to `maxPollIntervalMs`. Default 1000. */
@@ -40,7 +44,12 @@ const isTerminal = (s: unknown) => TERMINAL_STATUSES.includes(s as Job['status']
  */
 function jobFieldsOf(payload: Record<string, unknown>): Partial<Job> {
   const inner = payload.data as Record<string, unknown> | undefined;
-  if (inner && typeof inner === 'object' && inner.job && typeof inner.job === 'object') return inner.job as Partial<Job>;
+  // A whole job replaces the progress known so far (none after a retry's job.started, say).
+  if (inner && typeof inner === 'object' && inner.job && typeof inner.job === 'object') return { progress: undefined, ...(inner.job as Partial<Job>) };
+  // `job.progress` carries the progress alone.
+  if (payload.type === 'job.progress' && inner && typeof inner === 'object' && inner.progress && typeof inner.progress === 'object') {
+    return { progress: inner.progress as Job['progress'] };
+  }
   if ('type' in payload && 'data' in payload) return {};
   return payload as Partial<Job>;
 }
@@ -75,7 +84,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function progressReporter(onProgress: WaitOptions['onProgress']) {
   let last = '';
   return (job: Job): boolean => {
-    const key = `${job.status}|${job.scenes_completed}|${job.scenes_total}`;
+    const p = job.progress;
+    // The preview's path, not its signature: the same frame is re-signed on every read.
+    const live = p ? `${p.stage}|${p.step}|${p.steps}|${p.fraction}|${p.scene}|${p.queue_position}|${p.preview_url?.split('?')[0]}` : '';
+    const key = `${job.status}|${job.scenes_completed}|${job.scenes_total}|${live}`;
     if (key === last) return false;
     last = key;
     onProgress?.(job);
@@ -181,6 +193,8 @@ async function overEvents(client: JobWatchClient, id: string, opts: WaitOptions,
             } catch {
               continue; // not a job update (a keep-alive or a human note)
             }
+            // job.progress may come before job.started: it is merged only into a job known to be running.
+            if (ev.event === 'job.progress' && job.status !== 'processing') continue;
             if (data && typeof data === 'object') job = { ...job, ...jobFieldsOf(data as Record<string, unknown>) };
             const named = terminalOfEvent(ev.event);
             if (!isTerminal(job.status) && named) job = { ...job, status: named };

@@ -2,7 +2,7 @@ import { get } from './api';
 import { getKey } from './session';
 import { readSse } from './sse';
 import { hasRoute, ROUTES } from './capabilities';
-import { TERMINAL, type Job, type JobEvent } from './types';
+import { TERMINAL, type Job, type JobEvent, type JobProgress } from './types';
 
 /**
  * Live job updates. `watchJob` is the one place that picks the transport: Server-Sent Events
@@ -53,10 +53,16 @@ async function pollJob(id: string, w: JobWatch, signal: AbortSignal): Promise<vo
 async function followEvents(id: string, w: JobWatch, signal: AbortSignal): Promise<void> {
   let lastId: string | null = null;
   let ended = false;
+  // The latest snapshot: a job.progress event carries the progress alone, merged into it.
+  let current: Job | null = null;
+  const onJob = (job: Job) => {
+    current = job;
+    w.onJob(job);
+  };
   // A first snapshot at once: the stream's first event may be a while away for a queued job.
   try {
     const job = await get<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
-    w.onJob(job);
+    onJob(job);
   } catch (e) {
     if (signal.aborted) return;
     w.onError?.(e as Error);
@@ -72,23 +78,31 @@ async function followEvents(id: string, w: JobWatch, signal: AbortSignal): Promi
       failures = 0;
       await readSse(res.body, (m) => {
         if (m.id) lastId = m.id;
-        let envelope: { type?: string; timestamp?: string; data?: { job?: Job; occurred_at?: string } };
+        let envelope: { type?: string; timestamp?: string; data?: { job?: Job; occurred_at?: string; progress?: JobProgress } };
         try {
           envelope = JSON.parse(m.data);
         } catch {
           return;
         }
+        // Progress (up to 4 a second) is not a timeline event: it only updates the job shown. It may
+        // come before the job.started event; until that event's snapshot (phase, scene counts) says
+        // the job runs, a merge would show a running job with a pending job's fields, so wait for it.
+        if (m.event === 'job.progress') {
+          const progress = envelope.data?.progress;
+          if (progress && current?.status === 'processing') onJob({ ...current, progress });
+          return;
+        }
         const job = envelope.data?.job;
         w.onEvent?.({ id: m.id ?? '', type: m.event, occurredAt: envelope.data?.occurred_at ?? envelope.timestamp ?? '', job });
         if (job) {
-          w.onJob(job);
+          onJob(job);
           if (TERMINAL.has(job.status) && /^job\.(completed|failed|canceled)$/.test(m.event)) ended = true;
         }
       });
       // The server ends the stream after the terminal event; if it ended for another reason, check and resume.
       if (!ended) {
         const job = await get<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
-        w.onJob(job);
+        onJob(job);
         if (TERMINAL.has(job.status)) ended = true;
       }
     } catch (e) {

@@ -90,6 +90,24 @@ export interface Job {
   /** Easel, items of a batch: the batch and the item's 0-based place in it. */
   batch_id?: string;
   batch_index?: number;
+  /** Easel, only while the job runs and its backend reported something: live progress (issue 22). */
+  progress?: JobProgress;
+}
+
+/** A running job's `progress`: the stage, the step (within the scene for a story), and a preview frame. */
+export interface JobProgress {
+  stage: 'queued' | 'loading' | 'sampling' | 'encoding';
+  step?: number;
+  steps?: number;
+  /** 0…1 of the whole job (a story: across its scenes); never decreases within an attempt. */
+  fraction: number;
+  /** Stories: the scene being drawn, 1-based. */
+  scene?: number;
+  queue_position?: number;
+  /** A signed URL of the latest small WebP frame; 404 once a newer frame replaced it or the job ended. */
+  preview_url?: string;
+  preview_expires_at?: string;
+  updated_at: string;
 }
 
 /** A batch job's `batch` block (issue 21): per-state counts of its items. */

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { Argument, Option, type Command } from 'commander';
-import { DIAGRAM_TYPES, type DownloadedFile, type EditKind, type GenerationResponse, type ImageFormat } from '../../sdk/index.js';
+import { DIAGRAM_TYPES, type CreateOptions, type DownloadedFile, type EditKind, type GenerationResponse, type ImageFormat } from '../../sdk/index.js';
 import { ASPECT_RATIOS, IMAGE_SIZES } from '../../contract/dimensions.js';
 import { clientOptions, CliError, eur, intArg, makeCtx, run, stamp, type ClientFlags, type Ctx } from './context.js';
 import { resolveImage, resolveReferences } from './inputs.js';
+import { stepProgress } from './step-progress.js';
 
 const KINDS = ['image', 'graphic', 'diagram'] as const;
 
@@ -17,6 +18,8 @@ export interface GenFlags extends ClientFlags {
   seed?: number;
   out: string;
   format: ImageFormat | 'all';
+  /** false with --no-progress. */
+  progress: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -32,7 +35,36 @@ export function generationOptions(cmd: Command): Command {
     .addOption(new Option('--strictness <mode>', 'moderation strictness for this request').choices(['normal', 'liberal']))
     .addOption(new Option('--seed <n>', 'fix the seed (Easel)').argParser(intArg))
     .option('--out <dir>', 'directory for the downloaded files', '.')
-    .addOption(new Option('--format <format>', 'which file(s) to save').choices(['png', 'jpeg', 'webp', 'all']).default('png'));
+    .addOption(new Option('--format <format>', 'which file(s) to save').choices(['png', 'jpeg', 'webp', 'all']).default('png'))
+    .option('--no-progress', 'no progress on stderr: wait for the answer in one request');
+}
+
+/**
+ * Runs a create while showing its job's progress on stderr (a bar in a terminal, a line per stage
+ * or quarter otherwise): the SDK submits with `Prefer: wait=0` and follows the job. Ctrl-C stops
+ * watching, not the job. With --no-progress, one request that waits for the picture, as before.
+ */
+export async function withProgress(o: GenFlags, create: (opts: CreateOptions) => Promise<GenerationResponse>): Promise<GenerationResponse> {
+  if (o.progress === false) return create({});
+  const bar = stepProgress();
+  let jobId: string | undefined;
+  const onSigint = () => {
+    bar.stop();
+    process.stderr.write(jobId ? `\ninterrupted; the job carries on. See it with: easel jobs show ${jobId}\n` : '\ninterrupted\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await create({
+      onProgress: (job) => {
+        jobId = job.job_id;
+        bar.update(job);
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    bar.stop();
+  }
 }
 
 /** The request fields every generating command shares. */
@@ -68,7 +100,8 @@ export function registerGenerateCommands(program: Command): void {
   generationOptions(program.command('image').description('generate an image from a prompt and save it').argument('<prompt>', 'what to draw')).action(
     run(async (prompt: string, o: GenFlags) => {
       const ctx = makeCtx(o);
-      await saveAndReport(ctx, 'image', await ctx.easel.generateImage({ prompt, ...(await commonFields(ctx, o)) }), o);
+      const body = { prompt, ...(await commonFields(ctx, o)) };
+      await saveAndReport(ctx, 'image', await withProgress(o, (c) => ctx.easel.generateImage(body, c)), o);
     }),
   );
 
@@ -81,7 +114,8 @@ export function registerGenerateCommands(program: Command): void {
   ).action(
     run(async (prompt: string, o: GenFlags & { transparentBackground?: boolean }) => {
       const ctx = makeCtx(o);
-      const r = await ctx.easel.generateGraphic({ prompt, ...(o.transparentBackground ? { transparent_background: true } : {}), ...(await commonFields(ctx, o)) });
+      const body = { prompt, ...(o.transparentBackground ? { transparent_background: true } : {}), ...(await commonFields(ctx, o)) };
+      const r = await withProgress(o, (c) => ctx.easel.generateGraphic(body, c));
       await saveAndReport(ctx, 'graphic', r, o);
     }),
   );
@@ -95,7 +129,8 @@ export function registerGenerateCommands(program: Command): void {
   ).action(
     run(async (prompt: string, o: GenFlags & { type?: (typeof DIAGRAM_TYPES)[number] }) => {
       const ctx = makeCtx(o);
-      const r = await ctx.easel.generateDiagram({ prompt, ...(o.type ? { type: o.type } : {}), ...(await commonFields(ctx, o)) });
+      const body = { prompt, ...(o.type ? { type: o.type } : {}), ...(await commonFields(ctx, o)) };
+      const r = await withProgress(o, (c) => ctx.easel.generateDiagram(body, c));
       await saveAndReport(ctx, 'diagram', r, o);
     }),
   );
@@ -111,7 +146,8 @@ export function registerGenerateCommands(program: Command): void {
     run(async (kind: EditKind, src: string, prompt: string, o: GenFlags) => {
       const ctx = makeCtx(o);
       const { url } = await resolveImage(ctx.easel, src);
-      const r = await ctx.easel.edit(kind, { image_url: url, prompt, ...(await commonFields(ctx, o)) });
+      const body = { image_url: url, prompt, ...(await commonFields(ctx, o)) };
+      const r = await withProgress(o, (c) => ctx.easel.edit(kind, body, c));
       await saveAndReport(ctx, `edit-${kind}`, r, o);
     }),
   );
@@ -129,7 +165,8 @@ export function registerGenerateCommands(program: Command): void {
       const ctx = makeCtx(o);
       const urls: string[] = [];
       for (const i of inputs) urls.push((await resolveImage(ctx.easel, i)).url);
-      const r = await ctx.easel.combine(kind, { input_image_urls: urls, prompt: o.prompt, ...(await commonFields(ctx, o)) });
+      const body = { input_image_urls: urls, prompt: o.prompt, ...(await commonFields(ctx, o)) };
+      const r = await withProgress(o, (c) => ctx.easel.combine(kind, body, c));
       await saveAndReport(ctx, `combine-${kind}`, r, o);
     }),
   );

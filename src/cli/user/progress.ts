@@ -1,5 +1,9 @@
 import cliProgress from 'cli-progress';
 import { displayStatus, type Job } from '../../sdk/index.js';
+import { formatSeconds } from './eta.js';
+import { plainProgressLines, stageText } from './step-lines.js';
+
+export { formatSeconds } from './eta.js';
 
 /** The one look of every progress bar the CLI draws in a terminal (stories, batches). */
 export function ttyBar(stream: NodeJS.WriteStream, format: string): cliProgress.SingleBar {
@@ -13,8 +17,10 @@ export interface SceneProgress {
 
 /**
  * Scenes completed / total while a story runs, on stderr. In a terminal: a cli-progress bar with
- * ETA, redrawn in place. Anywhere else (a pipe, a log file, CI): one plain line per change,
- * `portraits 1/3` while the character portraits are drawn, then `scenes 2/4`, so logs stay readable.
+ * ETA, redrawn in place, its status column naming the step within the scene being drawn
+ * (`processing · scene 2 sampling 5/20`). Anywhere else (a pipe, a log file, CI): one plain line
+ * per change, `portraits 1/3` while the character portraits are drawn, then `scenes 2/4`, and the
+ * scene's step lines (`scene 2/4 sampling 40% step 10/20`, see plainProgressLines), so logs stay readable.
  */
 export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): SceneProgress {
   if (stream.isTTY) {
@@ -51,23 +57,26 @@ export function sceneProgress(stream: NodeJS.WriteStream = process.stderr): Scen
     };
   }
   let last = '';
+  const steps = plainProgressLines();
   return {
     update(job) {
       const line = job.phase === 'portraits' ? `portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}` : `scenes ${job.scenes_completed}/${job.scenes_total}`;
       if (line !== last) stream.write(line + '\n');
       last = line;
+      const step = steps(job);
+      if (step) stream.write(step + '\n');
     },
     stop() {},
   };
 }
 
-/** The status column: while portraits are drawn the scene bar cannot move, so say what is happening. */
+/**
+ * The status column: while portraits are drawn the scene bar cannot move, so say what is
+ * happening; while a scene is drawn, its step (the bar counts whole scenes only).
+ */
 function phaseText(job: Job): string {
   if (job.phase === 'portraits') return `drawing character portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}`;
+  const p = job.status === 'processing' ? job.progress : undefined;
+  if (p) return `${displayStatus(job)} · ${p.scene != null ? `scene ${p.scene} ` : ''}${stageText(p)}`;
   return displayStatus(job);
-}
-
-export function formatSeconds(s: number): string {
-  const t = Math.max(0, Math.round(s));
-  return t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
 }

@@ -10,13 +10,16 @@ interface StoryFlags extends ClientFlags {
   out: string;
   format: ImageFormat | 'all';
   pollInterval?: number;
+  /** false with --no-progress. */
+  progress: boolean;
 }
 
 function storyOptions(cmd: Command): Command {
   return clientOptions(cmd)
     .option('--out <dir>', 'the job\'s folder (named after the job id) is created in this directory', '.')
     .addOption(new Option('--format <format>', 'which file(s) of each scene to save').choices(['png', 'jpeg', 'webp', 'all']).default('png'))
-    .addOption(new Option('--poll-interval <ms>', 'first polling interval when the server has no event stream').argParser(intArg));
+    .addOption(new Option('--poll-interval <ms>', 'first polling interval when the server has no event stream').argParser(intArg))
+    .option('--no-progress', 'no progress on stderr');
 }
 
 /**
@@ -25,7 +28,7 @@ function storyOptions(cmd: Command): Command {
  * Interrupted (Ctrl-C, a lost connection): the job carries on and `easel story status <id>` resumes.
  */
 async function followAndDownload(ctx: Ctx, jobId: string, o: StoryFlags): Promise<void> {
-  const progress = sceneProgress();
+  const progress = o.progress === false ? { update: () => undefined, stop: () => undefined } : sceneProgress();
   const onSigint = () => {
     progress.stop();
     process.stderr.write(`\ninterrupted; the story carries on. Resume with: easel story status ${jobId}\n`);

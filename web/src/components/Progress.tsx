@@ -9,6 +9,9 @@ export function Progress({ job }: { job: Job }) {
   if (job.batch) return <BatchProgress batch={job.batch} jobId={job.job_id} />;
   // An image job is one picture: its status says everything, "1/1 scenes" would only confuse.
   if (job.scenes_total <= 0 || (job.operation !== 'story' && job.scenes_total <= 1)) return null;
+  // A story that has not started says so by its status alone: a "0/N scenes" counter would flip to
+  // "drawing character portraits" once it starts, as if it went back.
+  if (job.status === 'pending' && !job.scenes_completed) return null;
   // Portraits come before scene 1 and move no scene counter: say what is being drawn.
   if (job.phase === 'portraits') {
     const p = `drawing character portraits ${job.portraits_completed ?? 0}/${job.portraits_total ?? 0}`;

@@ -9,6 +9,8 @@ import { ErrorBox } from '../components/ErrorBox';
 import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
+import { StepProgress } from '../components/StepProgress';
+import { LivePreview } from '../components/LivePreview';
 import { Downloads } from '../components/Downloads';
 import { Cost } from '../components/Cost';
 import { TERMINAL, shownStatus, type Formats, type ImageResult, type Job, type JobEvent, type SceneProgress, type StoryResult } from '../types';
@@ -98,7 +100,7 @@ export function JobDetail({ id }: { id: string }) {
         {job.operation} job <code class="id">{job.job_id}</code>
       </PageTitle>
       <p class="job-head">
-        <Status status={shownStatus(job)} /> <Progress job={job} />
+        <Status status={shownStatus(job)} /> <Progress job={job} /> <StepProgress job={job} />
         {job.cancel_requested_at ? <span class="muted"> cancel requested {when(job.cancel_requested_at)}</span> : null}
       </p>
       <dl class="facts">
@@ -173,6 +175,8 @@ export function JobDetail({ id }: { id: string }) {
       ) : null}
       {job.result_expired ? <p class="notice">The retention period has passed: this job's files were deleted.</p> : null}
       <Cost job={job} />
+      {/* Until the job ends; then the result (or the error) takes its place. */}
+      {!ended ? <LivePreview job={job} /> : null}
       {image?.formats ? (
         <section aria-labelledby="img-h">
           <h2 id="img-h">Image</h2>

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { call, post } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, call, post } from '../api';
 import { href } from '../router';
 import { eur, shortId } from '../format';
 import { useLiveJob } from '../use-live-job';
@@ -7,9 +7,11 @@ import { ErrorBox } from '../components/ErrorBox';
 import { PageTitle } from '../components/PageTitle';
 import { Status } from '../components/Status';
 import { Progress } from '../components/Progress';
+import { StepProgress } from '../components/StepProgress';
+import { LivePreview } from '../components/LivePreview';
 import { Downloads } from '../components/Downloads';
 import { BatchForm } from '../components/BatchForm';
-import { shownStatus, type ImageResult } from '../types';
+import { shownStatus, type ImageResult, type Job } from '../types';
 
 const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
 
@@ -27,11 +29,37 @@ export const SAMPLE_STORY = JSON.stringify(
   2,
 );
 
-/** Image form: POST /v1/generate/image is synchronous, so the answer is the image. */
+/**
+ * The image being drawn: its job followed live (progress bar, preview frame) until it ends; then
+ * `onEnd` with the finished job.
+ */
+function ImageJob({ id, onEnd }: { id: string; onEnd: (job: Job) => void }) {
+  const { job, error } = useLiveJob(id);
+  const ended = job?.status === 'completed' || job?.status === 'failed';
+  useEffect(() => {
+    if (job && ended) onEnd(job);
+  }, [ended]);
+  return (
+    <div class="image-progress" data-testid="image-progress" data-status={job?.status ?? 'pending'}>
+      <ErrorBox error={error} />
+      <p>
+        Job <a href={href.job(id)}>{shortId(id)}</a> {job ? <Status status={shownStatus(job)} /> : null} {job ? <StepProgress job={job} /> : null}
+      </p>
+      {job && !ended ? <LivePreview job={job} /> : null}
+    </div>
+  );
+}
+
+/**
+ * Image form. POST /v1/generate/image is synchronous; with `Prefer: wait=0` it answers 202 with
+ * the job at once, so the picture's progress and preview can be shown while it is drawn. A server
+ * that answers 200 anyway (it finished first) gives the image directly.
+ */
 function ImageForm() {
   const [prompt, setPrompt] = useState('');
   const [aspect, setAspect] = useState('1:1');
   const [result, setResult] = useState<{ image: ImageResult; jobId: string | null; prompt: string } | null>(null);
+  const [running, setRunning] = useState<{ jobId: string; prompt: string } | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -40,14 +68,27 @@ function ImageForm() {
     setBusy(true);
     setError(null);
     setResult(null);
+    setRunning(null);
+    let following = false;
     try {
-      const r = await call<ImageResult>('POST', '/v1/generate/image', { body: { prompt, aspect_ratio: aspect } });
-      setResult({ image: r.body, jobId: r.headers.get('x-easel-job-id'), prompt });
+      const r = await call<ImageResult | { job_id: string }>('POST', '/v1/generate/image', { body: { prompt, aspect_ratio: aspect }, headers: { prefer: 'wait=0' } });
+      if (r.status === 202 && 'job_id' in r.body) {
+        setRunning({ jobId: r.body.job_id, prompt });
+        following = true;
+      } else setResult({ image: r.body as ImageResult, jobId: r.headers.get('x-easel-job-id'), prompt });
     } catch (err) {
       setError(err as Error);
     } finally {
-      setBusy(false);
+      if (!following) setBusy(false);
     }
+  };
+
+  const ended = (job: Job) => {
+    setBusy(false);
+    setRunning(null);
+    if (job.status === 'completed' && job.result) setResult({ image: job.result as unknown as ImageResult, jobId: job.job_id, prompt: running?.prompt ?? prompt });
+    // Shown like the error a synchronous create would have answered: its code and message.
+    else setError(job.error ? new ApiError(0, job.error.code, job.error.message, undefined, { job_id: job.job_id }) : new Error('The image could not be made.'));
   };
 
   return (
@@ -69,6 +110,7 @@ function ImageForm() {
         </button>
       </form>
       <ErrorBox error={error} />
+      {running ? <ImageJob key={running.jobId} id={running.jobId} onEnd={ended} /> : null}
       {result ? (
         <figure class="result" data-testid="image-result">
           <img src={result.image.formats.webp.url} alt={`Generated: ${result.prompt}`} />
