@@ -106,6 +106,10 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
       try {
         let quietChecks = 0;
         while (!closed) {
+          // The row first, then the events: everything that committed before the row was read is listed, so
+          // its progress (written only after job.started commits) never overtakes job.started, and a terminal
+          // row means its last event is in this listing.
+          const now = await s.jobs.get(id);
           const events = await listJobEvents(s.db, id, last);
           let done = false;
           // Events carry fresh signed URLs: only for a key that still authenticates.
@@ -122,9 +126,8 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
             if (TERMINAL_EVENTS.has(ev.type)) done = true;
           }
           if (done) break;
-          const now = await s.jobs.get(id);
           if (events.length === 0) {
-            // A terminal job's last event commits with its status: one more read finds it, or there is none (a job older than the event log).
+            // A terminal job with no event left to send: there is none (a job older than the event log); one more look to be sure.
             if (!now || TERMINAL.has(now.status)) {
               if (++quietChecks > 1) break;
               continue;
