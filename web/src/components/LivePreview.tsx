@@ -23,17 +23,27 @@ export function useLatestFrame(url: string | undefined): string | null {
     fetch(url, { cache: 'no-store' })
       .then((r) => (r.ok ? r.blob() : null))
       .catch(() => null)
-      .then((blob) => {
+      .then(async (blob) => {
         if (!blob) {
           // Gone already (replaced, or the job ended): keep what is shown. Let a re-signed URL of the same frame try again.
           if (n === s.asked) s.frame = '';
           return;
         }
-        if (s.gone || n < s.showing) return; // unmounted, or a newer frame is on screen already
+        // Decoded before it is swapped in: the <img> then shows it at once, never a blank moment between frames.
+        const next = URL.createObjectURL(blob);
+        const probe = new Image();
+        probe.src = next;
+        await probe.decode().catch(() => undefined);
+        if (s.gone || n < s.showing) {
+          URL.revokeObjectURL(next); // unmounted, or a newer frame is on screen already
+          return;
+        }
         s.showing = n;
-        if (s.objectUrl) URL.revokeObjectURL(s.objectUrl);
-        s.objectUrl = URL.createObjectURL(blob);
-        setShown(s.objectUrl);
+        const before = s.objectUrl;
+        s.objectUrl = next;
+        setShown(next);
+        // The old frame is released once the new one is on screen.
+        if (before) setTimeout(() => URL.revokeObjectURL(before), 1000);
       });
   }, [url]);
   useEffect(
