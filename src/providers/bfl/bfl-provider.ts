@@ -37,7 +37,8 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { fitDimensions, nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams, ProviderProgress } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderProgress } from '../port.js';
+import { sentParams } from '../vendor/sent-params.js';
 import { progressReporter, unitFraction } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
@@ -171,12 +172,7 @@ export class BflProvider implements ImageProvider {
     const report = progressReporter(input.onProgress, input.signal);
     return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
       const { image, seed } = await this.task(model, body, deadline, { 'x-key': key }, report);
-      const params: ProviderParams = { vendor_model: model };
-      if (typeof seed === 'number' && Number.isSafeInteger(seed)) params.seed = seed;
-      else if (typeof body.seed === 'number') params.seed = body.seed;
-      if (typeof body.steps === 'number') params.steps = body.steps;
-      if (typeof body.guidance === 'number') params.guidance = body.guidance;
-      return { ...image, params };
+      return { ...image, params: sentParams(model, body, seed, { steps: ['steps'], guidance: ['guidance'] }) };
     });
   }
 

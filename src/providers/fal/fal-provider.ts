@@ -37,8 +37,9 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput } from '../port.js';
 import { lastStepCount } from '../vendor/log-steps.js';
+import { sentParams } from '../vendor/sent-params.js';
 import { progressReporter } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
@@ -204,13 +205,7 @@ export class FalProvider implements ImageProvider {
     const report = progressReporter(input.onProgress, input.signal);
     return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
       const { image, seed } = await this.queue(model, body, deadline, { authorization: `Key ${key}` }, report);
-      const params: ProviderParams = { vendor_model: model };
-      const sent = body.seed;
-      if (typeof seed === 'number' && Number.isSafeInteger(seed)) params.seed = seed;
-      else if (typeof sent === 'number') params.seed = sent;
-      if (typeof body.num_inference_steps === 'number') params.steps = body.num_inference_steps;
-      if (typeof body.guidance_scale === 'number') params.guidance = body.guidance_scale;
-      return { ...image, params };
+      return { ...image, params: sentParams(model, body, seed, { steps: ['num_inference_steps'], guidance: ['guidance_scale'] }) };
     });
   }
 

@@ -40,8 +40,9 @@ import { fetchResultImage } from '../vendor/result-image.js';
 import { runGeneration } from '../vendor/run-generation.js';
 import { nearestAspectRatio } from '../vendor/size-fit.js';
 import { isLoopbackBase, vendorOwnsUrl } from '../vendor/url-trust.js';
-import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderParams, ProviderProgress } from '../port.js';
+import type { CombineInput, EditInput, GenerateInput, ImageProvider, InputImage, Operation, ProgressSink, ProviderCapabilities, ProviderOutput, ProviderProgress } from '../port.js';
 import { lastStepCount, loggedSeed } from '../vendor/log-steps.js';
+import { sentParams } from '../vendor/sent-params.js';
 import { progressReporter } from '../vendor/progress.js';
 import { CircuitBreaker } from '../vendor/circuit-breaker.js';
 import { vendorConfig, type VendorConfig } from '../vendor/config.js';
@@ -201,17 +202,11 @@ export class ReplicateProvider implements ImageProvider {
     const watched = input.onProgress !== undefined;
     return runGeneration(this.cfg, this.limiter, input.signal, async (deadline, key) => {
       const { image, prediction } = await this.predict(target.url, body, deadline, { authorization: `Bearer ${key}` }, report, watched);
-      const params: ProviderParams = { vendor_model: model.replace(/:.*$/, '') };
+      const seed = typeof prediction.logs === 'string' ? loggedSeed(prediction.logs) : null;
+      const params = sentParams(model.replace(/:.*$/, ''), sent, seed, { steps: ['num_inference_steps', 'steps'], guidance: ['guidance', 'guidance_scale'] });
       // "hidden": Replicate does not show an official model's version.
       const version = typeof prediction.version === 'string' && prediction.version !== 'hidden' ? prediction.version : target.version;
       if (version) params.vendor_version = version;
-      const seed = typeof prediction.logs === 'string' ? loggedSeed(prediction.logs) : null;
-      if (seed !== null) params.seed = seed;
-      else if (typeof sent.seed === 'number') params.seed = sent.seed;
-      const steps = sent.num_inference_steps ?? sent.steps;
-      if (typeof steps === 'number') params.steps = steps;
-      const guidance = sent.guidance ?? sent.guidance_scale;
-      if (typeof guidance === 'number') params.guidance = guidance;
       return { ...image, params };
     });
   }
