@@ -11,6 +11,8 @@ import { progressHeldBack } from '../observability/metrics.js';
  * and bounded by the job itself, while progress never ends while the job runs).
  */
 export const PROGRESS_BACKLOG_BYTES = 16 * 1024;
+/** How long a key found usable is trusted for progress reports. */
+export const KEY_RECHECK_MS = 1000;
 
 /**
  * `job.progress` on one SSE stream: sent when the job's stored report changed, at most every
@@ -19,6 +21,7 @@ export const PROGRESS_BACKLOG_BYTES = 16 * 1024;
 export class ProgressStream {
   private lastJson: string | null = null;
   private lastAt = 0;
+  private keyCheckedAt = 0;
 
   constructor(
     private readonly res: ServerResponse,
@@ -36,8 +39,13 @@ export class ProgressStream {
     }
     const envelope = await progressEnvelope(this.presenter, job);
     if (!envelope) return false;
-    // Its preview URL is signed: only for a key that still authenticates.
-    if (!(await this.keyUsable())) return true;
+    // Its preview URL is signed: only for a key that still authenticates. Re-read at most once a
+    // second (a stream sends up to 4 reports a second): a revoked key's stream gets at most that
+    // much more progress before it ends, and never a stored event (those re-read the key each time).
+    if (Date.now() - this.keyCheckedAt >= KEY_RECHECK_MS) {
+      if (!(await this.keyUsable())) return true;
+      this.keyCheckedAt = Date.now();
+    }
     this.lastJson = job.progress_json;
     this.lastAt = Date.now();
     this.res.write(`event: job.progress\ndata: ${JSON.stringify(envelope)}\n\n`);

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { callTimeout } from './call-timeout.js';
 import { JobFailure } from '../../errors.js';
 import { backoffMs } from '../../util/backoff.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
@@ -38,9 +39,15 @@ export async function vendorFetch(cfg: VendorConfig, breaker: CircuitBreaker, ca
   for (let attempt = 1; attempt <= cfg.maxRetries + 1; attempt++) {
     breaker.admit();
     try {
-      const signal = call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(cfg.timeoutMs)]) : AbortSignal.timeout(cfg.timeoutMs);
-      const res = await request(url, { method: call.method, headers, body, signal, maxRedirections: 0 } as Parameters<typeof request>[1]);
-      const buf = Buffer.from(await res.body.arrayBuffer());
+      const deadline = callTimeout(cfg.timeoutMs, call.signal);
+      let res: Awaited<ReturnType<typeof request>>;
+      let buf: Buffer;
+      try {
+        res = await request(url, { method: call.method, headers, body, signal: deadline.signal, maxRedirections: 0 } as Parameters<typeof request>[1]);
+        buf = Buffer.from(await res.body.arrayBuffer());
+      } finally {
+        deadline.release();
+      }
       const h: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h[k] = v;
       if (res.statusCode < 400) {

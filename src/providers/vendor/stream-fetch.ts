@@ -10,6 +10,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import type { VendorConfig } from './config.js';
 import { parseRetryAfter, vendorHttpFailure } from './failure.js';
 import type { VendorCall } from './http.js';
+import { callTimeout } from './call-timeout.js';
 
 export interface VendorStream {
   status: number;
@@ -36,14 +37,23 @@ export async function vendorStream(cfg: VendorConfig, breaker: CircuitBreaker, c
   for (let attempt = 1; attempt <= cfg.maxRetries + 1; attempt++) {
     breaker.admit();
     try {
-      const signal = call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(cfg.timeoutMs)]) : AbortSignal.timeout(cfg.timeoutMs);
-      const res = await request(url, { method: call.method, headers, body, signal, maxRedirections: 0 } as Parameters<typeof request>[1]);
+      const deadline = callTimeout(cfg.timeoutMs, call.signal);
+      let res: Awaited<ReturnType<typeof request>>;
+      try {
+        res = await request(url, { method: call.method, headers, body, signal: deadline.signal, maxRedirections: 0 } as Parameters<typeof request>[1]);
+      } catch (e) {
+        deadline.release();
+        throw e;
+      }
       const h: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h[k] = v;
       if (res.statusCode < 400) {
         breaker.success();
+        // The deadline keeps running while the caller reads; it is released when the body closes.
+        res.body.once('close', deadline.release);
         return { status: res.statusCode, headers: h, body: res.body as VendorStream['body'] };
       }
+      deadline.release();
       const buf = Buffer.from(await res.body.arrayBuffer());
       const failure = vendorHttpFailure(cfg.vendor, res.statusCode, parseRetryAfter(h['retry-after']));
       if (!failure.retryable) {
@@ -73,3 +83,4 @@ export async function vendorStream(cfg: VendorConfig, breaker: CircuitBreaker, c
   }
   throw lastFailure ?? new JobFailure('upstream_error', `${cfg.vendor} failed.`, true);
 }
+
