@@ -6,7 +6,7 @@ import type { ProgressSink, ProgressStage, ProviderProgress } from '../providers
 import { encodePreview } from './preview.js';
 import { progressWrites } from '../observability/metrics.js';
 import { previewFolder, type StoredProgress } from './stored.js';
-import { wantsProgressWebhook, enqueueProgressDelivery } from './webhook.js';
+import { progressWebhookUrl, enqueueProgressDelivery } from './webhook.js';
 
 /** At most this often a running job's progress is written (and so shown and streamed): 4 a second. */
 export const PROGRESS_INTERVAL_MS = 250;
@@ -54,7 +54,7 @@ export class ProgressReporter {
   private stopped = false;
   private reported = false;
   private failing = false;
-  private hook: Promise<boolean> | null = null;
+  private hook: Promise<string | null> | null = null;
 
   constructor(
     private readonly deps: ReporterDeps,
@@ -155,10 +155,11 @@ export class ProgressReporter {
   }
 
   private async webhook(): Promise<void> {
-    this.hook ??= wantsProgressWebhook(this.deps.db, this.job.id);
-    if (!(await this.hook) || Date.now() - this.lastHookAt < PROGRESS_WEBHOOK_INTERVAL_MS) return;
+    this.hook ??= progressWebhookUrl(this.deps.db, this.job.id);
+    const url = await this.hook;
+    if (!url || Date.now() - this.lastHookAt < PROGRESS_WEBHOOK_INTERVAL_MS) return;
     this.lastHookAt = Date.now();
-    await enqueueProgressDelivery(this.deps.db, this.job);
+    await enqueueProgressDelivery(this.deps.db, this.job, url);
   }
 
   /**

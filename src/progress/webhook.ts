@@ -4,11 +4,14 @@ import { insertDelivery } from '../jobs/webhook-outbox.js';
 /** The event type of a progress report; never stored in job_events (progress is "now", not history). */
 export const PROGRESS_EVENT = 'job.progress';
 
-/** Progress webhooks are opt-in: only a job whose webhook names `job.progress` in its events gets them. */
-export async function wantsProgressWebhook(db: Db, jobId: string): Promise<boolean> {
-  const hook = await db.selectFrom('job_webhooks').select('events_json').where('job_id', '=', jobId).executeTakeFirst();
-  if (!hook?.events_json) return false;
-  return (JSON.parse(hook.events_json) as string[]).includes(PROGRESS_EVENT);
+/**
+ * Progress webhooks are opt-in: the URL of a job whose webhook names `job.progress` in its events,
+ * else null. Read once per attempt (the job's webhook is fixed when it is created).
+ */
+export async function progressWebhookUrl(db: Db, jobId: string): Promise<string | null> {
+  const hook = await db.selectFrom('job_webhooks').select(['url', 'events_json']).where('job_id', '=', jobId).executeTakeFirst();
+  if (!hook?.events_json) return null;
+  return (JSON.parse(hook.events_json) as string[]).includes(PROGRESS_EVENT) ? hook.url : null;
 }
 
 /**
@@ -17,9 +20,7 @@ export async function wantsProgressWebhook(db: Db, jobId: string): Promise<boole
  * carries the latest report — a slow receiver gets fewer, never a growing backlog. `seq` 0: the
  * delivery names no stored event.
  */
-export async function enqueueProgressDelivery(db: Db, job: { id: string; account_id: string }): Promise<void> {
-  const hook = await db.selectFrom('job_webhooks').select('url').where('job_id', '=', job.id).executeTakeFirst();
-  if (!hook) return;
+export async function enqueueProgressDelivery(db: Db, job: { id: string; account_id: string }, url: string): Promise<void> {
   const waiting = await db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -28,5 +29,5 @@ export async function enqueueProgressDelivery(db: Db, job: { id: string; account
     .where('status', '=', 'pending')
     .executeTakeFirst();
   if (waiting) return;
-  await insertDelivery(db, job, 0, PROGRESS_EVENT, hook.url);
+  await insertDelivery(db, job, 0, PROGRESS_EVENT, url);
 }
