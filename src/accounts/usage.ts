@@ -104,7 +104,8 @@ export async function ledgerPage(db: Db, accountId: string, limit: number, offse
   const rows = await db
     .selectFrom('ledger')
     .selectAll()
-    .select(sql<number>`count(*) over ()`.as('total_count'))
+    // The account's ledger rows, kept by a trigger (migration 0018): one row read, not every entry counted.
+    .select(sql<number>`(select ledger_rows from accounts where id = ${accountId})`.as('total_count'))
     .where('account_id', '=', accountId)
     // Ids are UUIDv7: id order is time order, and (account_id, id) is indexed.
     .orderBy('id', 'desc')
@@ -114,8 +115,8 @@ export async function ledgerPage(db: Db, accountId: string, limit: number, offse
   let total: number;
   if (rows.length > 0) total = Number(rows[0]!.total_count);
   else {
-    const n = await db.selectFrom('ledger').select(sql<number>`count(*)`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
-    total = Number(n.n);
+    const n = await db.selectFrom('accounts').select('ledger_rows').where('id', '=', accountId).executeTakeFirst();
+    total = Number(n?.ledger_rows ?? 0);
   }
   return {
     total,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
 import type { JobStatus } from '../store/schema.js';
+import { summaryTotal } from './list-total.js';
 
 /** GET /v1/jobs filters; every one given must match (AND). Times are epoch ms, bounds exclusive. */
 export interface JobFilters {
@@ -40,9 +41,10 @@ function filtered(db: Db, accountId: string, f: JobFilters) {
  * snapshot, even while other processes insert jobs.
  */
 export async function listJobs(db: Db, accountId: string, limit: number, offset: number, f: JobFilters): Promise<{ rows: JobRow[]; total: number }> {
+  const counted = summaryTotal(accountId, f);
   const rows = await filtered(db, accountId, f)
     .selectAll('jobs')
-    .select(sql<number>`count(*) over ()`.as('total_count'))
+    .select((counted ?? sql<number>`count(*) over ()`).as('total_count'))
     .orderBy('jobs.id', 'desc')
     .limit(limit)
     .offset(offset)
@@ -51,6 +53,8 @@ export async function listJobs(db: Db, accountId: string, limit: number, offset:
     const total = Number(rows[0]!.total_count);
     return { rows: rows.map(({ total_count: _t, ...r }) => r as JobRow), total };
   }
-  const n = await filtered(db, accountId, f).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  const n = counted
+    ? await db.selectNoFrom(counted.as('n')).executeTakeFirstOrThrow()
+    : await filtered(db, accountId, f).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   return { rows: [], total: Number(n.n) };
 }

@@ -5,7 +5,7 @@ import type { JobQueue, NewTask, QueueDepth, QueueStats, QueueTask } from './por
 import { sortKey } from './priority.js';
 import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
 import { fairPosition } from './fair-position.js';
-import type { Lane } from './lanes.js';
+import { LANES, type Lane } from './lanes.js';
 
 /** Rows per multi-row insert: well inside SQLite's and PostgreSQL's bound-parameter limits. */
 const INSERT_CHUNK = 200;
@@ -194,20 +194,40 @@ export class SqlQueue implements JobQueue {
     return fairPosition(this.db, jobId, this.opts.dispatch);
   }
 
+  /**
+   * Ready and leased tasks and the oldest ready one, read so the cost does not grow with the queue
+   * (a scrape at 100 000 waiting tasks costs what it costs at ten): unclaimed tasks from the
+   * schedule's maintained counters, claims and expired claims from the lease index (bounded by the
+   * worker slots), the oldest from the head of each lane's (queue, run_at) index.
+   */
   async stats(): Promise<QueueStats> {
     const now = Date.now();
-    const row = await this.db
+    const queued = await this.db.selectFrom('sched_accounts').select(sql<number>`coalesce(sum(queued), 0)`.as('n')).executeTakeFirstOrThrow();
+    const leases = await this.db
       .selectFrom('queue_tasks')
       .select([
-        sql<number>`sum(case when lease_expires_at is null or lease_expires_at < ${now} then 1 else 0 end)`.as('ready'),
+        sql<number>`sum(case when lease_expires_at < ${now} then 1 else 0 end)`.as('expired'),
         sql<number>`sum(case when lease_expires_at >= ${now} then 1 else 0 end)`.as('leased'),
-        sql<number | null>`min(case when lease_expires_at is null or lease_expires_at < ${now} then run_at end)`.as('oldest'),
+        sql<number | null>`min(case when lease_expires_at < ${now} then run_at end)`.as('oldest'),
       ])
+      .where('lease_expires_at', 'is not', null)
       .executeTakeFirstOrThrow();
+    let oldest = leases.oldest == null ? null : Number(leases.oldest);
+    for (const lane of LANES) {
+      const head = await this.db
+        .selectFrom('queue_tasks')
+        .select('run_at')
+        .where('queue', '=', lane)
+        .where('lease_owner', 'is', null)
+        .orderBy('run_at')
+        .limit(1)
+        .executeTakeFirst();
+      if (head && (oldest === null || Number(head.run_at) < oldest)) oldest = Number(head.run_at);
+    }
     return {
-      ready: Number(row.ready ?? 0),
-      leased: Number(row.leased ?? 0),
-      oldestReadyAgeMs: row.oldest == null ? null : Math.max(0, now - Number(row.oldest)),
+      ready: Math.max(0, Number(queued.n)) + Number(leases.expired ?? 0),
+      leased: Number(leases.leased ?? 0),
+      oldestReadyAgeMs: oldest == null ? null : Math.max(0, now - oldest),
     };
   }
 

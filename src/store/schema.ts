@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Row types of every table. Timestamps are epoch milliseconds; money is integer micro-EUR. */
 export interface AccountTable {
   id: string;
@@ -17,6 +19,8 @@ export interface AccountTable {
   /** Held by in-flight jobs: the sum of every ledger row's delta_held for this account. */
   held_micros: number;
   created_at: number;
+  /** How many ledger rows the account has (migration 0018, kept by a trigger): the ledger page's total. */
+  ledger_rows: Generated<number>;
 }
 
 /** What a key may do: `admin` also manages keys and account settings; `generate` creates and reads jobs. */
@@ -317,6 +321,27 @@ export interface ResultCacheTable {
   created_at: number;
 }
 
+/** Jobs by status and operation, folded from job_count_deltas (migration 0018, src/store/summaries.ts). */
+export interface JobCountTable {
+  status: string;
+  operation: string;
+  n: number;
+}
+
+/** One change to a job count, appended by a trigger; folded into job_counts now and then. */
+export interface JobCountDeltaTable {
+  status: string;
+  operation: string;
+  d: number;
+}
+
+/** The ledger's sums by kind (folded totals, and the deltas appended by a trigger per ledger row). */
+export interface LedgerTotalTable {
+  kind: string;
+  available: number;
+  held: number;
+}
+
 export interface Database {
   job_events: JobEventTable;
   accounts: AccountTable;
@@ -338,4 +363,8 @@ export interface Database {
   uploads: UploadTable;
   batches: BatchTable;
   result_cache: ResultCacheTable;
+  job_counts: JobCountTable;
+  job_count_deltas: JobCountDeltaTable;
+  ledger_totals: LedgerTotalTable;
+  ledger_total_deltas: LedgerTotalTable;
 }

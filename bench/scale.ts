@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:scale` (issue 25): per-request costs at 10 000 and at 1 000 000 stored jobs, in one
+ * mode per process (EASEL_TEST_MODE; the npm script runs both), each cost at 1 000 000 divided by
+ * the same cost at 10 000 measured in the same run.
+ *
+ * What grows and what stays: the store grows around a fixed **probe account** (2 200 jobs of its own,
+ * 4 400 ledger rows, 10 waiting) — 1 000 background accounts hold everything else, 10 % of it
+ * waiting in the queue (1 000 pending at 10 000 stored, 100 000 at 1 000 000). So each row asks
+ * "does one tenant's request, or an operator's scrape, cost more because the store holds a year of
+ * everyone's traffic?" — the question a million-job store is about. (What grows with the tenant's
+ * own history, `total` over its jobs and `offset` paging, is measured separately: SCALE_OWN.)
+ *
+ * Jobs are clones of one real job (its row, events and ledger rows) made by the running server,
+ * inserted through the store's own row types (bench/scale/seed.ts). The server runs with
+ * `--no-worker` while measuring, so the seeded queue stays as seeded.
+ *
+ *   SCALE_LARGE=1000000   jobs stored in the second phase (SCALE_SMALL=10000 in the first)
+ *   SCALE_SAMPLES=300     timed requests per row and phase (after 30 warm-up requests)
+ *   SCALE_OUT=file        JSON rows (default test-artifacts/scale-<mode>.json)
+ * Loopback only; scale-out needs PostgreSQL and Swift (`bash scripts/services.sh`).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { EaselProcess, MODE, api } from '../test/helpers/server.js';
+import { openSqlite, type Db } from '../src/store/db.js';
+import { openPostgres } from '../src/store/postgres.js';
+import { SqlQueue } from '../src/queue/sql-queue.js';
+import { newId } from '../src/util/ids.js';
+import { readTemplate, seedAccounts, seedJobs, settleAccountTotals, type SeedJob, type Template } from './scale/seed.js';
+import { timeColdScrapes, timeRequests, type Cost } from './scale/measure.js';
+import { percentile } from './fair-dispatch.js';
+import { dbBytes, migrationTime } from './scale/store-facts.js';
+
+const SMALL = Number(process.env.SCALE_SMALL ?? 10_000);
+const LARGE = Number(process.env.SCALE_LARGE ?? 1_000_000);
+const SAMPLES = Number(process.env.SCALE_SAMPLES ?? 300);
+const SCRAPES = Number(process.env.SCALE_SCRAPES ?? 8);
+const OUT = path.resolve(process.env.SCALE_OUT ?? `test-artifacts/scale-${MODE}.json`);
+const BG_ACCOUNTS = 1000;
+const PROBE_JOBS = { completed: 2150, failed: 40, pending: 10 };
+
+const log = (m: string) => console.log(`[scale ${MODE} ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function openDb(p: EaselProcess): Promise<Db> {
+  return MODE === 'scaleout' ? openPostgres(p.databaseUrl!, 4).db : openSqlite(path.join(p.dataDir, 'easel.sqlite'));
+}
+
+/** Background jobs up to `target` stored, oldest first over the past year, 10 % waiting. */
+async function seedBackground(db: Db, t: Template, accounts: string[], from: number, target: number, now: number): Promise<void> {
+  const span = 365 * 86_400_000;
+  const per = 10_000;
+  for (let i = from; i < target; i += per) {
+    const batch: SeedJob[] = [];
+    for (let k = i; k < Math.min(target, i + per); k++) {
+      // Spread over the year in insertion order; the last 10 % of each chunk waits in the queue.
+      const at = now - span + Math.floor((k / LARGE) * (span - 3_600_000));
+      const status = k % 10 === 9 ? 'pending' : k % 50 === 7 ? 'failed' : 'completed';
+      batch.push({ accountId: accounts[k % accounts.length]!, status, at, metadata: k % 3 === 0 ? { customer: `c${k % 97}` } : undefined });
+    }
+    await seedJobs(db, t, batch);
+    if ((i / per) % 20 === 0) log(`seeded ${Math.min(target, i + per)} background jobs`);
+  }
+}
+
+interface Row {
+  id: string;
+  title: string;
+  small: Cost;
+  large: Cost;
+}
+
+async function measureAll(base: string, key: string, probe: { pending: string; completed: string }, operation: string, cursor100: string | null): Promise<Record<string, Cost>> {
+  const h = { authorization: `Bearer ${key}` };
+  const u = (p: string) => `${base}${p}`;
+  const out: Record<string, Cost> = {};
+  out.poll_pending = await timeRequests(u(`/v1/jobs/${probe.pending}`), h, SAMPLES);
+  out.poll_completed = await timeRequests(u(`/v1/jobs/${probe.completed}`), h, SAMPLES);
+  out.list_first = await timeRequests(u('/v1/jobs?limit=20'), h, SAMPLES);
+  out.list_page100 = await timeRequests(u('/v1/jobs?limit=20&offset=1980'), h, SAMPLES);
+  if (cursor100) out.list_page100_cursor = await timeRequests(u(`/v1/jobs?limit=20&starting_after=${cursor100}`), h, SAMPLES);
+  out.list_status_first = await timeRequests(u('/v1/jobs?limit=20&status=completed'), h, SAMPLES);
+  out.list_status_page100 = await timeRequests(u('/v1/jobs?limit=20&offset=1980&status=completed'), h, SAMPLES);
+  out.list_operation_first = await timeRequests(u(`/v1/jobs?limit=20&operation=${operation}`), h, SAMPLES);
+  out.list_operation_page100 = await timeRequests(u(`/v1/jobs?limit=20&offset=1980&operation=${operation}`), h, SAMPLES);
+  out.list_metadata_first = await timeRequests(u('/v1/jobs?limit=20&metadata%5Bcustomer%5D=acme'), h, SAMPLES);
+  out.list_metadata_page100 = await timeRequests(u('/v1/jobs?limit=20&offset=1980&metadata%5Bcustomer%5D=acme'), h, SAMPLES);
+  out.ledger_first = await timeRequests(u('/v1/account/ledger?limit=20'), h, SAMPLES);
+  out.ledger_page100 = await timeRequests(u('/v1/account/ledger?limit=20&offset=1980'), h, SAMPLES);
+  out.profile_usage = await timeRequests(u('/v1/account/profile'), h, SAMPLES);
+  out.metrics = await timeColdScrapes(u('/metrics'), SCRAPES);
+  return out;
+}
+
+/** Claims through the queue's own code on the populated store; each claim's task is completed and replaced outside the timing. */
+async function measureClaims(db: Db, n: number): Promise<Cost> {
+  const q = new SqlQueue(db, { maxRunning: 1_000_000, maxAttempts: 5, agingMs: 300_000, dispatch: 'fair', dialect: MODE === 'scaleout' ? 'postgres' : 'sqlite' });
+  const times: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const t0 = performance.now();
+    const t = await q.claim('bench-scale', 600_000);
+    const ms = performance.now() - t0;
+    if (!t) throw new Error('claim returned nothing');
+    if (i >= 20) times.push(ms);
+    await db.transaction().execute(async (trx) => {
+      await q.complete(trx, t.jobId);
+      await q.enqueue(trx, { jobId: newId(), accountId: t.accountId, priority: 'normal', createdAt: Date.now(), cost: 1 });
+    });
+  }
+  return { medianMs: percentile(times, 0.5), p95Ms: percentile(times, 0.95), samples: times.length };
+}
+
+async function cursorAt(base: string, key: string, page: number): Promise<string | null> {
+  let after: string | null = null;
+  for (let i = 1; i < page; i++) {
+    const r: { status: number; body: unknown } = await api(base, 'GET', `/v1/jobs?limit=20${after ? `&starting_after=${after}` : ''}`, { key });
+    if (r.status !== 200) return null; // no cursor pagination in this build
+    after = (r.body as { next_cursor?: string | null }).next_cursor ?? null;
+    if (!after) return null;
+  }
+  return after;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const load = os.loadavg();
+  log(`load ${load.map((l) => l.toFixed(2)).join(' ')}; ${SMALL} → ${LARGE} stored jobs`);
+  // Phase 0: one real job, made by the server with its workers, is the template of every seeded job.
+  const p = await EaselProcess.start({ env: { EASEL_SKETCH_LATENCY_MS: '0' } });
+  let db: Db | null = null;
+  try {
+    const key = await p.createKey('probe', '100000');
+    const made = await api(p.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'a lighthouse at dusk', metadata: { customer: 'acme' } } });
+    if (made.status !== 200 || !(made.body as { formats?: unknown }).formats) throw new Error(`template job: ${made.status} ${JSON.stringify(made.body)}`);
+    const templateId = (made.body as { id: string }).id;
+    await p.kill('SIGTERM');
+    db = await openDb(p);
+    const t = await readTemplate(db, templateId);
+    const account = { id: t.job.account_id };
+    const now = Date.now();
+
+    // The probe's own history: fixed for the whole run.
+    const probeJobs: SeedJob[] = [];
+    const probeTotal = PROBE_JOBS.completed + PROBE_JOBS.failed + PROBE_JOBS.pending;
+    for (let k = 0; k < probeTotal; k++) {
+      const status = k >= probeTotal - PROBE_JOBS.pending ? 'pending' : k % 55 === 3 ? 'failed' : 'completed';
+      probeJobs.push({ accountId: account.id, status, at: now - 86_400_000 + k * 1000, metadata: { customer: 'acme' } });
+    }
+    const probeIds = await seedJobs(db, t, probeJobs);
+    const probe = { pending: probeIds[probeIds.length - 1]!, completed: probeIds[probeIds.length - PROBE_JOBS.pending - 1]! };
+    const bg = await seedAccounts(db, BG_ACCOUNTS);
+
+    const phase = async (target: number) => {
+      const stored = Number((await db!.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+      const t0 = performance.now();
+      await seedBackground(db!, t, bg, stored, target, now);
+      await settleAccountTotals(db!);
+      if (MODE === 'scaleout') await sql`vacuum analyze`.execute(db!);
+      else await sql`analyze`.execute(db!);
+      const seedS = (performance.now() - t0) / 1000;
+      log(`phase ${target}: seeded in ${seedS.toFixed(0)} s; measuring`);
+      // `--no-worker`: measuring, nobody claims the seeded queue.
+      const s = await EaselProcess.start({ sharedWith: p, args: ['--no-worker'] });
+      let costs: Record<string, Cost>;
+      try {
+        const cursor = await cursorAt(s.baseUrl, key, 100);
+        costs = await measureAll(s.baseUrl, key, probe, t.job.operation, cursor);
+      } finally {
+        await s.stop();
+      }
+      costs.claim = await measureClaims(db!, SAMPLES);
+      return { costs, seedS };
+    };
+
+    const small = await phase(SMALL);
+    const smallMigration = await migrationTime(db);
+    const large = await phase(LARGE);
+    const migration = { ...(await migrationTime(db)), smallMs: smallMigration.ms };
+    const bytes = await dbBytes(db, MODE, p.dataDir);
+
+    const rows = Object.keys(large.costs).map((id) => ({
+      id: `scale.${id}`,
+      mode: MODE,
+      stored: LARGE,
+      value: round(large.costs[id]!.medianMs),
+      unit: 'ms',
+      anchor: round(small.costs[id]!.medianMs),
+      anchor_stored: SMALL,
+      ratio: round(large.costs[id]!.medianMs / small.costs[id]!.medianMs),
+      target: id === 'metrics' ? '≤ 1.25 and ≤ 50 ms' : '≤ 1.25',
+      met: large.costs[id]!.medianMs / small.costs[id]!.medianMs <= 1.25 && (id !== 'metrics' || large.costs[id]!.medianMs <= 50),
+      p95: { [SMALL]: round(small.costs[id]!.p95Ms), [LARGE]: round(large.costs[id]!.p95Ms) },
+    }));
+    rows.push(
+      { id: 'scale.migration', mode: MODE, stored: LARGE, value: round(migration.ms), unit: 'ms', anchor: round(migration.smallMs ?? 0), anchor_stored: SMALL, ratio: null as unknown as number, target: '—', met: null as unknown as boolean, p95: {} },
+      { id: 'scale.db_bytes_per_job', mode: MODE, stored: LARGE, value: Math.round(bytes / (LARGE + probeTotal + 1)), unit: 'bytes', anchor: 0, anchor_stored: SMALL, ratio: null as unknown as number, target: '—', met: null as unknown as boolean, p95: {} },
+    );
+    const result = { mode: MODE, startedAt: started.toISOString(), loadAvg: load, small: SMALL, large: LARGE, seedSeconds: { small: small.seedS, large: large.seedS }, migration, dbBytes: bytes, rows };
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, JSON.stringify(result, null, 2));
+    for (const r of rows) log(`${r.id.padEnd(32)} ${String(r.anchor).padStart(8)} → ${String(r.value).padStart(8)} ${r.unit}  ratio ${r.ratio ?? '—'}  ${r.met === null ? '' : r.met ? 'met' : 'NOT MET'}`);
+    log(`wrote ${OUT}`);
+  } finally {
+    await db?.destroy();
+    await p.stop().catch(() => undefined);
+    if (MODE === 'embedded') fs.rmSync(p.dataDir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+await main();
