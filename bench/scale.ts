@@ -28,6 +28,7 @@ import { openSqlite, type Db } from '../src/store/db.js';
 import { openPostgres } from '../src/store/postgres.js';
 import { SqlQueue } from '../src/queue/sql-queue.js';
 import { newId } from '../src/util/ids.js';
+import { createKey } from '../src/accounts/accounts.js';
 import { readTemplate, seedAccounts, seedJobs, settleAccountTotals, type SeedJob, type Template } from './scale/seed.js';
 import { timeColdScrapes, timeRequests, type Cost } from './scale/measure.js';
 import { percentile } from './fair-dispatch.js';
@@ -57,7 +58,9 @@ async function seedBackground(db: Db, t: Template, accounts: string[], from: num
       // Spread over the year in insertion order; the last 10 % of each chunk waits in the queue.
       const at = now - span + Math.floor((k / LARGE) * (span - 3_600_000));
       const status = k % 10 === 9 ? 'pending' : k % 50 === 7 ? 'failed' : 'completed';
-      batch.push({ accountId: accounts[k % accounts.length]!, status, at, metadata: k % 3 === 0 ? { customer: `c${k % 97}` } : undefined });
+      // One background account in ten jobs is the heavy tenant (accounts[0]): its history grows with the store.
+      const accountId = k % 10 === 5 ? accounts[0]! : accounts[1 + (k % (accounts.length - 1))]!;
+      batch.push({ accountId, status, at, metadata: k % 3 === 0 ? { customer: `c${k % 97}` } : undefined });
     }
     await seedJobs(db, t, batch);
     if ((i / per) % 20 === 0) log(`seeded ${Math.min(target, i + per)} background jobs`);
@@ -90,6 +93,24 @@ async function measureAll(base: string, key: string, probe: { pending: string; c
   out.ledger_page100 = await timeRequests(u('/v1/account/ledger?limit=20&offset=1980'), h, SAMPLES);
   out.profile_usage = await timeRequests(u('/v1/account/profile'), h, SAMPLES);
   out.metrics = await timeColdScrapes(u('/metrics'), SCRAPES);
+  return out;
+}
+
+/**
+ * The heavy tenant: a tenth of the store is its own (1 000 jobs at 10 000 stored, 100 000 at
+ * 1 000 000). What must stay flat for it too: the first page (its total from the summaries), a
+ * deep page by cursor, the ledger's first page, its usage; what cannot (documented): `offset`
+ * deep pages and totals under time or metadata filters, which count its matching rows.
+ */
+async function measureHeavy(base: string, key: string, cursorDeep: string | null): Promise<Record<string, Cost>> {
+  const h = { authorization: `Bearer ${key}` };
+  const u = (p: string) => `${base}${p}`;
+  const out: Record<string, Cost> = {};
+  out['heavy.list_first'] = await timeRequests(u('/v1/jobs?limit=20'), h, SAMPLES);
+  out['heavy.list_status_first'] = await timeRequests(u('/v1/jobs?limit=20&status=completed'), h, SAMPLES);
+  if (cursorDeep) out['heavy.list_page40_cursor'] = await timeRequests(u(`/v1/jobs?limit=20&starting_after=${cursorDeep}`), h, SAMPLES);
+  out['heavy.ledger_first'] = await timeRequests(u('/v1/account/ledger?limit=20'), h, SAMPLES);
+  out['heavy.profile_usage'] = await timeRequests(u('/v1/account/profile'), h, SAMPLES);
   return out;
 }
 
@@ -150,6 +171,7 @@ async function main(): Promise<void> {
     const probeIds = await seedJobs(db, t, probeJobs);
     const probe = { pending: probeIds[probeIds.length - 1]!, completed: probeIds[probeIds.length - PROBE_JOBS.pending - 1]! };
     const bg = await seedAccounts(db, BG_ACCOUNTS);
+    const heavyKey = (await createKey(db, { name: 'heavy', account: 'bg-0' })).key;
 
     const phase = async (target: number) => {
       const stored = Number((await db!.selectFrom('jobs').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
@@ -166,6 +188,8 @@ async function main(): Promise<void> {
       try {
         const cursor = await cursorAt(s.baseUrl, key, 100);
         costs = await measureAll(s.baseUrl, key, probe, t.job.operation, cursor);
+        // Page 40 of the heavy tenant: deep enough to be past 800 of its jobs in both phases.
+        Object.assign(costs, await measureHeavy(s.baseUrl, heavyKey, await cursorAt(s.baseUrl, heavyKey, 40)));
       } finally {
         await s.stop();
       }

@@ -29,14 +29,17 @@ const UNDO: Record<string, (db: Db, pg: boolean) => Promise<void>> = {
       await sql`drop trigger if exists jobs_count_status on jobs`.execute(db);
       await sql`drop trigger if exists ledger_total_insert on ledger`.execute(db);
       await sql`drop trigger if exists ledger_account_rows on ledger`.execute(db);
+      await sql`drop trigger if exists jobs_usage_insert on jobs`.execute(db);
+      await sql`drop trigger if exists jobs_usage_update on jobs`.execute(db);
+      await sql`drop function if exists easel_usage_delta()`.execute(db);
       await sql`drop function if exists easel_job_count_delta()`.execute(db);
       await sql`drop function if exists easel_account_ledger_rows()`.execute(db);
       await sql`drop function if exists easel_ledger_total_delta()`.execute(db);
     } else {
-      for (const t of ['jobs_count_insert', 'jobs_count_delete', 'jobs_count_status', 'ledger_total_insert']) await sql.raw(`drop trigger if exists ${t}`).execute(db);
+      for (const t of ['jobs_count_insert', 'jobs_count_delete', 'jobs_count_status', 'ledger_total_insert', 'jobs_usage_insert', 'jobs_usage_delete', 'jobs_usage_update']) await sql.raw(`drop trigger if exists ${t}`).execute(db);
     }
     await sql`alter table accounts drop column ledger_rows`.execute(db);
-    for (const t of ['job_counts', 'job_count_deltas', 'ledger_totals', 'ledger_total_deltas']) await sql.raw(`drop table if exists ${t}`).execute(db);
+    for (const t of ['job_counts', 'job_count_deltas', 'ledger_totals', 'ledger_total_deltas', 'usage_counts', 'usage_deltas']) await sql.raw(`drop table if exists ${t}`).execute(db);
   },
 };
 

@@ -31,7 +31,7 @@ export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', acco
     free_trial_pending_eur: null,
     strictness: a.strictness,
     status: a.status,
-    usage: await accountUsage(db, driver, a.id),
+    usage: await accountUsage(db, a.id),
     spending: {
       daily_cap_eur: eurOrNull(spend.daily_cap_micros),
       monthly_cap_eur: eurOrNull(spend.monthly_cap_micros),

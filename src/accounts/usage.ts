@@ -35,29 +35,16 @@ const add = (a: Acc, b: Acc) => {
 };
 const view = (a: Acc): UsageCounts => ({ jobs: a.jobs, completed: a.completed, failed: a.failed, charged_eur: microsToEur(a.charged) });
 
-/**
- * An account's usage from its jobs, grouped in SQL by operation and UTC month (one grouped row
- * per pair, so the cost does not grow with the number of jobs sent back), folded here into
- * totals per operation and per month.
- */
-export async function accountUsage(db: Db, driver: 'sqlite' | 'postgres', accountId: string): Promise<Usage> {
-  const month =
-    driver === 'postgres'
-      ? sql<string>`to_char(to_timestamp(created_at / 1000.0) at time zone 'UTC', 'YYYY-MM')`
-      : sql<string>`strftime('%Y-%m', created_at / 1000, 'unixepoch')`;
-  const rows = await db
-    .selectFrom('jobs')
-    .select([
-      'operation',
-      month.as('month'),
-      sql<number>`count(*)`.as('jobs'),
-      sql<number>`sum(case when status = 'completed' then 1 else 0 end)`.as('completed'),
-      sql<number>`sum(case when status = 'failed' then 1 else 0 end)`.as('failed'),
-      sql<number>`coalesce(sum(charged_micros), 0)`.as('charged'),
-    ])
-    .where('account_id', '=', accountId)
-    .groupBy(['operation', month])
-    .execute();
+/** An account's usage by operation and UTC month of creation, folded here into totals per operation and per month. */
+export async function accountUsage(db: Db, accountId: string): Promise<Usage> {
+  // From the usage summary (migration 0018: folded rows plus deltas not folded yet), a few rows per
+  // operation and month, however many jobs the account has.
+  const r = await sql<{ operation: string; month: string; jobs: number | string; completed: number | string; failed: number | string; charged: number | string }>`
+    select operation, month, sum(jobs) as jobs, sum(completed) as completed, sum(failed) as failed, sum(charged) as charged from (
+      select operation, month, jobs, completed, failed, charged from usage_counts where account_id = ${accountId}
+      union all select operation, month, jobs, completed, failed, charged from usage_deltas where account_id = ${accountId}
+    ) u group by operation, month`.execute(db);
+  const rows = r.rows.filter((x) => Number(x.jobs) !== 0);
   const total = zero();
   const byOp = new Map<string, Acc>();
   const byMonth = new Map<string, { all: Acc; ops: Map<string, Acc> }>();

@@ -36,24 +36,26 @@ export async function fairPosition(db: Db, jobId: string, dispatch: 'fair' | 'fi
     .where(sql<boolean>`(sort_key, job_id) < (${t.sort_key}, ${t.job_id})`)
     .executeTakeFirstOrThrow();
   const ownAhead = Number(own.n);
-  const me = await db.selectFrom('sched_accounts').select('pass').where('lane', '=', lane).where('account_id', '=', t.account_id).executeTakeFirst();
+  // Weights come with the schedule rows (one join), not from a second query naming every account.
+  const me = await db
+    .selectFrom('sched_accounts as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.pass', 'a.weight'])
+    .where('s.lane', '=', lane)
+    .where('s.account_id', '=', t.account_id)
+    .executeTakeFirst();
   if (!me) return ownAhead + 1;
-  const weights = async (ids: string[]) => {
-    const rows = ids.length === 0 ? [] : await db.selectFrom('accounts').select(['id', 'weight']).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, Math.max(1, Number(r.weight))]));
-  };
-  const target = Number(me.pass) + ownAhead / ((await weights([t.account_id])).get(t.account_id) ?? 1);
-  const candidates = await db
-    .selectFrom('sched_accounts')
-    .select(['account_id', 'pass', 'queued'])
-    .where('lane', '=', lane)
-    .where('tasks', '>', 0)
-    .where('queued', '>', 0)
-    .where('account_id', '!=', t.account_id)
-    .where('pass', '<=', target + EPS)
+  const target = Number(me.pass) + ownAhead / Math.max(1, Number(me.weight));
+  const others = await db
+    .selectFrom('sched_accounts as s')
+    .innerJoin('accounts as a', 'a.id', 's.account_id')
+    .select(['s.account_id', 's.pass', 's.queued', 'a.weight'])
+    .where('s.lane', '=', lane)
+    .where('s.tasks', '>', 0)
+    .where('s.queued', '>', 0)
+    .where('s.account_id', '!=', t.account_id)
+    .where('s.pass', '<=', target + EPS)
     .execute();
-  const weightOf = await weights(candidates.map((c) => c.account_id));
-  const others = candidates.map((c) => ({ ...c, weight: weightOf.get(c.account_id) ?? 1 }));
   let othersAhead = 0;
   for (const o of others) {
     const w = Math.max(1, Number(o.weight));

@@ -51,6 +51,36 @@ export const counterMigrations: Record<string, Migration> = {
         .addColumn('held', big, (c) => c.notNull())
         .execute();
 
+      // An account's usage by operation and UTC month of creation (GET /v1/account/profile), as
+      // src/accounts/usage.ts reported it by grouping every job of the account.
+      for (const t of ['usage_counts', 'usage_deltas']) {
+        let c = db.schema
+          .createTable(t)
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('operation', 'text', (c) => c.notNull())
+          .addColumn('month', 'text', (c) => c.notNull())
+          .addColumn('jobs', big, (c) => c.notNull())
+          .addColumn('completed', big, (c) => c.notNull())
+          .addColumn('failed', big, (c) => c.notNull())
+          .addColumn('charged', big, (c) => c.notNull());
+        if (t === 'usage_counts') c = c.addPrimaryKeyConstraint('usage_counts_pk', ['account_id', 'operation', 'month']);
+        await c.execute();
+      }
+      await db.schema.createIndex('usage_deltas_account').on('usage_deltas').column('account_id').execute();
+      const month = (col: string) =>
+        pg ? `to_char(to_timestamp(${col} / 1000.0) at time zone 'UTC', 'YYYY-MM')` : `strftime('%Y-%m', ${col} / 1000, 'unixepoch')`;
+      await sql
+        .raw(
+          `insert into usage_counts (account_id, operation, month, jobs, completed, failed, charged)
+           select account_id, operation, ${month('created_at')}, count(*), sum(case when status = 'completed' then 1 else 0 end),
+                  sum(case when status = 'failed' then 1 else 0 end), coalesce(sum(charged_micros), 0)
+             from jobs group by 1, 2, 3`,
+        )
+        .execute(db);
+      // One usage delta row from a job's old and new values (either may be absent).
+      const usageDelta = (sign: string, r: string) =>
+        `insert into usage_deltas (account_id, operation, month, jobs, completed, failed, charged) values (${r}.account_id, ${r}.operation, ${month(`${r}.created_at`)}, ${sign}1, ${sign}(case when ${r}.status = 'completed' then 1 else 0 end), ${sign}(case when ${r}.status = 'failed' then 1 else 0 end), ${sign}${r}.charged_micros);`;
+
       // The account's ledger rows, for the ledger page's `total` (kept by a trigger beside the
       // balance the same transaction already changes on that row).
       await db.schema.alterTable('accounts').addColumn('ledger_rows', big, (c) => c.notNull().defaultTo(0)).execute();
@@ -74,6 +104,19 @@ export const counterMigrations: Record<string, Migration> = {
           end $$`.execute(db);
         await sql`create trigger jobs_count_insert after insert or delete on jobs for each row execute function easel_job_count_delta()`.execute(db);
         await sql`create trigger jobs_count_status after update of status on jobs for each row when (old.status is distinct from new.status) execute function easel_job_count_delta()`.execute(db);
+        await sql
+          .raw(
+            `create function easel_usage_delta() returns trigger language plpgsql as $$
+             begin
+               if tg_op in ('UPDATE', 'DELETE') then ${usageDelta('-', 'old')} end if;
+               if tg_op in ('UPDATE', 'INSERT') then ${usageDelta('+', 'new')} end if;
+               return null;
+             end $$`,
+          )
+          .execute(db);
+        await sql`create trigger jobs_usage_insert after insert or delete on jobs for each row execute function easel_usage_delta()`.execute(db);
+        await sql`create trigger jobs_usage_update after update of status, charged_micros on jobs for each row
+          when (old.status is distinct from new.status or old.charged_micros is distinct from new.charged_micros) execute function easel_usage_delta()`.execute(db);
         await sql`
           create function easel_ledger_total_delta() returns trigger language plpgsql as $$
           begin
@@ -99,6 +142,13 @@ export const counterMigrations: Record<string, Migration> = {
         await sql`create trigger jobs_count_status after update of status on jobs when old.status is not new.status begin
           insert into job_count_deltas (account_id, status, operation, in_batch, d) values (old.account_id, old.status, old.operation, case when old.batch_id is null then 0 else 1 end, -1);
           insert into job_count_deltas (account_id, status, operation, in_batch, d) values (new.account_id, new.status, new.operation, case when new.batch_id is null then 0 else 1 end, 1); end`.execute(db);
+        await sql.raw(`create trigger jobs_usage_insert after insert on jobs begin ${usageDelta('+', 'new')} end`).execute(db);
+        await sql.raw(`create trigger jobs_usage_delete after delete on jobs begin ${usageDelta('-', 'old')} end`).execute(db);
+        await sql
+          .raw(`create trigger jobs_usage_update after update of status, charged_micros on jobs
+                when old.status is not new.status or old.charged_micros is not new.charged_micros
+                begin ${usageDelta('-', 'old')} ${usageDelta('+', 'new')} end`)
+          .execute(db);
         await sql`create trigger ledger_total_insert after insert on ledger begin
           insert into ledger_total_deltas (kind, available, held) values (new.kind, new.delta_available, new.delta_held);
           update accounts set ledger_rows = ledger_rows + 1 where id = new.account_id; end`.execute(db);

@@ -24,6 +24,12 @@ export async function foldSummaries(db: Db): Promise<void> {
         select account_id, in_batch, status, operation, sum(d) from moved group by 1, 2, 3, 4 order by 1, 2, 3, 4
         on conflict (account_id, in_batch, status, operation) do update set n = job_counts.n + excluded.n`.execute(trx);
       await sql`
+        with moved as (delete from usage_deltas returning account_id, operation, month, jobs, completed, failed, charged)
+        insert into usage_counts (account_id, operation, month, jobs, completed, failed, charged)
+        select account_id, operation, month, sum(jobs), sum(completed), sum(failed), sum(charged) from moved group by 1, 2, 3 order by 1, 2, 3
+        on conflict (account_id, operation, month) do update set jobs = usage_counts.jobs + excluded.jobs, completed = usage_counts.completed + excluded.completed,
+          failed = usage_counts.failed + excluded.failed, charged = usage_counts.charged + excluded.charged`.execute(trx);
+      await sql`
         with moved as (delete from ledger_total_deltas returning kind, available, held)
         insert into ledger_totals (kind, available, held)
         select kind, sum(available), sum(held) from moved group by kind order by kind
@@ -40,6 +46,16 @@ export async function foldSummaries(db: Db): Promise<void> {
         select account_id, in_batch, status, operation, sum(d) from job_count_deltas where rowid <= ${jm} group by 1, 2, 3, 4
         on conflict (account_id, in_batch, status, operation) do update set n = job_counts.n + excluded.n`.execute(trx);
       await sql`delete from job_count_deltas where rowid <= ${jm}`.execute(trx);
+    }
+    const u = await sql<{ m: number | null }>`select max(rowid) as m from usage_deltas`.execute(trx);
+    const um = u.rows[0]?.m;
+    if (um != null) {
+      await sql`
+        insert into usage_counts (account_id, operation, month, jobs, completed, failed, charged)
+        select account_id, operation, month, sum(jobs), sum(completed), sum(failed), sum(charged) from usage_deltas where rowid <= ${um} group by 1, 2, 3
+        on conflict (account_id, operation, month) do update set jobs = usage_counts.jobs + excluded.jobs, completed = usage_counts.completed + excluded.completed,
+          failed = usage_counts.failed + excluded.failed, charged = usage_counts.charged + excluded.charged`.execute(trx);
+      await sql`delete from usage_deltas where rowid <= ${um}`.execute(trx);
     }
     const l = await sql<{ m: number | null }>`select max(rowid) as m from ledger_total_deltas`.execute(trx);
     const lm = l.rows[0]?.m;

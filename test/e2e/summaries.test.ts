@@ -85,6 +85,15 @@ describe(`summaries equal the rows they summarise (${MODE})`, () => {
       assert.equal(await listTotal(key, '&operation=story'), await counted(a, ` and operation = 'story'`), 'no story jobs');
       // A metadata filter is counted over the rows themselves.
       assert.equal(await listTotal(key, '&metadata%5Bteam%5D=red'), Number((await queryDb(apiProc, `select count(*) as n from job_metadata m join jobs j on j.id = m.job_id where m.account_id = $1 and j.batch_id is null and m.key = 'team' and m.value = 'red'`, [a]))[0]!.n));
+      // The profile's usage: jobs, completed, failed and charged, by operation (every job of the account, batch items too).
+      const profile = (await api(apiProc.baseUrl, 'GET', '/v1/account/profile', { key })).body as { user: { usage: { total: Record<string, unknown>; by_operation: Record<string, unknown>[] } } };
+      const agg = await queryDb(apiProc, `select operation, count(*) as jobs, sum(case when status = 'completed' then 1 else 0 end) as completed, sum(case when status = 'failed' then 1 else 0 end) as failed, sum(charged_micros) as charged from jobs where account_id = $1 group by operation order by operation`, [a]);
+      assert.deepEqual(
+        profile.user.usage.by_operation.map((o) => [o.operation, o.jobs, o.completed, o.failed, Math.round(Number(o.charged_eur) * 1e6)]),
+        agg.map((r) => [r.operation, Number(r.jobs), Number(r.completed), Number(r.failed), Number(r.charged)]),
+        'usage by operation',
+      );
+      assert.equal(profile.user.usage.total.jobs, agg.reduce((n, r) => n + Number(r.jobs), 0));
       const ledger = await api(apiProc.baseUrl, 'GET', '/v1/account/ledger?limit=1', { key });
       assert.equal((ledger.body as { total: number }).total, Number((await queryDb(apiProc, 'select count(*) as n from ledger where account_id = $1', [a]))[0]!.n), 'ledger total');
     }
@@ -99,7 +108,7 @@ describe(`summaries equal the rows they summarise (${MODE})`, () => {
     assert.equal(Number(items[0]!.n), 4);
   });
 
-  it('list totals (by status, operation, metadata) and ledger totals equal the rows, before the deltas are folded', async () => {
+  it('list totals (by status, operation, metadata), usage and ledger totals equal the rows, before the deltas are folded', async () => {
     const deltas = await queryDb(apiProc, 'select count(*) as n from job_count_deltas');
     assert.ok(Number(deltas[0]!.n) > 0, 'nothing folded yet: totals come from the deltas');
     await checkListTotals();
@@ -119,7 +128,7 @@ describe(`summaries equal the rows they summarise (${MODE})`, () => {
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'hold' }), sums.hold!.h);
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'capture' }), -sums.capture!.h);
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'release' }), sums.release?.a ?? 0);
-    assert.equal(Number((await queryDb(apiProc, 'select count(*) as n from job_count_deltas'))[0]!.n), 0, 'the scrape folded the deltas');
+    for (const t of ['job_count_deltas', 'usage_deltas', 'ledger_total_deltas']) assert.equal(Number((await queryDb(apiProc, `select count(*) as n from ${t}`))[0]!.n), 0, `the scrape folded ${t}`);
     await checkListTotals();
   });
 });
