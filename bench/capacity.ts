@@ -39,6 +39,13 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK; // utime, stime
 }
 
+/** Busy CPU seconds of the whole machine (/proc/stat: everything but idle and iowait). */
+function machineBusySeconds(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return (user + nice + system + irq + softirq + steal) / CLK;
+}
+
 interface DbStats { xact: number; ins: number; upd: number; del: number; wal: number; size: number }
 
 async function dbStats(url: string): Promise<DbStats> {
@@ -93,7 +100,9 @@ async function measure(apis: EaselProcess[], workers: EaselProcess[], url: strin
   const d0 = await dbStats(url);
   const a0 = cpu(apis);
   const w0 = cpu(workers);
+  const m0 = machineBusySeconds();
   const r = await work();
+  const machineCpuS = machineBusySeconds() - m0;
   await sleep(1500); // the statistics collector's delay
   const d1 = await dbStats(url);
   const blobsAfter = await listBlobs(bucket, 'jobs');
@@ -102,6 +111,8 @@ async function measure(apis: EaselProcess[], workers: EaselProcess[], url: strin
     ...r,
     apiCpuS: cpu(apis) - a0,
     workerCpuS: cpu(workers) - w0,
+    // Everything else busy meanwhile: PostgreSQL, Swift, the clients of this bench (and any other load).
+    machineCpuS,
     db: { xact: d1.xact - d0.xact, ins: d1.ins - d0.ins, upd: d1.upd - d0.upd, del: d1.del - d0.del, walBytes: d1.wal - d0.wal, sizeBytes: d1.size - d0.size },
     blobObjects: added.length,
     blobBytes: added.reduce((s, [, v]) => s + Number(v.split(' ')[0]), 0),
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
       dbGrowthBytes: m.db.sizeBytes / n,
       apiCpuMs: (m.apiCpuS * 1000) / n,
       workerCpuMs: (m.workerCpuS * 1000) / n,
+      machineCpuMs: (m.machineCpuS * 1000) / n,
       blobObjects: m.blobObjects / n,
       blobBytes: m.blobBytes / n,
       pollsPerJob: m.polls / (n === scenes ? STORIES : n),

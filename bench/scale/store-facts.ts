@@ -39,7 +39,7 @@ const UNDO: Record<string, (db: Db, pg: boolean) => Promise<void>> = {
       for (const t of ['jobs_count_insert', 'jobs_count_delete', 'jobs_count_status', 'ledger_total_insert', 'jobs_usage_insert', 'jobs_usage_delete', 'jobs_usage_update']) await sql.raw(`drop trigger if exists ${t}`).execute(db);
     }
     await sql`alter table accounts drop column ledger_rows`.execute(db);
-    for (const t of ['job_counts', 'job_count_deltas', 'ledger_totals', 'ledger_total_deltas', 'usage_counts', 'usage_deltas']) await sql.raw(`drop table if exists ${t}`).execute(db);
+    for (const t of ['job_counts', 'job_totals', 'job_count_deltas', 'ledger_totals', 'ledger_total_deltas', 'usage_counts', 'usage_deltas']) await sql.raw(`drop table if exists ${t}`).execute(db);
   },
 };
 

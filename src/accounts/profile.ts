@@ -6,7 +6,7 @@ import { accountUsage } from './usage.js';
 import { liveWork } from './scheduling.js';
 
 /** The `user` of GET /v1/account/profile: balances, defaults, status and usage. */
-export async function accountProfile(db: Db, driver: 'sqlite' | 'postgres', accountId: string, limits: { maxRunningJobs: number; maxQueuedJobs: number }) {
+export async function accountProfile(db: Db, accountId: string, limits: { maxRunningJobs: number; maxQueuedJobs: number }) {
   const a = await db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
   const spend = await spendingState(db, accountId);
   const work = (await liveWork(db, accountId)).get(accountId);

@@ -37,6 +37,14 @@ export const counterMigrations: Record<string, Migration> = {
         .addColumn('in_batch', 'integer', (c) => c.notNull())
         .addColumn('d', 'integer', (c) => c.notNull())
         .execute();
+      // The same counts summed over accounts, for /metrics: as many rows as states × operations, however many tenants.
+      await db.schema
+        .createTable('job_totals')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('n', big, (c) => c.notNull())
+        .addPrimaryKeyConstraint('job_totals_pk', ['status', 'operation'])
+        .execute();
       await db.schema.createIndex('job_count_deltas_account').on('job_count_deltas').columns(['account_id', 'in_batch']).execute();
       await db.schema
         .createTable('ledger_totals')
@@ -88,6 +96,7 @@ export const counterMigrations: Record<string, Migration> = {
 
       // Back-fill from what is there (one pass over each table, at upgrade time only).
       await sql`insert into job_counts (account_id, status, operation, in_batch, n) select account_id, status, operation, case when batch_id is null then 0 else 1 end, count(*) from jobs group by 1, 2, 3, 4`.execute(db);
+      await sql`insert into job_totals (status, operation, n) select status, operation, sum(n) from job_counts group by status, operation`.execute(db);
       await sql`insert into ledger_totals (kind, available, held) select kind, coalesce(sum(delta_available), 0), coalesce(sum(delta_held), 0) from ledger group by kind`.execute(db);
 
       if (pg) {

@@ -364,6 +364,7 @@ export interface Database {
   batches: BatchTable;
   result_cache: ResultCacheTable;
   job_counts: JobCountTable;
+  job_totals: { status: string; operation: string; n: number };
   job_count_deltas: JobCountDeltaTable;
   ledger_totals: LedgerTotalTable;
   ledger_total_deltas: LedgerTotalTable;

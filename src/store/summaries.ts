@@ -19,10 +19,15 @@ export async function foldSummaries(db: Db): Promise<void> {
       const got = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext('easel_fold_summaries')) as ok`.execute(trx);
       if (!got.rows[0]?.ok) return;
       await sql`
-        with moved as (delete from job_count_deltas returning account_id, in_batch, status, operation, d)
-        insert into job_counts (account_id, in_batch, status, operation, n)
-        select account_id, in_batch, status, operation, sum(d) from moved group by 1, 2, 3, 4 order by 1, 2, 3, 4
-        on conflict (account_id, in_batch, status, operation) do update set n = job_counts.n + excluded.n`.execute(trx);
+        with moved as (delete from job_count_deltas returning account_id, in_batch, status, operation, d),
+        per_account as (
+          insert into job_counts (account_id, in_batch, status, operation, n)
+          select account_id, in_batch, status, operation, sum(d) from moved group by 1, 2, 3, 4 order by 1, 2, 3, 4
+          on conflict (account_id, in_batch, status, operation) do update set n = job_counts.n + excluded.n
+        )
+        insert into job_totals (status, operation, n)
+        select status, operation, sum(d) from moved group by 1, 2 order by 1, 2
+        on conflict (status, operation) do update set n = job_totals.n + excluded.n`.execute(trx);
       await sql`
         with moved as (delete from usage_deltas returning account_id, operation, month, jobs, completed, failed, charged)
         insert into usage_counts (account_id, operation, month, jobs, completed, failed, charged)
@@ -45,6 +50,10 @@ export async function foldSummaries(db: Db): Promise<void> {
         insert into job_counts (account_id, in_batch, status, operation, n)
         select account_id, in_batch, status, operation, sum(d) from job_count_deltas where rowid <= ${jm} group by 1, 2, 3, 4
         on conflict (account_id, in_batch, status, operation) do update set n = job_counts.n + excluded.n`.execute(trx);
+      await sql`
+        insert into job_totals (status, operation, n)
+        select status, operation, sum(d) from job_count_deltas where rowid <= ${jm} group by 1, 2
+        on conflict (status, operation) do update set n = job_totals.n + excluded.n`.execute(trx);
       await sql`delete from job_count_deltas where rowid <= ${jm}`.execute(trx);
     }
     const u = await sql<{ m: number | null }>`select max(rowid) as m from usage_deltas`.execute(trx);
@@ -73,7 +82,7 @@ export async function foldSummaries(db: Db): Promise<void> {
 export async function jobCounts(db: Db): Promise<{ status: string; operation: string; n: number }[]> {
   const r = await sql<{ status: string; operation: string; n: number | string }>`
     select status, operation, sum(n) as n from (
-      select status, operation, n from job_counts
+      select status, operation, n from job_totals
       union all select status, operation, d as n from job_count_deltas
     ) t group by status, operation`.execute(db);
   return r.rows.map((x) => ({ status: x.status, operation: x.operation, n: Number(x.n) })).filter((x) => x.n !== 0);

@@ -13,7 +13,7 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
     { schema: { summary: 'Your account: spendable balance and held amount', tags: ['account'], response: { 200: Profile, ...errorResponses(401) } } },
     async (req) => {
       const auth = requireAuth(req);
-      return { user: await accountProfile(s.db, s.drivers.store as 'sqlite' | 'postgres', auth.accountId, { maxRunningJobs: s.config.maxConcurrentJobs, maxQueuedJobs: s.config.maxQueuedJobs }) };
+      return { user: await accountProfile(s.db, auth.accountId, { maxRunningJobs: s.config.maxConcurrentJobs, maxQueuedJobs: s.config.maxQueuedJobs }) };
     },
   );
 
