@@ -200,7 +200,8 @@ describe(`cursor pagination on every list (${MODE})`, () => {
       assert.equal(first.body.total, start.length, `${label}: total counts the filtered set, not the page`);
       const bg = inserter();
       try {
-        const { rows } = await walk('jobs', { ...c.q, limit: 4 }, () => create(writer, 7000));
+        // One certain insert after each of the first pages (the background writer goes on throughout).
+        const { rows } = await walk('jobs', { ...c.q, limit: 4 }, async (page) => page <= 3 && create(writer, 7000));
         const ids = rows.map(LISTS.jobs.id);
         assertExactlyOnce(start, ids, label);
         strictlyDescending(ids, label);
@@ -225,7 +226,7 @@ describe(`cursor pagination on every list (${MODE})`, () => {
     assert.ok(start.length > 40, `holds, captures and releases of the seed (${start.length})`);
     const bg = inserter();
     try {
-      const { rows } = await walk('ledger', { limit: 20 }, () => create(writer, 8000));
+      const { rows } = await walk('ledger', { limit: 20 }, async (page) => page <= 4 && create(writer, 8000));
       const ids = rows.map(LISTS.ledger.id);
       assertExactlyOnce(start, ids, 'ledger');
       strictlyDescending(ids, 'ledger');
