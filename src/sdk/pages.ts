@@ -9,7 +9,8 @@ export async function* cursorPages<P extends { next_cursor: string | null }>(rea
   for (;;) {
     const page = await read(cursor);
     yield page;
-    if (page.next_cursor === null) return;
+    // Absent (a server without cursors) ends the walk too, rather than re-reading the first page forever.
+    if (!page.next_cursor) return;
     cursor = page.next_cursor;
   }
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { EaselProcess, MODE, api, waitFor } from '../helpers/server.js';
 import { assertSpecShape } from '../helpers/spec-shapes.js';
 import { Easel } from '../../src/sdk/index.js';
+import { runCli } from '../helpers/cli.js';
 
 /**
  * Cursor pagination (issue 25): every list walked by `next_cursor` → `starting_after` while another
@@ -379,6 +380,21 @@ describe(`cursor pagination on every list (${MODE})`, () => {
     // A job id that names no job at all is a position too.
     const nowhere = await api(srv.baseUrl, 'GET', '/v1/jobs?limit=100&starting_after=00000000-0000-7000-8000-000000000000', { key });
     assert.deepEqual([nowhere.body.generations, nowhere.body.next_cursor], [[], null]);
+  });
+
+  it('the CLI: jobs list --json shows next_cursor, --starting-after gives the next page, with --offset it is refused', async () => {
+    const env = { EASEL_API_KEY: key, EASEL_BASE_URL: srv.baseUrl };
+    const first = await runCli(['jobs', 'list', '--limit', '3', '--json'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const page = JSON.parse(first.stdout);
+    assert.equal(page.next_cursor, page.generations[2].job_id);
+    const next = await runCli(['jobs', 'list', '--limit', '3', '--starting-after', page.next_cursor], env);
+    assert.equal(next.code, 0, next.stderr);
+    const api3 = await api(srv.baseUrl, 'GET', `/v1/jobs?limit=3&starting_after=${page.next_cursor}`, { key });
+    assert.deepEqual(next.stdout.trim().split('\n').map((l) => l.split('\t')[0]), api3.body.generations.map(LISTS.jobs.id));
+    const both = await runCli(['jobs', 'list', '--starting-after', page.next_cursor, '--offset', '2'], env);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /^error: bad_request: querystring\.offset /m);
   });
 
   it('the SDK walks every list by cursor (iterateJobs with filters, iterateLedger, iterateDeliveries, batchItems) under concurrent inserts', async () => {

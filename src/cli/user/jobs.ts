@@ -39,7 +39,8 @@ export function registerJobCommands(program: Command): void {
   ).action(
     run(async (o: ClientFlags & { limit: number; offset: number; startingAfter?: string }) => {
       const ctx = makeCtx(o);
-      const list = await ctx.easel.listJobs({ limit: o.limit, ...(o.startingAfter ? { starting_after: o.startingAfter } : { offset: o.offset }) });
+      // Both go to the server as given: a cursor with a non-zero offset is its 400, not silently one of them.
+      const list = await ctx.easel.listJobs({ limit: o.limit, offset: o.offset, ...(o.startingAfter ? { starting_after: o.startingAfter } : {}) });
       if (ctx.mode === 'json') return ctx.json(list);
       for (const j of list.generations) {
         const prompt = j.prompt ? (j.prompt.length > 48 ? `${j.prompt.slice(0, 47)}…` : j.prompt) : '';
