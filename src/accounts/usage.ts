@@ -2,6 +2,10 @@ import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { microsToEur } from '../util/money.js';
 import { isoSeconds } from '../util/time.js';
+import { decodeCursor, encodeCursor, trimPage, type PageAt, type PageOf } from '../util/cursor.js';
+import { UUID_RE } from '../util/ids.js';
+import type { Selectable } from 'kysely';
+import type { LedgerTable } from '../store/schema.js';
 
 /** Counts and money for one operation (or one month, or all of it). */
 export interface UsageCounts {
@@ -84,30 +88,29 @@ export interface LedgerEntryView {
 }
 
 /**
- * One page of an account's ledger, newest first. The total comes from the same statement (a
- * window count), so a page and its total describe one snapshot.
+ * One page of an account's ledger, newest first (id descending: ids are UUIDv7, so id order is
+ * time order, and (account_id, id) is indexed).
+ *
+ * With `after` (a ledger id, from the cursor of the previous page) the page is a keyset read,
+ * `id < after`: entries written meanwhile sort before it, so a walk sees every entry that existed
+ * when it started exactly once. Without it, Depicta-style offset. Either way the total is the
+ * account's row count read in the same statement, so a page and its total describe one snapshot.
  */
-export async function ledgerPage(db: Db, accountId: string, limit: number, offset: number): Promise<{ entries: LedgerEntryView[]; total: number }> {
-  const rows = await db
-    .selectFrom('ledger')
-    .selectAll()
-    // The account's ledger rows, kept by a trigger (migration 0018): one row read, not every entry counted.
-    .select(sql<number>`(select ledger_rows from accounts where id = ${accountId})`.as('total_count'))
-    .where('account_id', '=', accountId)
-    // Ids are UUIDv7: id order is time order, and (account_id, id) is indexed.
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
-  let total: number;
-  if (rows.length > 0) total = Number(rows[0]!.total_count);
-  else {
-    const n = await db.selectFrom('accounts').select('ledger_rows').where('id', '=', accountId).executeTakeFirst();
-    total = Number(n?.ledger_rows ?? 0);
-  }
+export async function ledgerPage(db: Db, accountId: string, page: PageAt<string>): Promise<PageOf<LedgerEntryView>> {
+  const base = db.selectFrom('ledger').where('account_id', '=', accountId);
+  // The account's ledger rows, kept by a trigger (migration 0018): one row read in the page's own
+  // statement, not every entry counted.
+  const ledgerRows = sql<number>`(select ledger_rows from accounts where id = ${accountId})`;
+  let q = base.selectAll().select(ledgerRows.as('total_count')).orderBy('id', 'desc').limit(page.limit + 1);
+  q = page.after !== undefined ? q.where('id', '<', page.after) : q.offset(page.offset);
+  const counted = await q.execute();
+  const total: number | undefined = counted.length > 0 ? Number(counted[0]!.total_count) : undefined;
+  const rows: Selectable<LedgerTable>[] = counted.map(({ total_count: _t, ...r }) => r);
+  const { rows: shown, more } = trimPage(rows, page.limit);
   return {
-    total,
-    entries: rows.map((r) => ({
+    total: total ?? Number((await db.selectNoFrom(ledgerRows.as('n')).executeTakeFirstOrThrow()).n),
+    more,
+    rows: shown.map((r) => ({
       id: r.id,
       kind: r.kind,
       amount_eur: microsToEur(Number(r.delta_available)),
@@ -118,3 +121,12 @@ export async function ledgerPage(db: Db, accountId: string, limit: number, offse
     })),
   };
 }
+
+/** A ledger cursor: the entry's id, behind the opaque wrapper (src/util/cursor.ts, kind `l`). */
+export const ledgerCursor = {
+  encode: (e: { id: string }): string => encodeCursor('l', [e.id]),
+  decode: (token: string): string | null => {
+    const f = decodeCursor(token, 'l', 1);
+    return f && UUID_RE.test(f[0]!) ? f[0]!.toLowerCase() : null;
+  },
+};

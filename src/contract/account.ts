@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Eur, Uuid } from './common.js';
+import { NextCursor, PAGE_OFFSET_NOTE, StartingAfterToken } from './pagination.js';
 
 const counts = {
   jobs: Type.Integer({ minimum: 0, description: 'Jobs created, whatever their outcome.' }),
@@ -105,7 +106,7 @@ export const LedgerEntry = Type.Object(
 );
 
 export const LedgerPage = Type.Object(
-  { entries: Type.Array(LedgerEntry), limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() },
+  { entries: Type.Array(LedgerEntry), limit: Type.Integer(), offset: Type.Integer({ description: PAGE_OFFSET_NOTE }), total: Type.Integer(), next_cursor: NextCursor },
   { additionalProperties: false },
 );
 
@@ -113,6 +114,7 @@ export const LedgerQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 })),
+    starting_after: StartingAfterToken,
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Eur, Uuid } from './common.js';
+import { NextCursor, PAGE_OFFSET_NOTE, StartingAfterToken } from './pagination.js';
 import { jobOptionFields } from './job-options.js';
 import { webhookFields } from './webhook-events.js';
 
@@ -79,8 +80,9 @@ export const BatchItemList = Type.Object(
   {
     items: Type.Array(Type.Ref('BatchItem')),
     limit: Type.Integer(),
-    offset: Type.Integer(),
+    offset: Type.Integer({ description: PAGE_OFFSET_NOTE }),
     total: Type.Integer({ description: 'Items matching the status filter.' }),
+    next_cursor: NextCursor,
   },
   { additionalProperties: false },
 );
@@ -90,6 +92,7 @@ export const BatchItemQuery = Type.Object(
     status: Type.Optional(Type.String({ pattern: '^(pending|processing|completed|failed|canceled)(,(pending|processing|completed|failed|canceled))*$', description: 'Comma list; failed includes canceled items, canceled selects them alone.' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, default: 0 })),
+    starting_after: StartingAfterToken,
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import { DateTime, Uuid, orNull } from './common.js';
 import { StorySceneProgress } from './story.js';
+import { NextCursor, PAGE_OFFSET_NOTE, StartingAfterJob } from './pagination.js';
 import { CONTENT_KINDS } from './content-kinds.js';
 import { BatchProgress } from './batches.js';
 import { JobCached, JobParams } from './job-params.js';
@@ -87,8 +88,9 @@ export const JobList = Type.Object(
   {
     generations: Type.Array(Type.Ref('Job')),
     limit: Type.Integer(),
-    offset: Type.Integer(),
+    offset: Type.Integer({ description: PAGE_OFFSET_NOTE }),
     total: Type.Integer(),
+    next_cursor: NextCursor,
   },
   { additionalProperties: false },
 );
@@ -97,6 +99,7 @@ export const JobListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+    starting_after: StartingAfterJob,
     ...jobListFilters,
   },
   { additionalProperties: false, patternProperties: jobListMetadataPattern },

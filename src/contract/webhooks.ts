@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Uuid } from './common.js';
+import { NextCursor, PAGE_OFFSET_NOTE, StartingAfterToken } from './pagination.js';
 import { WebhookEvents, WebhookUrl } from './webhook-events.js';
 
 export const DeliveryId = Type.String({ pattern: '^msg_[0-9a-f]{32}$', description: 'Delivery id: the webhook-id header of every attempt.' });
@@ -32,7 +33,7 @@ export const WebhookDelivery = Type.Object(
 );
 
 export const DeliveryList = Type.Object(
-  { deliveries: Type.Array(Type.Ref('WebhookDelivery')), limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() },
+  { deliveries: Type.Array(Type.Ref('WebhookDelivery')), limit: Type.Integer(), offset: Type.Integer({ description: PAGE_OFFSET_NOTE }), total: Type.Integer(), next_cursor: NextCursor },
   { additionalProperties: false },
 );
 
@@ -41,6 +42,7 @@ export const DeliveryListQuery = Type.Object(
     job_id: Type.Optional(Uuid),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+    starting_after: StartingAfterToken,
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
 import type { JobStatus } from '../store/schema.js';
 import { summaryTotal } from './list-total.js';
+import { trimPage, type PageAt, type PageOf } from '../util/cursor.js';
 
 /** GET /v1/jobs filters; every one given must match (AND). Times are epoch ms, bounds exclusive. */
 export interface JobFilters {
@@ -36,25 +37,45 @@ function filtered(db: Db, accountId: string, f: JobFilters) {
 }
 
 /**
- * One page of an account's jobs, newest first, with the total of the same filter. The total comes
- * from the same statement (a window count), so a page and its total always describe one
- * snapshot, even while other processes insert jobs.
+ * One page of an account's jobs, newest first (id descending: ids are UUIDv7, so id order is
+ * creation order and every job has its own place), with the total of the same filter.
+ *
+ * With `after` (a job id, the last of the previous page) the page is a keyset read, `id < after`,
+ * which no concurrent insert can shift: new jobs sort before any cursor taken earlier, so a walk
+ * sees every job that existed when it started exactly once. The id is only a position: it need
+ * not be a job of this account (or any job), and it selects nothing but this account's rows.
+ * Without `after`, Depicta's offset: the total comes from the same statement (a window count),
+ * so a page and its total describe one snapshot. On the cursor path the window would count only
+ * what follows the cursor, so the total of the whole filter is a second count.
  */
-export async function listJobs(db: Db, accountId: string, limit: number, offset: number, f: JobFilters): Promise<{ rows: JobRow[]; total: number }> {
+export async function listJobs(db: Db, accountId: string, page: PageAt<string>, f: JobFilters): Promise<PageOf<JobRow>> {
+  // Status and operation filters are totalled from the per-account summaries in the page's own
+  // statement (src/jobs/list-total.ts); other filters count their rows.
   const counted = summaryTotal(accountId, f);
+  const countAll = async () =>
+    Number(
+      (counted
+        ? await db.selectNoFrom(counted.as('n')).executeTakeFirstOrThrow()
+        : await filtered(db, accountId, f).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()
+      ).n,
+    );
+  if (page.after !== undefined) {
+    let q = filtered(db, accountId, f).selectAll('jobs');
+    if (counted) q = q.select(counted.as('total_count')) as unknown as typeof q;
+    const rows = (await q.where('jobs.id', '<', page.after).orderBy('jobs.id', 'desc').limit(page.limit + 1).execute()) as (JobRow & { total_count?: number })[];
+    const total = counted && rows.length > 0 ? Number(rows[0]!.total_count) : await countAll();
+    return { ...trimPage(rows.map(({ total_count: _t, ...r }) => r as JobRow), page.limit), total };
+  }
   const rows = await filtered(db, accountId, f)
     .selectAll('jobs')
     .select((counted ?? sql<number>`count(*) over ()`).as('total_count'))
     .orderBy('jobs.id', 'desc')
-    .limit(limit)
-    .offset(offset)
+    .limit(page.limit + 1)
+    .offset(page.offset)
     .execute();
   if (rows.length > 0) {
     const total = Number(rows[0]!.total_count);
-    return { rows: rows.map(({ total_count: _t, ...r }) => r as JobRow), total };
+    return { ...trimPage(rows.map(({ total_count: _t, ...r }) => r as JobRow), page.limit), total };
   }
-  const n = counted
-    ? await db.selectNoFrom(counted.as('n')).executeTakeFirstOrThrow()
-    : await filtered(db, accountId, f).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
-  return { rows: [], total: Number(n.n) };
+  return { rows: [], total: await countAll(), more: false };
 }

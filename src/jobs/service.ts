@@ -29,6 +29,7 @@ import { cancel } from './transitions/cancel.js';
 import { retryScene, type SceneRetryPrice } from './transitions/retry-scene.js';
 import { LeaseLost } from './lease-lost.js';
 import { listJobs, type JobFilters } from './list.js';
+import type { PageAt, PageOf } from '../util/cursor.js';
 import { taskOf } from './task-of.js';
 import { dependencyFault } from '../util/dependency-fault.js';
 import { crashPoint } from '../util/crash.js';
@@ -291,8 +292,9 @@ export class JobService {
     return (await this.jobOfAccount(id, accountId))[0];
   }
 
-  async list(accountId: string, limit: number, offset: number, filters: JobFilters = {}): Promise<{ rows: JobRow[]; total: number }> {
-    return listJobs(this.db, accountId, limit, offset, filters);
+  /** A page of the account's jobs: after a job id (cursor) or at an offset (src/jobs/list.ts). */
+  async list(accountId: string, page: PageAt<string>, filters: JobFilters = {}): Promise<PageOf<JobRow>> {
+    return listJobs(this.db, accountId, page, filters);
   }
 
   /** The request's retention_days, else the account's default, else null (the server default at settle time). */

@@ -1,4 +1,5 @@
 import { EaselError } from './errors.js';
+import { cursorPages, pageQuery } from './pages.js';
 import type { BatchItem, BatchItemList, BatchItemQuery, BatchOptions } from './types.js';
 
 /** What the JSONL file of a multipart batch may be: its text, its bytes, or a Blob. */
@@ -41,7 +42,7 @@ export function parseBatchResults(text: string): BatchItem[] {
 
 /** The query string of an items page: a status list becomes one comma list. */
 export function itemQuery(q: BatchItemQuery): Record<string, string | number | undefined> {
-  return { status: Array.isArray(q.status) ? q.status.join(',') : q.status, limit: q.limit, offset: q.offset };
+  return { status: Array.isArray(q.status) ? q.status.join(',') : q.status, limit: q.limit, offset: q.offset, starting_after: q.starting_after };
 }
 
 /** What paging needs from a client (the Easel class has it), named here so client.ts → batches.ts stays one-way. */
@@ -50,18 +51,12 @@ export interface BatchItemLister {
 }
 
 /**
- * Every page of a batch's items from `query.offset` on (`query.limit` a page, default 500, the
- * most the server gives), until `total`. Pages are read by offset: with a status filter, items that
- * change state between two pages can move across the page boundary, so for an exact set either
- * read a finished batch, read without a filter (index order never changes) or use `batchResults`.
+ * Every page of a batch's items from `query.offset` (or `query.starting_after`) on, `query.limit`
+ * a page (default 500, the most the server gives), following each page's cursor. The cursor is an
+ * item index, so with a status filter an item that changes state between two pages is neither
+ * read twice nor skipped because another moved (it is listed if it matches when its page is read).
  */
-export async function* batchItemPages(client: BatchItemLister, id: string, query: BatchItemQuery = {}, o: { signal?: AbortSignal } = {}): AsyncGenerator<BatchItemList> {
-  const limit = query.limit ?? 500;
-  let offset = query.offset ?? 0;
-  for (;;) {
-    const page = await client.listBatchItems(id, { ...query, limit, offset }, o);
-    yield page;
-    offset += page.items.length;
-    if (page.items.length === 0 || offset >= page.total) return;
-  }
+export function batchItemPages(client: BatchItemLister, id: string, query: BatchItemQuery = {}, o: { signal?: AbortSignal } = {}): AsyncGenerator<BatchItemList> {
+  const first = { ...query, limit: query.limit ?? 500 };
+  return cursorPages((cursor) => client.listBatchItems(id, pageQuery(first, cursor), o));
 }

@@ -6,12 +6,13 @@ import { sleep, waitForJob, type WaitOptions } from './wait.js';
 import { MIME_OF, sniffImageFormat } from '../contract/image-formats.js';
 import { downloadAll, type DownloadedFile, type DownloadOptions } from './download.js';
 import { batchForm, batchItemPages, itemQuery, parseBatchResults, type JsonlSource } from './batches.js';
+import { cursorPages, pageQuery } from './pages.js';
 import type {
   ApiKey, ApiKeyList, CreateKeyRequest, CreatedApiKey, AdjustRequest, CombineRequest, ConvertRequest, CropRequest, EditKind, EditRequest, FlipRequest, GenerateDiagramRequest,
   GenerateGraphicRequest, GenerateImageRequest, GenerationResponse, Job, JobList, JobResult, Ledger, LedgerQuery, ListJobsQuery,
   MetadataStripRequest, ModelList, OptimizeRequest, OverlayRequest, Pricing, ProcessResponse, Profile, RemoveBackgroundRequest,
   ResizeRequest, RotateRequest, StoryAccepted, StoryRequest, StoryResult, TrimRequest, UploadResponse,
-  AccountWebhook, DeliveryList, Quote, RotateSecretRequest, SetWebhookRequest, WebhookDelivery,
+  AccountWebhook, DeliveryList, DeliveryListQuery, LedgerEntry, Quote, RotateSecretRequest, SetWebhookRequest, WebhookDelivery,
   BatchAccepted, BatchCreateRequest, BatchItem, BatchItemList, BatchItemQuery, BatchJob, BatchOptions,
 } from './types.js';
 
@@ -195,8 +196,17 @@ export class Easel {
   getStoryJob(id: string, o?: RequestOptions): Promise<Job<StoryResult>> {
     return this.request('getStoryJob', { params: { id } }, o);
   }
+  /** One page, newest first; `starting_after` (a page's `next_cursor`) or `offset` places it, filters as the query says. */
   listJobs(query: ListJobsQuery = {}, o?: RequestOptions): Promise<JobList> {
     return this.request('listJobs', { query: { ...query } }, o);
+  }
+  /** Every page of the filtered list, by cursor: jobs created meanwhile neither repeat nor skip one. */
+  jobPages(query: ListJobsQuery = {}, o?: RequestOptions): AsyncGenerator<JobList> {
+    return cursorPages((cursor) => this.listJobs(pageQuery(query, cursor), o));
+  }
+  /** Every job of the filtered list, newest first, across pages: `for await (const job of easel.iterateJobs({ status: 'failed' }))`. */
+  async *iterateJobs(query: ListJobsQuery = {}, o?: RequestOptions): AsyncGenerator<Job> {
+    for await (const page of this.jobPages(query, o)) yield* page.generations;
   }
   cancelJob(id: string, o?: RequestOptions): Promise<Job> {
     return this.request('cancelJob', { params: { id } }, o);
@@ -231,8 +241,12 @@ export class Easel {
   rotateWebhookSecret(body: RotateSecretRequest = {}, o?: RequestOptions): Promise<AccountWebhook> {
     return this.request('rotateWebhookSecret', { body }, o);
   }
-  listDeliveries(query: { job_id?: string; limit?: number; offset?: number } = {}, o?: RequestOptions): Promise<DeliveryList> {
+  listDeliveries(query: DeliveryListQuery = {}, o?: RequestOptions): Promise<DeliveryList> {
     return this.request('listDeliveries', { query: { ...query } }, o);
+  }
+  /** Every delivery (of one job with `job_id`), oldest first, across pages by cursor. */
+  async *iterateDeliveries(query: DeliveryListQuery = {}, o?: RequestOptions): AsyncGenerator<WebhookDelivery> {
+    for await (const page of cursorPages((cursor) => this.listDeliveries(pageQuery(query, cursor), o))) yield* page.deliveries;
   }
   redeliver(id: string, o?: RequestOptions): Promise<WebhookDelivery> {
     return this.request('redeliver', { params: { id } }, o);
@@ -268,7 +282,7 @@ export class Easel {
   listBatchItems(id: string, query: BatchItemQuery = {}, o?: RequestOptions): Promise<BatchItemList> {
     return this.request('listBatchItems', { params: { id }, query: itemQuery(query) }, o);
   }
-  /** Every page of the batch's items (see `batchItemPages` for what offset paging means while it runs). */
+  /** Every page of the batch's items, by cursor (see `batchItemPages`). */
   batchItemPages(id: string, query: BatchItemQuery = {}, o: { signal?: AbortSignal } = {}): AsyncGenerator<BatchItemList> {
     return batchItemPages(this, id, query, o);
   }
@@ -298,6 +312,10 @@ export class Easel {
   }
   ledger(query: LedgerQuery = {}, o?: RequestOptions): Promise<Ledger> {
     return this.request('ledger', { query: { ...query } }, o);
+  }
+  /** Every ledger entry, newest first, across pages by cursor. */
+  async *iterateLedger(query: LedgerQuery = {}, o?: RequestOptions): AsyncGenerator<LedgerEntry> {
+    for await (const page of cursorPages((cursor) => this.ledger(pageQuery(query, cursor), o))) yield* page.entries;
   }
   /** The account's API keys (never their secrets). Needs an admin key (403 insufficient_scope otherwise). */
   listKeys(o?: RequestOptions): Promise<ApiKeyList> {

@@ -15,7 +15,7 @@ import type { GenerateDiagramBody, GenerateGraphicBody, combineJsonBody, editJso
 import type { ApiKeyList as ApiKeyListSchema, ApiKeyView, CreateKeyBody, CreatedApiKey as CreatedApiKeySchema } from '../contract/keys.js';
 import type { LedgerEntry as LedgerEntrySchema, LedgerPage, LedgerQuery as LedgerQuerySchema, Profile as ProfileSchema } from '../contract/account.js';
 import type { ProcessResponse as ProcessResponseSchema, UploadResponse as UploadResponseSchema } from '../contract/process.js';
-import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
+import type { AccountWebhook as AccountWebhookSchema, AccountWebhookBody, DeliveryList as DeliveryListSchema, DeliveryListQuery as DeliveryListQuerySchema, RotateSecretBody, WebhookDelivery as WebhookDeliverySchema } from '../contract/webhooks.js';
 import type { Quote as QuoteSchema } from '../contract/quote.js';
 import type { JobProgress as JobProgressSchema, ProgressEvent as ProgressEventSchema } from '../contract/progress.js';
 import type { BatchAccepted as BatchAcceptedSchema, BatchItem as BatchItemSchema, BatchItemList as BatchItemListSchema, BatchProgress as BatchProgressSchema, BatchResult as BatchResultSchema, batchCreateFields } from '../contract/batches.js';
@@ -133,7 +133,9 @@ export type SetWebhookRequest = Static<typeof AccountWebhookBody>;
 export type RotateSecretRequest = Static<typeof RotateSecretBody>;
 /** One delivery and every attempt (`GET /v1/webhooks/deliveries`, redeliver). */
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
-export type DeliveryList = Static<typeof DeliveryListSchema>;
+export type DeliveryList = Omit<Static<typeof DeliveryListSchema>, 'deliveries'> & { deliveries: WebhookDelivery[] };
+/** `job_id`, `limit`, and `offset` or `starting_after` (a page's `next_cursor`). */
+export type DeliveryListQuery = Static<typeof DeliveryListQuerySchema>;
 
 /**
  * `POST /v1/batches` as JSON: `operation` is the job operation every item runs (image, graphic,
@@ -162,4 +164,6 @@ export interface BatchItemQuery {
   /** 1–500, default 100. */
   limit?: number;
   offset?: number;
+  /** A page's `next_cursor`: the page after it (not with a non-zero offset). */
+  starting_after?: string;
 }

@@ -223,7 +223,14 @@ export const storyAcceptedSchema = {
 export const jobListSchema = {
   type: 'object',
   required: ['generations', 'limit', 'offset', 'total'],
-  properties: { generations: { type: 'array', items: jobSchema }, limit: { type: 'integer' }, offset: { type: 'integer' }, total: { type: 'integer' } },
+  properties: {
+    generations: { type: 'array', items: jobSchema },
+    limit: { type: 'integer' },
+    offset: { type: 'integer' },
+    total: { type: 'integer' },
+    // Easel extension (issue 25): the cursor of the next page, null on the last.
+    next_cursor: nullable({ type: 'string', minLength: 1 }),
+  },
   additionalProperties: false,
 };
 

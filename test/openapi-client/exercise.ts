@@ -119,6 +119,9 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
   }
   const items = must('GET /v1/batches/{id}/items', await client.GET('/v1/batches/{id}/items', { params: { path: { id: batch.job_id }, query: { status: 'completed', limit: 10 } } }));
   if (items.total !== 2 || !items.items.every((i) => i.result !== undefined)) throw new Error(`items ${JSON.stringify(items)}`);
+  const firstItem = must('GET /v1/batches/{id}/items', await client.GET('/v1/batches/{id}/items', { params: { path: { id: batch.job_id }, query: { limit: 1 } } }));
+  const nextItem = must('GET /v1/batches/{id}/items', await client.GET('/v1/batches/{id}/items', { params: { path: { id: batch.job_id }, query: { limit: 1, starting_after: firstItem.next_cursor ?? undefined } } }));
+  if (nextItem.items[0]?.index !== 1 || nextItem.next_cursor !== null) throw new Error(`items by cursor ${JSON.stringify(nextItem)}`);
   const lines = must('GET /v1/batches/{id}/results.jsonl', await client.GET('/v1/batches/{id}/results.jsonl', { params: { path: { id: batch.job_id } }, parseAs: 'text' }));
   if (String(lines).trim().split('\n').length !== 2) throw new Error(`results.jsonl: ${String(lines)}`);
   const second = must('POST /v1/batches', await client.POST('/v1/batches', { body: { operation: 'image', items: Array.from({ length: 20 }, (_, i) => ({ prompt: `batch ${i}` })) } }));
@@ -162,7 +165,14 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
   const scenePng: string = story.result.scenes[0]!.images.png;
   await download(scenePng);
   must('GET /v1/jobs/{id}', await client.GET('/v1/jobs/{id}', { params: { path: { id: story.job_id } } }));
-  must('GET /v1/jobs', await client.GET('/v1/jobs', { params: { query: { limit: 5, status: 'completed' } } }));
+  const jobsPage = must('GET /v1/jobs', await client.GET('/v1/jobs', { params: { query: { limit: 1, status: 'completed' } } }));
+  const jobsNext = must('GET /v1/jobs', await client.GET('/v1/jobs', { params: { query: { limit: 5, status: 'completed', starting_after: jobsPage.next_cursor ?? undefined } } }));
+  if (jobsPage.next_cursor !== jobsPage.generations[0]?.job_id || jobsNext.generations.some((g) => g.job_id === jobsPage.next_cursor)) throw new Error('the jobs cursor is the last job id, and the next page starts after it');
+  // The cursor as the document types it: next_cursor (string | null) back as starting_after.
+  const ledger = must('GET /v1/account/ledger', await client.GET('/v1/account/ledger', { params: { query: { limit: 1 } } }));
+  if (ledger.next_cursor === null) throw new Error('a one-entry ledger page of an account with jobs has a next_cursor');
+  const ledgerNext = must('GET /v1/account/ledger', await client.GET('/v1/account/ledger', { params: { query: { limit: 1, starting_after: ledger.next_cursor } } }));
+  if (ledgerNext.entries[0]?.id === ledger.entries[0]?.id) throw new Error('the cursor page repeated the entry before it');
   must('POST /v1/jobs/{id}/urls', await client.POST('/v1/jobs/{id}/urls', { params: { path: { id: story.job_id } } }));
   const events = await client.GET('/v1/jobs/{id}/events', { params: { path: { id: story.job_id } }, parseAs: 'text' });
   note('GET /v1/jobs/{id}/events', events.response);
@@ -188,6 +198,8 @@ export async function exercise(f: Fixtures): Promise<Call[]> {
 
   // Webhook deliveries of the image (the account webhook was set before it was created).
   const deliveries = must('GET /v1/webhooks/deliveries', await client.GET('/v1/webhooks/deliveries', { params: { query: { job_id: image.id } } }));
+  const deliveryPage = must('GET /v1/webhooks/deliveries', await client.GET('/v1/webhooks/deliveries', { params: { query: { limit: 1 } } }));
+  if (deliveryPage.next_cursor) must('GET /v1/webhooks/deliveries', await client.GET('/v1/webhooks/deliveries', { params: { query: { limit: 1, starting_after: deliveryPage.next_cursor } } }));
   const first = deliveries.deliveries[0];
   if (!first) throw new Error('no webhook delivery for the image');
   must('POST /v1/webhooks/deliveries/{id}/redeliver', await client.POST('/v1/webhooks/deliveries/{id}/redeliver', { params: { path: { id: first.id } } }));

@@ -4,7 +4,8 @@ import type { Services } from '../../app.js';
 import { DateTime, Eur, Uuid, errorResponses } from '../../contract/common.js';
 import { requireAuth } from '../auth.js';
 import { LedgerPage, LedgerQuery, Profile } from '../../contract/account.js';
-import { ledgerPage } from '../../accounts/usage.js';
+import { ledgerCursor, ledgerPage } from '../../accounts/usage.js';
+import { cursorOf, pageRequest } from '../page-request.js';
 import { accountProfile } from '../../accounts/profile.js';
 
 export function accountRoutes(app: FastifyInstance, s: Services): void {
@@ -23,7 +24,7 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         summary: 'Your ledger: every money movement, newest first (Easel)',
         description:
-          'Paginated like GET /v1/jobs (limit 1–100, default 20; offset). Each entry: id, kind (grant, hold, capture, release, …), amount_eur (change to the spendable balance), held_delta_eur (change to the held amount), job_id, note, created_at. ' +
+          'Paginated like GET /v1/jobs (limit 1–100, default 20; offset, or the Easel cursor: next_cursor, an opaque token, back as starting_after; null on the last page). Each entry: id, kind (grant, hold, capture, release, …), amount_eur (change to the spendable balance), held_delta_eur (change to the held amount), job_id, note, created_at. ' +
           'The sum of amount_eur over all entries is balance_eur; the sum of held_delta_eur is held_eur.',
         tags: ['account'],
         querystring: LedgerQuery,
@@ -33,10 +34,11 @@ export function accountRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const auth = requireAuth(req);
       const q = req.query as Static<typeof LedgerQuery>;
-      const limit = q.limit ?? 20;
-      const offset = q.offset ?? 0;
-      const page = await ledgerPage(s.db, auth.accountId, limit, offset);
-      return { entries: page.entries, limit, offset, total: page.total };
+      const { limit, offset, startingAfter } = pageRequest(q, 20);
+      const after = cursorOf(startingAfter, ledgerCursor.decode, 'GET /v1/account/ledger');
+      const page = await ledgerPage(s.db, auth.accountId, { limit, offset, after });
+      const last = page.rows[page.rows.length - 1];
+      return { entries: page.rows, limit, offset, total: page.total, next_cursor: page.more && last ? ledgerCursor.encode(last) : null };
     },
   );
 }

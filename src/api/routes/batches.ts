@@ -13,7 +13,8 @@ import { toEaselError } from '../error-handler.js';
 import { createContext } from '../prepare/context.js';
 import { BATCH_OPERATIONS, prepareBatch } from '../prepare/batch.js';
 import { BATCH_OPERATION } from '../../jobs/batch-operation.js';
-import { allBatchItems, batchItems } from '../../batches/items.js';
+import { allBatchItems, batchItemCursor, batchItems } from '../../batches/items.js';
+import { cursorOf, pageRequest } from '../page-request.js';
 import { batchTotals } from '../../batches/progress.js';
 import { presentBatchItem } from '../../views/present-batch-item.js';
 import { storedStatusesOf } from '../../jobs/seed-status.js';
@@ -113,7 +114,8 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
       schema: {
         summary: "List a batch's items (Easel)",
         description:
-          'The items in request order: each with its index, job_id, status, cost, and its result (fresh signed URLs) or error. `status` filters (comma list; failed includes canceled items, canceled selects them alone); `total` counts the filtered items. Each item is also a job: GET /v1/jobs/{job_id}.',
+          'The items in request order: each with its index, job_id, status, cost, and its result (fresh signed URLs) or error. `status` filters (comma list; failed includes canceled items, canceled selects them alone); `total` counts the filtered items. Each item is also a job: GET /v1/jobs/{job_id}. ' +
+          'Pages by offset, or by the Easel cursor: next_cursor (an opaque token, null on the last page) back as starting_after, with the same status filter; a cursor page starts after an item index, so items that change status between two pages are neither repeated nor skipped by the index order.',
         tags: ['batches'],
         params: JobIdParams,
         querystring: BatchItemQuery,
@@ -123,10 +125,11 @@ export function batchRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const batch = await batchOf(s, req);
       const q = req.query as Static<typeof BatchItemQuery>;
-      const limit = q.limit ?? 100;
-      const offset = q.offset ?? 0;
-      const { rows, total } = await batchItems(s.db, batch.id, q.status ? storedStatusesOf(q.status.split(',')) : null, limit, offset);
-      return { items: await Promise.all(rows.map((r) => presentBatchItem(s.presenter, r))), limit, offset, total };
+      const { limit, offset, startingAfter } = pageRequest(q, 100);
+      const after = cursorOf(startingAfter, batchItemCursor.decode, 'GET /v1/batches/{id}/items');
+      const { rows, total, more } = await batchItems(s.db, batch.id, q.status ? storedStatusesOf(q.status.split(',')) : null, { limit, offset, after });
+      const last = rows[rows.length - 1];
+      return { items: await Promise.all(rows.map((r) => presentBatchItem(s.presenter, r))), limit, offset, total, next_cursor: more && last ? batchItemCursor.encode(last) : null };
     },
   );
 

@@ -6,6 +6,7 @@ import { JobList, JobListQuery } from '../../contract/jobs.js';
 import { requireAuth } from '../auth.js';
 import { notFound } from '../../errors.js';
 import { jobFiltersOf } from '../../jobs/list-query.js';
+import { pageRequest } from '../page-request.js';
 
 export function jobRoutes(app: FastifyInstance, s: Services): void {
   const getJob = async (id: string, accountId: string) => {
@@ -45,7 +46,10 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
     {
       schema: {
         summary: 'List your jobs, newest first',
-        description: 'Easel filters (all optional, combined with AND; total counts the filtered set): status and operation (comma-separated lists), created_after / created_before (RFC 3339, exclusive), metadata[key]=value (repeat for several keys).',
+        description:
+          'Easel filters (all optional, combined with AND; total counts the filtered set): status and operation (comma-separated lists), created_after / created_before (RFC 3339, exclusive), metadata[key]=value (repeat for several keys). ' +
+          'Easel cursor: next_cursor is the id of the page\'s last job when more follow (null on the last page); send it back as starting_after for the next page, with the same filters. ' +
+          'A cursor page is read by position (id < starting_after), so jobs created meanwhile neither repeat nor skip a job; offset (Depicta) still works but slows down on deep pages of large accounts.',
         tags: ['jobs'],
         querystring: JobListQuery,
         response: { 200: JobList, ...errorResponses(400, 401) },
@@ -54,10 +58,13 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
     async (req) => {
       const auth = requireAuth(req);
       const q = req.query as Static<typeof JobListQuery>;
-      const limit = q.limit ?? 20;
-      const offset = q.offset ?? 0;
-      const { rows, total } = await s.jobs.list(auth.accountId, limit, offset, jobFiltersOf(q as Record<string, unknown>));
-      return { generations: await Promise.all(rows.map((r) => s.presenter.job(r))), limit, offset, total };
+      const page = pageRequest(q, 20);
+      const filters = jobFiltersOf(q as Record<string, unknown>);
+      // A UUID (checked by the schema) in the stored form: ids are lower-case, and text compares by case.
+      const after = page.startingAfter?.toLowerCase();
+      const { rows, total, more } = await s.jobs.list(auth.accountId, { limit: page.limit, offset: page.offset, after }, filters);
+      const next_cursor = more ? rows[rows.length - 1]!.id : null;
+      return { generations: await Promise.all(rows.map((r) => s.presenter.job(r))), limit: page.limit, offset: page.offset, total, next_cursor };
     },
   );
 }

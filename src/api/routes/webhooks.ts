@@ -7,7 +7,8 @@ import { requireAuth } from '../auth.js';
 import { notFound } from '../../errors.js';
 import { isoSeconds } from '../../util/time.js';
 import { DEFAULT_ROTATION_OVERLAP_S, rotateWebhookSecret, signingSecrets, webhookSettings } from '../../webhooks/secret.js';
-import { listDeliveries, redeliver } from '../../webhooks/deliveries.js';
+import { deliveryCursor, listDeliveries, redeliver } from '../../webhooks/deliveries.js';
+import { cursorOf, pageRequest } from '../page-request.js';
 import { setAccountWebhook } from '../../webhooks/account-webhook.js';
 import { checkWebhookUrl } from '../create-extras.js';
 
@@ -94,7 +95,9 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
     {
       schema: {
         summary: 'Your webhook deliveries and every attempt (Easel)',
-        description: 'Oldest first; job_id filters to one job (404 if it is not yours). Each attempt: status_code, latency_ms, error, time.',
+        description:
+          'Oldest first; job_id filters to one job (404 if it is not yours). Each attempt: status_code, latency_ms, error, time. ' +
+          'Pages by offset, or by the Easel cursor: next_cursor (an opaque token, null on the last page) back as starting_after, with the same job_id; deliveries queued meanwhile are appended after it, never shifting the walk.',
         tags: ['webhooks'],
         querystring: DeliveryListQuery,
         response: { 200: DeliveryList, ...errorResponses(400, 401, 404) },
@@ -104,10 +107,10 @@ export function webhookRoutes(app: FastifyInstance, s: Services): void {
       const auth = requireAuth(req);
       const q = req.query as Static<typeof DeliveryListQuery>;
       if (q.job_id && !(await s.jobs.getForAccount(q.job_id, auth.accountId))) throw notFound(`No job ${q.job_id}.`);
-      const limit = q.limit ?? 50;
-      const offset = q.offset ?? 0;
-      const page = await listDeliveries(s.db, auth.accountId, q.job_id, limit, offset);
-      return { deliveries: page.deliveries, limit, offset, total: page.total };
+      const { limit, offset, startingAfter } = pageRequest(q, 50);
+      const after = cursorOf(startingAfter, deliveryCursor.decode, 'GET /v1/webhooks/deliveries');
+      const page = await listDeliveries(s.db, auth.accountId, q.job_id, { limit, offset, after });
+      return { deliveries: page.deliveries, limit, offset, total: page.total, next_cursor: page.next ? deliveryCursor.encode(page.next) : null };
     },
   );
 

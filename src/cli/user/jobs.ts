@@ -34,18 +34,24 @@ export function registerJobCommands(program: Command): void {
       .command('list')
       .description('recent jobs, newest first')
       .addOption(new Option('--limit <n>', '1–100').argParser(intArg).default(20))
-      .addOption(new Option('--offset <n>', 'skip this many').argParser(intArg).default(0)),
+      .addOption(new Option('--offset <n>', 'skip this many').argParser(intArg).default(0))
+      .addOption(new Option('--starting-after <job_id>', 'the page after this job (the "next:" of the previous page); not with --offset')),
   ).action(
-    run(async (o: ClientFlags & { limit: number; offset: number }) => {
+    run(async (o: ClientFlags & { limit: number; offset: number; startingAfter?: string }) => {
       const ctx = makeCtx(o);
-      const list = await ctx.easel.listJobs({ limit: o.limit, offset: o.offset });
+      // Both go to the server as given: a cursor with a non-zero offset is its 400, not silently one of them.
+      const list = await ctx.easel.listJobs({ limit: o.limit, offset: o.offset, ...(o.startingAfter ? { starting_after: o.startingAfter } : {}) });
       if (ctx.mode === 'json') return ctx.json(list);
       for (const j of list.generations) {
         const prompt = j.prompt ? (j.prompt.length > 48 ? `${j.prompt.slice(0, 47)}…` : j.prompt) : '';
         const cols = [j.job_id, j.operation.padEnd(10), displayStatus(j).padEnd(10), j.created_at, progress(j).padEnd(5), prompt];
         ctx.out(ctx.mode === 'pipe' ? cols.map((c) => c.trim()).join('\t') : cols.join('  ').trimEnd());
       }
-      if (ctx.mode === 'human') ctx.out(`${list.generations.length} of ${list.total} job(s)`);
+      if (ctx.mode === 'human') {
+        ctx.out(`${list.generations.length} of ${list.total} job(s)`);
+        // The cursor of the next page: stable however many jobs are created meanwhile.
+        if (list.next_cursor) ctx.out(`next: easel jobs list --starting-after ${list.next_cursor}`);
+      }
     }),
   );
 
