@@ -12,6 +12,8 @@ import { BIN, EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, download, waitFor 
 import { auditLedger } from '../helpers/ledger.js';
 import { queryDb, writeDb } from '../helpers/store-snapshot.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
+import { uploadBytes } from '../helpers/upload.js';
+import { photoLike } from '../helpers/images.js';
 
 /**
  * Backups (issue 25, item 5). `easel backup` / `easel restore` are the embedded mode's (SQLite and
@@ -61,6 +63,8 @@ if (MODE === 'embedded') {
     let snapshot = new Map<string, string>();
     /** A completed job whose files the "sweeper" deleted between the snapshot and the copy. */
     let swept = '';
+    /** An upload made before the backup: its bytes. */
+    let uploaded: Buffer;
 
     before(async () => {
       // Two slots and 1.5 s a picture: 20 jobs take about 15 s, so the backup finds most still queued or running.
@@ -86,6 +90,9 @@ if (MODE === 'embedded') {
     };
 
     it('takes a consistent backup online while 20 jobs are queued or running; a blob swept meanwhile is marked expired in it, not hidden', async () => {
+      uploaded = await photoLike(160, 120);
+      const up = await uploadBytes(srv.baseUrl, key, uploaded);
+      assert.equal(up.status, 200, up.text);
       for (let i = 0; i < 20; i++) {
         const r = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: `a lighthouse, take ${i}`, aspect_ratio: '21:9' }, headers: { prefer: 'wait=0' } });
         assert.equal(r.status, 202, r.text);
@@ -104,7 +111,7 @@ if (MODE === 'embedded') {
 
       const b = await srv.cli(['backup', backupDir]);
       assert.equal(b.code, 0, b.stderr);
-      assert.match(b.stdout, /backup written to .*: 1 accounts, 20 jobs/);
+      assert.match(b.stdout, /backup written to .*: 1 accounts, 20 jobs, \d+ ledger rows, 1 uploads/);
       assert.match(b.stderr, new RegExp(`job ${swept}: its files were deleted by the retention sweeper during the backup; marked expired`));
 
       const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, 'manifest.json'), 'utf8'));
@@ -171,7 +178,9 @@ if (MODE === 'embedded') {
       restored = await EaselProcess.start({ dataDir: newDir, env: { EASEL_LEASE_MS: '2000' } });
       const verify = await restored.cli(['verify']);
       assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-      assert.match(verify.stdout, /^ok: ledger exact, every referenced blob present; 1 accounts, 20 jobs/m);
+      assert.match(verify.stdout, /^ok: ledger exact, every referenced blob present; 1 accounts, 20 jobs \(19 with kept files\), 1 uploads/m);
+      const [upRow] = await queryDb(restored, 'select key from uploads');
+      assert.deepEqual(fs.readFileSync(path.join(newDir, 'blobs', ...String(upRow!.key).split('/'))), uploaded, 'the upload is restored byte for byte');
 
       for (const [id, status] of snapshot) {
         if (status !== 'completed' || id === swept) continue;
