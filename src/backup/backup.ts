@@ -6,7 +6,7 @@ import { BLOB_KEY_RE } from '../blob/port.js';
 import { mapLimit } from '../util/map-limit.js';
 import { PRIVATE_DIR_MODE } from '../util/private-files.js';
 import { jobBlobKeys } from './blob-refs.js';
-import { copyHashed, hashFile, isEmptyDir, listFiles, type FileEntry } from './files.js';
+import { copyHashed, flushFilesystem, hashFile, isEmptyDir, listFiles, type FileEntry } from './files.js';
 import { DB_FILE, FILES_LIST, MANIFEST_FORMAT, MANIFEST_VERSION, writeManifest, type Dropped, type Manifest } from './manifest.js';
 
 const PAGE = 500;
@@ -167,7 +167,9 @@ export async function backup(config: Config, dir: string, log: (line: string) =>
     counts,
     dropped,
   };
+  flushFilesystem(target);
   writeManifest(target, manifest);
+  flushFilesystem(target);
   return { manifest, damaged: dropped.filter((d) => d.reason === 'missing') };
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { spawnSync } from 'node:child_process';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.js';
 
 /** One file of a backup: its path inside the backup (and the data directory), size and SHA-256. */
@@ -13,7 +14,9 @@ export interface FileEntry {
 }
 
 /**
- * Streams `src` to `dest` (created private, flushed) while hashing what was read. null when `src`
+ * Streams `src` to `dest` (created private) while hashing what was read. Not flushed one by one
+ * (an fsync per blob made a backup of 60 000 files 4× slower): callers flush the whole
+ * filesystem once at the end (flushFilesystem). null when `src`
  * does not exist (a blob deleted since it was listed). When `expect` is given, a copy whose bytes
  * differ is removed and reported as an error naming the file.
  */
@@ -40,13 +43,6 @@ export async function copyHashed(src: string, dest: string, rel: string, expect?
     },
     fs.createWriteStream(dest, { mode: PRIVATE_FILE_MODE }),
   );
-  // Flushed before the copy counts: a backup (or a restored data directory) survives a power cut.
-  const fh = await fsp.open(dest, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
   const entry = { path: rel, size, sha256: hash.digest('hex') };
   if (expect && (expect.size !== entry.size || expect.sha256 !== entry.sha256)) {
     await fsp.rm(dest, { force: true });
@@ -95,4 +91,14 @@ export async function hashFile(file: string, rel: string): Promise<FileEntry> {
     size += c.length;
   }
   return { path: rel, size, sha256: hash.digest('hex') };
+}
+
+/**
+ * Flushes everything written to the filesystem holding `dir` to disk, once, before a backup's
+ * manifest (or a restore's database) is put in place: `sync -f` (syncfs) where coreutils has it,
+ * else a plain `sync`.
+ */
+export function flushFilesystem(dir: string): void {
+  const r = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
+  if (r.status !== 0) spawnSync('sync', [], { stdio: 'ignore' });
 }

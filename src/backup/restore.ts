@@ -4,12 +4,15 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Config } from '../config.js';
 import { PRIVATE_DIR_MODE } from '../util/private-files.js';
+import { mapLimit } from '../util/map-limit.js';
 import { assertEmbedded, BackupError } from './backup.js';
-import { copyHashed, hashFile, isEmptyDir, type FileEntry } from './files.js';
+import { copyHashed, flushFilesystem, hashFile, isEmptyDir, type FileEntry } from './files.js';
 import { DB_FILE, FILES_LIST, readManifest, type Manifest } from './manifest.js';
 
 /** What a data directory holds that a restore replaces (--force removes only these). */
 const DATA_ENTRIES = ['blobs', 'c2pa', 'secrets.json', 'tmp'];
+/** Files copied at once. */
+const COPY_CONCURRENCY = 8;
 
 /**
  * `easel restore DIR` into the configured (EASEL_DATA_DIR) data directory, which must be empty or
@@ -44,21 +47,32 @@ export async function restore(config: Config, dir: string, opts: { force: boolea
   try {
     let files = 0;
     const lines = readline.createInterface({ input: fs.createReadStream(path.join(from, FILES_LIST)), crlfDelay: Infinity });
+    // Checked and copied 8 at a time, in batches read from the list as it streams.
+    let batch: FileEntry[] = [];
+    const copyBatch = async () => {
+      await mapLimit(batch, COPY_CONCURRENCY, async (e) => {
+        const parts = e.path.split('/');
+        const got = await copyHashed(path.join(from, ...parts), path.join(staging, ...parts), e.path, e).catch((err: Error) => {
+          throw new BackupError(err.message);
+        });
+        if (!got) throw new BackupError(`${e.path} is listed in ${FILES_LIST} but missing from ${from}: the backup is damaged`);
+      });
+      files += batch.length;
+      if (Math.floor(files / 10_000) !== Math.floor((files - batch.length) / 10_000)) log(`${files} files restored`);
+      batch = [];
+    };
     for await (const line of lines) {
       if (!line) continue;
       const e = JSON.parse(line) as FileEntry;
       if (e.path.split('/').some((p) => p === '..' || p === '') || path.isAbsolute(e.path)) throw new BackupError(`${FILES_LIST} names an unsafe path: ${e.path}`);
-      const parts = e.path.split('/');
-      const got = await copyHashed(path.join(from, ...parts), path.join(staging, ...parts), e.path, e).catch((err: Error) => {
-        throw new BackupError(err.message);
-      });
-      if (!got) throw new BackupError(`${e.path} is listed in ${FILES_LIST} but missing from ${from}: the backup is damaged`);
-      files++;
-      if (files % 10_000 === 0) log(`${files} files restored`);
+      batch.push(e);
+      if (batch.length >= 256) await copyBatch();
     }
+    await copyBatch();
     if (files !== manifest.counts.files) throw new BackupError(`${FILES_LIST} lists ${files} files, the manifest counts ${manifest.counts.files}: the backup is damaged`);
     await copyHashed(path.join(from, DB_FILE), path.join(staging, DB_FILE), DB_FILE, manifest.database);
 
+    flushFilesystem(staging);
     // Into place: the old entries out (--force), the restored ones in, the database last.
     const dbName = path.basename(config.databaseFile);
     for (const name of [...DATA_ENTRIES, dbName, `${dbName}-wal`, `${dbName}-shm`, `${dbName}-journal`]) {
@@ -67,6 +81,7 @@ export async function restore(config: Config, dir: string, opts: { force: boolea
     for (const name of fs.readdirSync(staging)) if (name !== DB_FILE) fs.renameSync(path.join(staging, name), path.join(to, name));
     fs.mkdirSync(path.dirname(config.databaseFile), { recursive: true, mode: PRIVATE_DIR_MODE });
     fs.renameSync(path.join(staging, DB_FILE), config.databaseFile);
+    flushFilesystem(to);
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
   }
