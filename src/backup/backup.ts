@@ -142,6 +142,9 @@ export async function backup(config: Config, dir: string, log: (line: string) =>
         if (e) record(e);
       }
     }
+  } catch (e) {
+    snap.close();
+    throw e;
   } finally {
     fs.fsyncSync(list);
     fs.closeSync(list);
