@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerOperatorCommands } from './cli/operator.js';
 import { registerUserCommands } from './cli/user/index.js';
+import { registerBackupCommands } from './cli/backup.js';
 import { OperatorError } from './accounts/accounts.js';
 
 // serve and worker load the whole server (fastify, sharp, queue engines): imported only when run,
@@ -21,6 +22,7 @@ program
   .action(async () => (await import('./cli/worker.js')).worker());
 
 registerOperatorCommands(program);
+registerBackupCommands(program);
 registerUserCommands(program);
 
 try {

@@ -23,6 +23,8 @@ export interface Core {
   jobs: JobService;
   stale: { transition: string; fence: Fence }[];
   leaseMs: number;
+  /** Where the store is: its SQLite file, or its PostgreSQL URL (for readers of the raw store). */
+  location: { sqliteFile: string | null; databaseUrl: string | null };
   /** A new account holding `eur` in credits; returns its id. */
   account(name: string, eur?: number): Promise<string>;
   /** A pending job of `holdMicros`, committed with its task. */
@@ -61,6 +63,7 @@ export async function openCore(opts: CoreOptions = {}): Promise<Core> {
     ...(await open()),
     stale,
     leaseMs,
+    location: { sqliteFile: dir ? path.join(dir, 'easel.sqlite') : null, databaseUrl: url },
     async account(name, eur = 1) {
       return (await createKey(core.db, { name, creditsMicros: Math.round(eur * 1e6) })).accountId;
     },
