@@ -4,6 +4,15 @@ import type { BlobStore } from './port.js';
 import { assertBlobKey } from './port.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.js';
 import type { UrlSigner } from './url-signer.js';
+import { mapLimit } from '../util/map-limit.js';
+
+/**
+ * Removals in flight at once (the retention sweep's batches). libuv runs file calls on a pool of 4
+ * threads and a recursive rm is a chain of them (lstat, readdir, unlink, rmdir): 16 chains keep the
+ * pool busy (measured: 1 300 job folders/s at 8, 1 500 at 32 on a loaded 2-core machine) without
+ * queueing thousands of calls ahead of the API's own reads.
+ */
+const RM_CONCURRENCY = 16;
 
 /** Local-disk blobs under `<data dir>/blobs`, served by the API at signed `/files/...` URLs. */
 export class FsBlobStore implements BlobStore {
@@ -79,6 +88,14 @@ export class FsBlobStore implements BlobStore {
 
   async deletePrefix(prefix: string): Promise<void> {
     await fs.rm(this.file(prefix), { recursive: true, force: true });
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await mapLimit(keys, RM_CONCURRENCY, (k) => this.delete(k));
+  }
+
+  async deletePrefixes(prefixes: readonly string[]): Promise<void> {
+    await mapLimit(prefixes, RM_CONCURRENCY, (p) => this.deletePrefix(p));
   }
 
   async signedUrl(key: string, expiresAt: number): Promise<string> {

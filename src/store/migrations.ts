@@ -13,6 +13,7 @@ import { schedLaneMigrations } from './migrations-sched-lanes.js';
 import { batchMigrations } from './migrations-batches.js';
 import { progressMigrations } from './migrations-progress.js';
 import { resultCacheMigrations } from './migrations-result-cache.js';
+import { sweepMigrations } from './migrations-sweep.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -148,6 +149,7 @@ const migrations: Record<string, Migration> = {
   ...batchMigrations,
   ...progressMigrations,
   ...resultCacheMigrations,
+  ...sweepMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {
