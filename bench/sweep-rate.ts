@@ -4,6 +4,7 @@
  * latency meanwhile, in each mode.
  *   npm run bench:sweep                    both modes, BENCH_SWEEP_RUNS (default 3) runs each, medians
  *   BENCH_SWEEP_JOBS=20000 npm run bench:sweep   backlog size for both modes (defaults: embedded 10 000, scale-out 1 000)
+ *   BENCH_SWEEP_QUIET=1   no submits during the sweep (the sweep alone)
  * One run: a real `easel serve` (its sketch model held at 10 min a job, so no rendering competes
  * for the CPU); N completed jobs seeded through the store's row builder and the blob store's own
  * put (two small real files each, in the folders the image pipeline uses), expiring far in the
@@ -99,7 +100,8 @@ export async function measureSweepRate(opts: { mode: 'embedded' | 'scaleout'; jo
     const dueAt = Date.now();
     await db.updateTable('jobs').set({ result_expires_at: dueAt }).where('result_expires_at', '=', FAR_FUTURE).execute();
     let done = false;
-    const during = submitLatencies(srv, key, () => done, 1);
+    // BENCH_SWEEP_QUIET=1: no submits during the sweep (what the submits' own commits cost the sweep).
+    const during = process.env.BENCH_SWEEP_QUIET === '1' ? Promise.resolve([NaN]) : submitLatencies(srv, key, () => done, 1);
     while (!done) {
       await sleep(100);
       const { n } = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('result_expired_at', 'is', null).where('result_expires_at', '<=', dueAt).executeTakeFirstOrThrow();
