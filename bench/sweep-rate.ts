@@ -102,6 +102,8 @@ export async function measureSweepRate(opts: { mode: 'embedded' | 'scaleout'; jo
     let done = false;
     // BENCH_SWEEP_QUIET=1: no submits during the sweep (what the submits' own commits cost the sweep).
     const during = process.env.BENCH_SWEEP_QUIET === '1' ? Promise.resolve([NaN]) : submitLatencies(srv, key, () => done, 1);
+    // Awaited below; until then a failed submit must not end the process before `finally` stops the server.
+    during.catch(() => undefined);
     while (!done) {
       await sleep(100);
       const { n } = await db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('result_expired_at', 'is', null).where('result_expires_at', '<=', dueAt).executeTakeFirstOrThrow();
