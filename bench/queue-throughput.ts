@@ -142,6 +142,8 @@ const nullBlob: BlobStore = {
   exists: async () => false,
   delete: async () => undefined,
   deletePrefix: async () => undefined,
+  deleteMany: async () => undefined,
+  deletePrefixes: async () => undefined,
   signedUrl: async (key) => key,
   health: async () => ({ ok: true }),
 };

@@ -1,9 +1,19 @@
 import fs from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import type { BlobStore } from './port.js';
 import { assertBlobKey } from './port.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../util/private-files.js';
 import type { UrlSigner } from './url-signer.js';
+import { mapLimit } from '../util/map-limit.js';
+
+/**
+ * Removals in flight at once (the retention sweep's batches). libuv runs file calls on a pool of 4
+ * threads and a recursive rm is a chain of them (lstat, readdir, unlink, rmdir): 16 chains keep the
+ * pool busy (measured: 1 300 job folders/s at 8, 1 500 at 32 on a loaded 2-core machine) without
+ * queueing thousands of calls ahead of the API's own reads.
+ */
+const RM_CONCURRENCY = 16;
 
 /** Local-disk blobs under `<data dir>/blobs`, served by the API at signed `/files/...` URLs. */
 export class FsBlobStore implements BlobStore {
@@ -78,7 +88,15 @@ export class FsBlobStore implements BlobStore {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    await fs.rm(this.file(prefix), { recursive: true, force: true });
+    await removeTree(this.file(prefix));
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await mapLimit(keys, RM_CONCURRENCY, (k) => this.delete(k));
+  }
+
+  async deletePrefixes(prefixes: readonly string[]): Promise<void> {
+    await mapLimit(prefixes, RM_CONCURRENCY, (p) => this.deletePrefix(p));
   }
 
   async signedUrl(key: string, expiresAt: number): Promise<string> {
@@ -96,6 +114,31 @@ export class FsBlobStore implements BlobStore {
       return { ok: false, detail: (e as Error).message };
     }
   }
+}
+
+/**
+ * `rm -r`, in half the file calls of fs.rm's recursive walk (which stats every entry and tries
+ * rmdir before reading a directory; fs.rm of a file stats it too): one readdir with entry types per directory, then unlink or
+ * descend, then rmdir. The retention sweep's speed on local disk is this function's (issue 25).
+ * A missing path is no error; a file written into the folder meanwhile makes rmdir fail (ENOTEMPTY),
+ * so the sweep leaves that job unmarked for its next pass.
+ */
+async function removeTree(dir: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') return fs.rm(dir, { force: true });
+    throw e;
+  }
+  await Promise.all(entries.map((e) => (e.isDirectory() ? removeTree(path.join(dir, e.name)) : fs.unlink(path.join(dir, e.name)).catch(ignoreMissing))));
+  await fs.rmdir(dir).catch(ignoreMissing);
+}
+
+function ignoreMissing(e: unknown): void {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
 }
 
 async function syncFile(file: string): Promise<void> {

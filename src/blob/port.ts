@@ -11,6 +11,16 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Deletes every blob whose key starts with `prefix/` (a job's folder, at the end of its retention). Idempotent. */
   deletePrefix(prefix: string): Promise<void>;
+  /**
+   * Deletes these blobs, batched as the store allows (S3: multi-object deletes of up to 1 000 keys).
+   * Idempotent: a missing key is no error. Throws unless every key is gone.
+   */
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /**
+   * deletePrefix for many folders at once (the retention sweep's batch), batched as the store allows:
+   * S3 lists the span of the folders in one walk where it is dense. Throws unless every folder is emptied.
+   */
+  deletePrefixes(prefixes: readonly string[]): Promise<void>;
   /** A URL a client can GET without a key, valid until `expiresAt` (epoch ms). Async: S3 presigning is. */
   signedUrl(key: string, expiresAt: number): Promise<string>;
   health(): Promise<{ ok: boolean; detail?: string }>;

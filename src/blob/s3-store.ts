@@ -1,10 +1,11 @@
-import { DeleteObjectCommand, ListObjectsV2Command, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore, SignedUrlCheck } from './port.js';
 import { assertBlobKey } from './port.js';
 import { S3OwnUrls } from './s3-own-url.js';
 import { S3QueryPresigner } from './s3-presign.js';
+import { S3BulkDelete } from './s3-bulk-delete.js';
 
 export interface S3Options {
   endpoint: string | null;
@@ -41,12 +42,14 @@ export class S3BlobStore implements BlobStore {
   private readonly ownUrls: S3OwnUrls;
   /** The same URLs as `presigner`, without the SDK's per-call cost, when the options fully determine them. */
   private readonly fastPresigner: S3QueryPresigner | null;
+  private readonly bulk: S3BulkDelete;
 
   constructor(private readonly o: S3Options) {
     this.s3 = client(o, o.endpoint);
     this.presigner = o.publicEndpoint ? client(o, o.publicEndpoint) : this.s3;
     this.ownUrls = new S3OwnUrls(this.presigner, o.bucket);
     this.fastPresigner = S3QueryPresigner.forOptions(o);
+    this.bulk = new S3BulkDelete(this.s3, o.bucket);
   }
 
   /** Creates the bucket if it does not exist (idempotent; safe from several processes). */
@@ -106,15 +109,20 @@ export class S3BlobStore implements BlobStore {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
   }
 
-  /** One DeleteObject per key: multi-object delete is not offered by every S3-compatible server. */
   async deletePrefix(prefix: string): Promise<void> {
-    assertBlobKey(prefix);
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) if (o.Key) await this.s3.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: o.Key }));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    await this.deletePrefixes([prefix]);
+  }
+
+  /** Multi-object deletes (one-key deletes on a server without them): src/blob/s3-bulk-delete.ts. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const k of keys) assertBlobKey(k);
+    await this.bulk.deleteKeys(keys);
+  }
+
+  /** The keys under the folders found by as few listings as their spread allows, then deleteMany. */
+  async deletePrefixes(prefixes: readonly string[]): Promise<void> {
+    for (const p of prefixes) assertBlobKey(p);
+    await this.bulk.deleteKeys(await this.bulk.keysUnder(prefixes.map((p) => `${p}/`)));
   }
 
   async signedUrl(key: string, expiresAt: number): Promise<string> {

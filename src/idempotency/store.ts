@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { EaselError } from '../errors.js';
 import { IDEMPOTENCY_TTL_MS, type IdempotencyClaim } from './request.js';
@@ -58,8 +60,21 @@ export async function claimIdempotency(trx: Db, accountId: string, claim: Idempo
   }
 }
 
-/** Drops keys past their 24 h (run now and then by workers; lookups ignore expired rows anyway). */
-export async function sweepIdempotencyKeys(db: Db): Promise<number> {
-  const r = await db.deleteFrom('idempotency_keys').where('expires_at', '<=', Date.now()).executeTakeFirst();
-  return Number(r.numDeletedRows ?? 0);
+/** Keys dropped per statement: each delete is a short write transaction (SQLite has one writer). */
+const SWEEP_BATCH = 1000;
+
+/**
+ * Drops keys past their 24 h (run by the workers' retention sweep; lookups ignore expired rows
+ * anyway), a batch at a time through the expiry index, with a turn of the event loop between
+ * batches so submits are not held behind a large backlog.
+ */
+export async function sweepIdempotencyKeys(db: Db, now = Date.now()): Promise<number> {
+  let n = 0;
+  for (;;) {
+    const r = await sql`delete from idempotency_keys where (account_id, key) in (select account_id, key from idempotency_keys where expires_at <= ${now} limit ${SWEEP_BATCH})`.execute(db);
+    const deleted = Number(r.numAffectedRows ?? 0);
+    n += deleted;
+    if (deleted < SWEEP_BATCH) return n;
+    await nextTurn();
+  }
 }

@@ -14,6 +14,7 @@ import { batchMigrations } from './migrations-batches.js';
 import { progressMigrations } from './migrations-progress.js';
 import { resultCacheMigrations } from './migrations-result-cache.js';
 import { counterMigrations } from './migrations-counters.js';
+import { sweepMigrations } from './migrations-sweep.js';
 
 /**
  * Versioned migrations, written once for both dialects: only portable column types
@@ -150,6 +151,7 @@ const migrations: Record<string, Migration> = {
   ...progressMigrations,
   ...resultCacheMigrations,
   ...counterMigrations,
+  ...sweepMigrations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,6 +8,9 @@ import sharp from 'sharp';
 import pg from 'pg';
 import { EaselProcess, MODE, S3_CREDS, S3_ENDPOINT, api, download, waitFor } from '../helpers/server.js';
 import { assertSpecShape, openApiValidator } from '../helpers/spec-shapes.js';
+import { allStoredKeys, openServerStores, seedEndedJobs } from '../helpers/expired-jobs.js';
+import { SWEEP_BATCH } from '../../src/jobs/retention.js';
+import { mapLimit } from '../../src/util/map-limit.js';
 
 /** Every stored blob key under a prefix (`jobs/<id>`, `uploads`), read from the real store (the data directory, or the S3 bucket). */
 async function keysUnder(srv: EaselProcess, prefix: string): Promise<string[]> {
@@ -182,5 +185,67 @@ describe('retention: result_expires_at, POST /v1/jobs/{id}/urls, and the sweeper
     const reused = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, headers, body: { prompt: 'another body' } });
     assert.equal(reused.status, 200, reused.text);
     assert.notEqual(reused.body.id, first.body.id, 'a new job, not a replay');
+  });
+});
+
+describe('retention at scale: a backlog of expired jobs larger than a batch', () => {
+  let srv: EaselProcess;
+  let validate: (name: string, v: unknown) => void;
+
+  before(async () => {
+    srv = await EaselProcess.start({ env: { EASEL_RETENTION_SWEEP_MS: '200' } });
+    validate = openApiValidator((await api(srv.baseUrl, 'GET', '/v1/openapi.json')).body);
+  });
+  after(() => srv.stop());
+
+  it('every file of every due job is deleted and every one reads as expired; jobs not yet due keep theirs', async () => {
+    const key = await srv.createKey('retention-backlog', '1');
+    // A real job is the template: its stored result, keys and all, is cloned for each seeded job.
+    const real = await api(srv.baseUrl, 'POST', '/v1/generate/image', { key, body: { prompt: 'the template of a backlog' } });
+    assert.equal(real.status, 200, real.text);
+    const realId = real.headers.get('x-easel-job-id')!;
+    const [row] = (await sqlOn(srv, 'select account_id, operation, model, result_json from jobs where id = $1', [realId])) as { account_id: string; operation: string; model: string; result_json: string }[];
+    assert.ok(row!.result_json.includes(`jobs/${realId}/run-1/image.png`), 'the image pipeline keeps the PNG where the seeded jobs have theirs');
+    const { db, blob } = openServerStores(srv);
+    const now = Date.now();
+    const count = SWEEP_BATCH * 2 + 100;
+    const seed = { accountId: row!.account_id, operation: row!.operation, model: row!.model, template: { resultJson: row!.result_json, templateId: realId }, files: 1 as const };
+    let due: Awaited<ReturnType<typeof seedEndedJobs>>;
+    let later: typeof due;
+    try {
+      // Due since a second ago (the sweeper starts on them while the rest is still being written), with an owned input file every 100th.
+      due = await seedEndedJobs(db, blob, { ...seed, count, expiresAt: now - 1000, inputEvery: 100 });
+      later = await seedEndedJobs(db, blob, { ...seed, count: 30, expiresAt: now + 3_600_000 });
+    } finally {
+      await db.destroy();
+    }
+    const dueIds = due.map((j) => j.id);
+    await waitFor(async () => {
+      const [left] = (await sqlOn(srv, 'select count(*) as n from jobs where result_expires_at <= $1 and result_expired_at is null', [now])) as { n: number | string }[];
+      return Number(left!.n) === 0;
+    }, 600_000, 500);
+
+    const stored = new Set(await allStoredKeys(srv));
+    const dueKeys = due.flatMap((j) => j.keys);
+    assert.equal(dueKeys.filter((k) => k.startsWith('uploads/')).length, Math.ceil(count / 100));
+    assert.deepEqual(dueKeys.filter((k) => stored.has(k)), [], 'no file of a swept job is left, owned inputs included');
+    for (const j of later) for (const k of j.keys) assert.ok(stored.has(k), `${k} of a job not yet due is kept`);
+    assert.ok([...stored].some((k) => k.startsWith(`jobs/${realId}/`)), 'the template job, kept for the default retention, is untouched');
+
+    await mapLimit(dueIds, 8, async (id) => {
+      const r = await api(srv.baseUrl, 'GET', `/v1/jobs/${id}`, { key });
+      assert.equal(r.status, 200, r.text);
+      validate('Job', r.body);
+      assert.equal(r.body.result_expired, true, `${id} reads as expired`);
+      assert.equal(r.body.result, undefined);
+    });
+    for (const j of later) {
+      const r = await api(srv.baseUrl, 'GET', `/v1/jobs/${j.id}`, { key });
+      assert.equal(r.status, 200, r.text);
+      validate('Job', r.body);
+      assert.equal(r.body.result_expired, undefined);
+      assert.ok(Date.parse(r.body.result_expires_at) > Date.now());
+      assert.equal((await download(r.body.result.formats.png.url)).status, 200, 'its image is still served');
+    }
   });
 });
