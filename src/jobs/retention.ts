@@ -5,6 +5,7 @@ import type { Db } from '../store/db.js';
 import type { BlobStore } from '../blob/port.js';
 import { sweepIdempotencyKeys } from '../idempotency/store.js';
 import { sweepUploads } from '../uploads/retention.js';
+import { foldSummaries } from '../store/summaries.js';
 import { markResultsExpired } from './transitions/expire-results.js';
 import { dependencyFault } from '../util/dependency-fault.js';
 
@@ -84,6 +85,9 @@ export class RetentionSweeper {
       const uploads = await sweepUploads(this.db, this.blob, this.uploadRetentionMs, now);
       if (uploads > 0) this.log.info({ uploads }, 'uploads deleted at the end of their retention');
     }
+    // The summaries' delta rows (src/store/summaries.ts) are folded here too, so they stay short on a
+    // deployment nobody scrapes; readers are exact either way.
+    await foldSummaries(this.db);
     return n;
   }
 

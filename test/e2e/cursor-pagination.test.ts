@@ -140,7 +140,8 @@ describe(`cursor pagination on every list (${MODE})`, () => {
     writer = w.body.key;
     // Every job of the account reports to the receiver: each create queues deliveries.
     assert.equal((await api(srv.baseUrl, 'PUT', '/v1/account/webhook', { key, body: { url: rx.url } })).status, 200);
-    for (let i = 0; i < 26; i++) {
+    // 40: at least three gold failed jobs (i ≡ 9 mod 15), whatever the inserter adds, for the boundary test.
+    for (let i = 0; i < 40; i++) {
       const j = await create(key, i);
       if (j.id) seeded.push(j as (typeof seeded)[number]);
     }
@@ -311,7 +312,7 @@ describe(`cursor pagination on every list (${MODE})`, () => {
 
   it('the last page has next_cursor null, also when it is exactly full; an offset page hands over to the cursor', async () => {
     const gold = (await snapshot('jobs', { 'metadata[tier]': 'gold', status: 'failed' })).map(LISTS.jobs.id);
-    assert.ok(gold.length >= 2, `enough rows for the boundary (${gold.length})`);
+    assert.ok(gold.length >= 3, `enough rows for the boundary and an offset page before the last (${gold.length})`);
     const q = '/v1/jobs?metadata[tier]=gold&status=failed';
     const exact = await api(srv.baseUrl, 'GET', `${q}&limit=${gold.length}`, { key });
     assert.deepEqual([exact.body.generations.length, exact.body.next_cursor], [gold.length, null], 'a full last page says there is no next');
