@@ -1,4 +1,4 @@
-import type { JobFilters } from './list.js';
+import type { JobFilters } from './job-filters.js';
 import { storedStatusesOf } from './seed-status.js';
 import { validationFailed } from '../errors.js';
 

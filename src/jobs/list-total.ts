@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { JobFilters } from './list.js';
+import type { JobFilters } from './job-filters.js';
 
 /**
  * The `total` of a GET /v1/jobs page as one scalar subquery of the page's own statement (so a page

@@ -1,18 +1,11 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { JobRow } from './row.js';
-import type { JobStatus } from '../store/schema.js';
 import { summaryTotal } from './list-total.js';
+import type { JobFilters } from './job-filters.js';
 import { trimPage, type PageAt, type PageOf } from '../util/cursor.js';
 
-/** GET /v1/jobs filters; every one given must match (AND). Times are epoch ms, bounds exclusive. */
-export interface JobFilters {
-  status?: JobStatus[];
-  operation?: string[];
-  createdAfter?: number;
-  createdBefore?: number;
-  metadata?: Record<string, string>;
-}
+export type { JobFilters };
 
 function filtered(db: Db, accountId: string, f: JobFilters) {
   // A batch's items are listed by their batch (GET /v1/batches/{id}/items), not here.
