@@ -38,7 +38,7 @@ const TITLES: Record<string, string> = {
   'heavy.list_page40_cursor': 'heavy tenant: 40th page by cursor',
   'heavy.ledger_first': 'heavy tenant: ledger, first page',
   'heavy.profile_usage': 'heavy tenant: profile (usage)',
-  migration: 'migration 0018 (summaries back-filled over every row)',
+  migration: 'migrations 0018 + 0019 (summaries back-filled over every row; the sweep index built)',
   db_bytes_per_job: 'database bytes per stored job (rows, events, ledger, indexes)',
 };
 

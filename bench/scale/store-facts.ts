@@ -19,10 +19,15 @@ export async function dbBytes(db: Db, mode: 'embedded' | 'scaleout', dataDir: st
 
 /**
  * Undoes, then re-applies and times, the migrations that must visit every row of a populated store:
- * 0018 (the summaries' back-fill over every job and ledger row, and their triggers). Each undo
+ * 0018 (the summaries' back-fill over every job and ledger row, and their triggers) and 0019 (the
+ * sweep's partial index built over every job). Each undo
  * removes exactly what its migration made.
  */
 const UNDO: Record<string, (db: Db, pg: boolean) => Promise<void>> = {
+  '0019_sweep': async (db) => {
+    for (const i of ['jobs_results_due', 'idempotency_keys_expires', 'uploads_blobs_due']) await sql.raw(`drop index if exists ${i}`).execute(db);
+    await sql`create index jobs_result_expires_at on jobs (result_expires_at)`.execute(db);
+  },
   '0018_summaries': async (db, pg) => {
     if (pg) {
       await sql`drop trigger if exists jobs_count_insert on jobs`.execute(db);
