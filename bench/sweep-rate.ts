@@ -15,6 +15,7 @@
  * again in this process against a blob store that does nothing: the database side's own ceiling.
  */
 import path from 'node:path';
+import { mergeResults, type ResultRow } from './lib/results.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import crypto from 'node:crypto';
@@ -165,9 +166,15 @@ if (isMain && process.argv[2] === '--child') {
   const runs = Number(process.env.BENCH_SWEEP_RUNS ?? 3);
   const fixed = process.env.BENCH_SWEEP_JOBS ? Number(process.env.BENCH_SWEEP_JOBS) : null;
   const rows: string[] = [];
+  const results: ResultRow[] = [];
   for (const [mode, jobs] of [['embedded', fixed ?? 10_000], ['scaleout', fixed ?? 1_000]] as const) {
     const rs = await runMode(mode, jobs, runs);
     const m = (f: (r: SweepRate) => number) => median(rs.map(f));
+    const rate = m((r) => r.jobsPerSec);
+    results.push(
+      { id: 'scale.sweep_jobs_per_s', mode, stored: jobs, value: Math.round(rate), unit: 'jobs/s', anchor: Math.round(m((r) => r.dbOnlyJobsPerSec)), ratio: rate / m((r) => r.dbOnlyJobsPerSec), target: '≥ 1000 jobs/s', met: rate >= 1000 },
+      { id: 'scale.sweep_submit_p50_ms', mode, stored: jobs, value: m((r) => r.submitP50DuringMs), unit: 'ms', anchor: m((r) => r.submitP50IdleMs), ratio: m((r) => r.submitP50DuringMs) / m((r) => r.submitP50IdleMs), target: '—', met: null },
+    );
     rows.push(
       `| ${mode} | ${jobs} | ${m((r) => r.jobsPerSec).toFixed(0)} | ${m((r) => r.keysPerSec).toFixed(0)} | ${m((r) => r.dbOnlyJobsPerSec).toFixed(0)} | ${m((r) => r.submitP50IdleMs).toFixed(1)} / ${m((r) => r.submitP95IdleMs).toFixed(1)} | ${m((r) => r.submitP50DuringMs).toFixed(1)} / ${m((r) => r.submitP95DuringMs).toFixed(1)} | ${rs.map((r) => r.jobsPerSec.toFixed(0)).join(', ')} |`,
     );
@@ -176,4 +183,5 @@ if (isMain && process.argv[2] === '--child') {
   console.log('| mode | jobs | jobs/s | keys/s | jobs/s, database only | submit p50 / p95 idle (ms) | submit p50 / p95 during (ms) | runs (jobs/s) |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  mergeResults(results);
 }

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mergeResults, RESULTS_FILE as RESULTS } from '../lib/results.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS = path.join(ROOT, 'bench', 'results.json');
 const REPORT = path.join(ROOT, 'docs', 'BENCHMARKS.md');
 const BEGIN = '<!-- scale:begin (bench/scale/report.ts writes this part) -->';
 const END = '<!-- scale:end -->';
@@ -48,10 +48,7 @@ const runs: ScaleRun[] = ['embedded', 'scaleout']
   .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as ScaleRun);
 if (runs.length === 0) throw new Error('no test-artifacts/scale-<mode>.json: run bench/scale.ts first');
 
-const old: { id: string; mode: string }[] = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, 'utf8')) : [];
-const fresh = runs.flatMap((r) => r.rows.map(({ p95: _p, anchor_stored: _a, ...row }) => row));
-const keep = old.filter((o) => !fresh.some((f) => f.id === o.id && f.mode === o.mode));
-fs.writeFileSync(RESULTS, JSON.stringify([...keep, ...fresh], null, 2) + '\n');
+mergeResults(runs.flatMap((r) => r.rows.map(({ p95: _p, anchor_stored: _a, ...row }) => row)));
 
 const fmt = (r: ScaleRow, v: number) => (r.unit === 'ms' ? `${v.toFixed(2)} ms` : r.unit === 'bytes' ? `${Math.round(v)} B` : `${v}`);
 const sections = runs.map((run) => {
