@@ -35,7 +35,7 @@ const TITLES: Record<string, string> = {
   claim: 'claim (queue, fair order)',
   'heavy.list_first': 'heavy tenant: GET /v1/jobs, first page',
   'heavy.list_status_first': 'heavy tenant: status filter, first page',
-  'heavy.list_page40_cursor': 'heavy tenant: 40th page by cursor',
+  'heavy.list_page30_cursor': 'heavy tenant: 30th page by cursor',
   'heavy.ledger_first': 'heavy tenant: ledger, first page',
   'heavy.profile_usage': 'heavy tenant: profile (usage)',
   migration: 'migrations 0018 + 0019 (summaries back-filled over every row; the sweep index built)',
