@@ -5,6 +5,12 @@ export interface Cost {
   medianMs: number;
   p95Ms: number;
   samples: number;
+  /** Every timed sample (ms), for merging rounds. */
+  times?: number[];
+}
+
+export function costOf(times: number[]): Cost {
+  return { medianMs: percentile(times, 0.5), p95Ms: percentile(times, 0.95), samples: times.length };
 }
 
 export async function timeRequests(url: string, headers: Record<string, string>, n: number, warmup = Math.min(30, n)): Promise<Cost> {
@@ -17,7 +23,7 @@ export async function timeRequests(url: string, headers: Record<string, string>,
     if (!r.ok) throw new Error(`${url} → ${r.status}`);
     if (i >= warmup) times.push(ms);
   }
-  return { medianMs: percentile(times, 0.5), p95Ms: percentile(times, 0.95), samples: times.length };
+  return { ...costOf(times), times };
 }
 
 /**

@@ -16,6 +16,7 @@ export interface QueueEstimate {
 }
 
 type Kind = { operation: string; model: string | null; scenes_total: number };
+type RunningJob = Kind & { started_at: number | string | null };
 
 /**
  * Queue position and ETA from measured durations, never from guesses: the median run time
@@ -33,7 +34,7 @@ export class EtaEstimator {
     private readonly db: Db,
     /** Worker slots of the paid lane; `processSlots` those of the free processing lane (src/queue/lanes.ts). */
     private readonly slots: number,
-    private readonly queue: Pick<JobQueue, 'position'>,
+    private readonly queue: Pick<JobQueue, 'position' | 'positions'>,
     private readonly processSlots: number = slots,
   ) {}
 
@@ -62,6 +63,33 @@ export class EtaEstimator {
   }
 
   async estimate(job: JobRow, now = Date.now()): Promise<QueueEstimate> {
+    if (job.status !== 'pending') return this.estimateKnown(job, null, null, now);
+    return this.estimateKnown(job, await this.queue.position(job.id), null, now);
+  }
+
+  /**
+   * The estimates of a page of jobs (`GET /v1/jobs`): the same numbers as `estimate` for each, with
+   * the queue positions read together (src/queue/fair-position.ts) and the running jobs read once.
+   */
+  async estimateMany(jobs: readonly JobRow[], now = Date.now()): Promise<Map<string, QueueEstimate>> {
+    const out = new Map<string, QueueEstimate>();
+    const pending = jobs.filter((j) => j.status === 'pending');
+    const positions = pending.length > 0 ? await this.queue.positions(pending.map((j) => j.id)) : new Map<string, number | null>();
+    let running: RunningJob[] | null = null;
+    for (const j of jobs) {
+      if (j.status !== 'pending' && j.status !== 'processing') continue;
+      const position = positions.get(j.id) ?? null;
+      if (j.status === 'pending' && position !== null) running ??= await this.running();
+      out.set(j.id, await this.estimateKnown(j, position, running, now));
+    }
+    return out;
+  }
+
+  private async running(): Promise<RunningJob[]> {
+    return this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute();
+  }
+
+  private async estimateKnown(job: JobRow, position: number | null, allRunning: RunningJob[] | null, now: number): Promise<QueueEstimate> {
     if (job.status === 'processing') {
       const d = await this.durationMs(job);
       const started = Number(job.started_at ?? now);
@@ -69,15 +97,11 @@ export class EtaEstimator {
       return { queue_position: null, estimated_start_at: null, estimated_completed_at: d === null ? null : Math.max(now, started + d) };
     }
     if (job.status !== 'pending') return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
-
-    const position = await this.queue.position(job.id);
     // Between its claim and its start transition a pending job has no place in the queue: it is starting.
     if (position === null) return { queue_position: null, estimated_start_at: null, estimated_completed_at: null };
     // Only the job's own lane stands between it and a slot: its running jobs, its slots.
     const lane: Lane = laneOf(job.operation);
-    const running = (await this.db.selectFrom('jobs').select(['operation', 'model', 'scenes_total', 'started_at']).where('status', '=', 'processing').execute()).filter(
-      (r) => laneOf(r.operation) === lane,
-    );
+    const running = (allRunning ?? (await this.running())).filter((r) => laneOf(r.operation) === lane);
     const own = await this.durationMs(job);
     const slots = Math.max(1, lane === 'process' ? this.processSlots : this.slots);
     let startAt: number | null = now;

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import { foldSummaries, jobCounts, ledgerTotals } from '../store/summaries.js';
 import type { JobQueue } from '../queue/port.js';
@@ -115,10 +114,22 @@ export const progressHeldBack = new Counter({
 });
 
 /** Route label: the template, never the raw URL (ids and junk would explode the series count). */
+/** Each (method, route, status)'s two series, looked up once: prom-client hashes a label object on every call. */
+const httpSeries = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+/** Routes are the app's templates, statuses a few dozen: bounded, but capped all the same. */
+const HTTP_SERIES_CACHED = 2000;
+
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
-  const labels = { method, route: route ?? 'unmatched', status: String(status) };
-  httpRequests.inc(labels);
-  httpDuration.observe(labels, seconds);
+  const r = route ?? 'unmatched';
+  const key = `${method} ${status} ${r}`;
+  let series = httpSeries.get(key);
+  if (!series) {
+    const labels = { method, route: r, status: String(status) };
+    series = { count: httpRequests.labels(labels), time: httpDuration.labels(labels) };
+    if (httpSeries.size < HTTP_SERIES_CACHED) httpSeries.set(key, series);
+  }
+  series.count.inc();
+  series.time.observe(seconds);
 }
 
 function failureCode(e: unknown): string {
@@ -215,13 +226,12 @@ export function registerStoreCollectors(db: Db, queue: JobQueue): void {
     return jobCounts(db);
   });
   const stats = cached(5000, () => queue.stats());
+  // The balances' sums come from the same ledger totals: every change of an account's available or
+  // held amount is a ledger row (`easel verify` checks each account against its rows), so the sum
+  // over the kinds is the sum over the accounts — without reading every account row per scrape.
   const ledger = cached(5000, async () => {
     const rows = await ledgerTotals(db);
-    const acc = await db
-      .selectFrom('accounts')
-      .select([sql<number>`coalesce(sum(available_micros), 0)`.as('a'), sql<number>`coalesce(sum(held_micros), 0)`.as('h')])
-      .executeTakeFirst();
-    return { rows, available: Number(acc?.a ?? 0), held: Number(acc?.h ?? 0) };
+    return { rows, available: rows.reduce((n, r) => n + Number(r.a), 0), held: rows.reduce((n, r) => n + Number(r.h), 0) };
   });
 
   new Gauge({

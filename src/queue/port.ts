@@ -76,6 +76,8 @@ export interface JobQueue {
   release(trx: Db, jobId: string, token: string): Promise<void>;
   /** 1 + the tasks that will start before this waiting one, in the fair order; null when it is not waiting. */
   position(jobId: string): Promise<number | null>;
+  /** The positions of several jobs at once (a list page): the same numbers as `position`, with fewer reads. */
+  positions(jobIds: readonly string[]): Promise<Map<string, number | null>>;
   stats(): Promise<QueueStats>;
   depth(): Promise<QueueDepth[]>;
   /** Jobs whose claims kept expiring up to the attempt limit while never settled (the worker fails them with a clear error). */

@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import type { JobQueue, NewTask, QueueDepth, QueueStats, QueueTask } from './port.js';
 import { sortKey } from './priority.js';
 import { fairClaim, fifoClaim, type ClaimOptions } from './fair-claim.js';
-import { fairPosition } from './fair-position.js';
+import { fairPosition, fairPositions } from './fair-position.js';
 import { LANES, type Lane } from './lanes.js';
 
 /** Rows per multi-row insert: well inside SQLite's and PostgreSQL's bound-parameter limits. */
@@ -192,6 +192,10 @@ export class SqlQueue implements JobQueue {
 
   async position(jobId: string): Promise<number | null> {
     return fairPosition(this.db, jobId, this.opts.dispatch);
+  }
+
+  async positions(jobIds: readonly string[]): Promise<Map<string, number | null>> {
+    return fairPositions(this.db, jobIds, this.opts.dispatch);
   }
 
   /**

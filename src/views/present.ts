@@ -23,7 +23,7 @@ export interface PresenterDeps {
   /** Every step row of a story (finished and failed scenes), for the progress view of one that has not completed. */
   storySteps: (jobId: string) => Promise<StepRow[]>;
   /** Queue position and ETA of a waiting or running job. */
-  eta: Pick<EtaEstimator, 'estimate'>;
+  eta: Pick<EtaEstimator, 'estimate' | 'estimateMany'>;
   /** A batch's totals (src/batches/progress.ts); absent: this view shows no batch progress. */
   batchTotals?: (batchId: string) => Promise<BatchTotals | undefined>;
   /** Signs a running job's preview frame (src/api/routes/previews.ts); absent: progress shows no preview URL. */
@@ -54,7 +54,14 @@ export class Presenter {
    * (`failed`, `error.code: "canceled"`) and Easel's `canceled: true` / `canceled_at` beside it,
    * so a client that knows four statuses stops polling and an Easel client can tell a cancel.
    */
-  async job(job: JobRow): Promise<Record<string, unknown>> {
+  /** A page of jobs (GET /v1/jobs): each one's view, with the waiting ones' queue places estimated together. */
+  async jobs(rows: readonly JobRow[]): Promise<Record<string, unknown>[]> {
+    const estimates = await this.deps.eta.estimateMany(rows.filter((r) => r.operation !== BATCH_OPERATION));
+    const known: Pick<EtaEstimator, 'estimate'> = { estimate: async (j) => estimates.get(j.id) ?? this.deps.eta.estimate(j) };
+    return Promise.all(rows.map((r) => this.job(r, known)));
+  }
+
+  async job(job: JobRow, eta: Pick<EtaEstimator, 'estimate'> = this.deps.eta): Promise<Record<string, unknown>> {
     const canceled = job.status === 'canceled';
     const out: Record<string, unknown> = {
       job_id: job.id,
@@ -116,7 +123,7 @@ export class Presenter {
       return out;
     }
     // Easel's cost, metadata, queue and retention fields (src/views/present-control.ts).
-    Object.assign(out, await jobControlView(job, this.deps.eta));
+    Object.assign(out, await jobControlView(job, eta));
     return out;
   }
 }

@@ -69,6 +69,15 @@ describe('queue_position and ETA', () => {
     if (a1.status === 'pending' && b1.status === 'pending') {
       assert.equal(a1.queue_position, 1);
       assert.equal(b1.queue_position, 2);
+      // The list estimates a page's waiting jobs together: the same places and times as each job's own view.
+      const page = (await api(srv.baseUrl, 'GET', '/v1/jobs?limit=10&status=pending', { key })).body.generations as Record<string, unknown>[];
+      const [la, lb] = [page.find((g) => g.job_id === warm.first), page.find((g) => g.job_id === warm.second)];
+      const [a2, b2] = [await getJob(warm.first), await getJob(warm.second)];
+      if (a2.status === 'pending' && b2.status === 'pending' && la && lb) {
+        assert.equal(la.queue_position, 1);
+        assert.equal(lb.queue_position, 2);
+        assert.ok(la.estimated_start_at && lb.estimated_completed_at, JSON.stringify(page));
+      }
       for (const j of [a1, b1]) {
         assert.ok(j.estimated_start_at && j.estimated_completed_at, JSON.stringify(j));
         assert.ok(Date.parse(j.estimated_completed_at) >= Date.parse(j.estimated_start_at));

@@ -128,6 +128,10 @@ describe(`summaries equal the rows they summarise (${MODE})`, () => {
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'hold' }), sums.hold!.h);
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'capture' }), -sums.capture!.h);
     assert.equal(series(text, 'easel_ledger_micro_eur', { kind: 'release' }), sums.release?.a ?? 0);
+    // The balance gauges come from the ledger totals too: they equal the accounts' own balances, summed.
+    const bal = (await queryDb(apiProc, 'select sum(available_micros) as a, sum(held_micros) as h from accounts'))[0]!;
+    assert.equal(series(text, 'easel_balance_micro_eur', { kind: 'available' }), Number(bal.a));
+    assert.equal(series(text, 'easel_balance_micro_eur', { kind: 'held' }), Number(bal.h));
     for (const t of ['job_count_deltas', 'usage_deltas', 'ledger_total_deltas']) assert.equal(Number((await queryDb(apiProc, `select count(*) as n from ${t}`))[0]!.n), 0, `the scrape folded ${t}`);
     await checkListTotals();
   });

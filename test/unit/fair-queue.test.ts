@@ -174,6 +174,10 @@ describe(`fair dispatch on ${MODE === 'scaleout' ? 'PostgreSQL' : 'SQLite'}, in-
     const all = [...(await submitMany(a, 6)), ...(await submitMany(b, 8)), ...(await submitMany(c, 3)), await submit(a, { priority: 'high' })];
     const predicted = new Map<string, number>();
     for (const id of all) predicted.set(id, (await core.queue.position(id))!);
+    // A list page reads them together (src/queue/fair-position.ts fairPositions): the same numbers.
+    const together = await core.queue.positions([...all, 'no-such-job']);
+    for (const id of all) assert.equal(together.get(id), predicted.get(id), `positions() for ${id}`);
+    assert.equal(together.get('no-such-job'), null);
     const actual: string[] = [];
     for (let t = await claim(); t; t = await claim()) {
       actual.push(t.jobId);

@@ -64,7 +64,7 @@ export function jobRoutes(app: FastifyInstance, s: Services): void {
       const after = page.startingAfter?.toLowerCase();
       const { rows, total, more } = await s.jobs.list(auth.accountId, { limit: page.limit, offset: page.offset, after }, filters);
       const next_cursor = more ? rows[rows.length - 1]!.id : null;
-      return { generations: await Promise.all(rows.map((r) => s.presenter.job(r))), limit: page.limit, offset: page.offset, total, next_cursor };
+      return { generations: await s.presenter.jobs(rows), limit: page.limit, offset: page.offset, total, next_cursor };
     },
   );
 }
