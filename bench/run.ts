@@ -9,6 +9,7 @@
  *   BENCH_ONLY=poll,files           a subset of rows (poll, throughput, story, files, memory, fairwait, jain, claimcost, fleet, batchcpu)
  *   BENCH_PROFILE_DIR=dir           CPU profiles (--cpu-prof) of every easel process; read with bench/lib/cpuprofile.ts
  *   BENCH_FROM_JSON=file            re-render the report from a saved run's JSON, measuring nothing
+ *   BENCH_RESULTS=file              the machine-readable rows (default bench/results.json; a smoke run marks its rows smoke: true)
  * Loopback only. Scale-out needs PostgreSQL and Swift running (`bash scripts/services.sh`).
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Row, SuiteResult } from './suite.js';
+import { mergeResults, RESULTS_FILE } from './lib/results.js';
+import { suiteResultRows } from './lib/suite-results.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODES = (process.env.BENCH_MODES ?? 'embedded,scaleout').split(',').map((m) => m.trim()) as ('embedded' | 'scaleout')[];
@@ -118,6 +121,10 @@ if (fs.existsSync(REPORT)) {
 fs.writeFileSync(REPORT, text);
 fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
 if (!process.env.BENCH_FROM_JSON) fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));
+// One row per figure and mode in bench/results.json (issue 26); other benches' rows are kept.
+const RESULTS = path.resolve(ROOT, process.env.BENCH_RESULTS ?? RESULTS_FILE);
+mergeResults(results.flatMap(suiteResultRows), RESULTS);
+console.log(`results: ${path.relative(ROOT, RESULTS)}`);
 for (const r of results) console.log(`\n${table(r)}`);
 console.log(`\nreport: ${path.relative(ROOT, REPORT)}`);
 const failed = results.flatMap((r) => r.rows.filter((x) => x.error).map((x) => `${r.mode}/${x.id}: ${x.error}`));

@@ -14,6 +14,7 @@ import { EaselProcess, MODE, S3_ENDPOINT, S3_CREDS, api } from '../test/helpers/
 import { compare, cpuSeconds, type Aggregate, type LoadResult } from './lib/load.js';
 import { startAnchor } from './lib/anchor-server.js';
 import { pollBreakdown } from './poll-breakdown.js';
+import { cpuDelta, cpuSnapshot } from './lib/service-cpu.js';
 import { httpRate, openRawEngine, pipelineRate, sumRates, SQLITE_SYNCHRONOUS, SUBMITTERS, WORKER_SLOTS, type Rate } from './queue-throughput.js';
 import { openSqlite, migrate, type Db } from '../src/store/db.js';
 import { openPostgres } from '../src/store/postgres.js';
@@ -72,6 +73,8 @@ const STORY_POLL_MS = 5;
 const MEM_STORED = Number(process.env.BENCH_MEM_STORED ?? 10_000);
 const MEM_RUNNING = Number(process.env.BENCH_MEM_RUNNING ?? 100);
 const MEM_TARGET_MB = 200;
+/** After image work, RSS is sampled once the server has been idle this long (the memory that comes back). */
+const AFTER_WORK_SETTLE_MS = 2_000;
 
 const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const mb = (bytes: number) => bytes / 1024 / 1024;
@@ -194,18 +197,28 @@ async function throughputRow(srv: EaselProcess, key: string): Promise<Row> {
   const pipes: Rate[] = [];
   let serverCpu = 0;
   let pipeCpu = 0;
+  // The services' and the machine's CPU while Easel ran, and the machine's while the image-work anchor ran.
+  const services = { pg: 0, swift: 0, machineBusy: 0, wallS: 0 };
+  const pipeMachine = { machineBusy: 0, wallS: 0 };
   try {
     for (let i = 0; i < rounds; i++) {
       const steps = [
         async () => raws.push(await engine.run(per)),
         async () => {
           const c0 = cpuSeconds(srv.child!.pid!);
+          const m0 = cpuSnapshot();
           https.push(await httpRate(srv, key, per));
+          const d = cpuDelta(m0, cpuSnapshot());
+          for (const k of ['pg', 'swift', 'machineBusy', 'wallS'] as const) services[k] += d[k];
           serverCpu += cpuSeconds(srv.child!.pid!) - c0;
         },
         async () => {
           const c0 = process.cpuUsage();
+          const m0 = cpuSnapshot();
           pipes.push(await pipelineRate(per));
+          const d = cpuDelta(m0, cpuSnapshot());
+          pipeMachine.machineBusy += d.machineBusy;
+          pipeMachine.wallS += d.wallS;
           const c = process.cpuUsage(c0);
           pipeCpu += (c.user + c.system) / 1e6;
         },
@@ -221,6 +234,16 @@ async function throughputRow(srv: EaselProcess, key: string): Promise<Row> {
   const ratio = http.rate / raw.rate;
   const engineName = MODE === 'embedded' ? 'SQLite queue' : 'PostgreSQL queue';
   const msPerJob = { server: (1000 * serverCpu) / http.ops, pipeline: (1000 * pipeCpu) / pipe.ops };
+  const perJob = (x: number) => (1000 * x) / Math.max(1, http.ops);
+  const where = {
+    serverMs: msPerJob.server,
+    pgMs: perJob(services.pg),
+    swiftMs: perJob(services.swift),
+    machineMs: perJob(services.machineBusy),
+    machineCores: services.machineBusy / Math.max(1e-9, services.wallS),
+    pipelineMachineMs: (1000 * pipeMachine.machineBusy) / Math.max(1, pipe.ops),
+    pipelineMachineCores: pipeMachine.machineBusy / Math.max(1e-9, pipeMachine.wallS),
+  };
   return {
     id: 'throughput',
     title: `Job throughput: submit→completed, zero-latency renderer (${SUBMITTERS} clients, ${WORKER_SLOTS} worker slots)`,
@@ -231,8 +254,9 @@ async function throughputRow(srv: EaselProcess, key: string): Promise<Row> {
     met: ratio >= 0.5,
     notes: [
       `Second anchor, same run: what every job must compute whatever the queue — render the 1024×1024 sketch, then storeImage's decode and png+jpeg+webp encodes with provenance — in-process with ${WORKER_SLOTS}-way concurrency, without HTTP, database, queue or storage: ${fmt(pipe.rate, 2)} jobs/s, ${fmt(msPerJob.pipeline, 0)} ms CPU/job. Easel reaches ${fmt((100 * http.rate) / pipe.rate, 0)} % of that rate; its server process spends ${fmt(msPerJob.server, 0)} ms CPU per job (${fmt((100 * msPerJob.pipeline) / msPerJob.server, 0)} % of it that same image work). The queue alone could carry ${fmt(raw.rate / pipe.rate, 0)}× the rendering rate. ${rounds} alternating round${rounds > 1 ? 's' : ''} each.`,
+      `Where the machine's CPU went per job (/proc, ${os.cpus().length} cores): Easel's process ${fmt(where.serverMs, 0)} ms${MODE === 'scaleout' ? `, PostgreSQL ${fmt(where.pgMs, 0)} ms, Swift (S3) ${fmt(where.swiftMs, 0)} ms` : ''}; the whole machine ${fmt(where.machineMs, 0)} ms busy per job (${fmt(where.machineCores, 2)} cores busy). The image-work anchor: ${fmt(where.pipelineMachineMs, 0)} ms per job (${fmt(where.pipelineMachineCores, 2)} cores busy).${MODE === 'scaleout' ? ' In scale-out the database and the object store share these cores with the server; on a deployment they run on machines of their own.' : ''}`,
     ],
-    data: { http, raw, pipeline: pipe, ratioToPipeline: http.rate / pipe.rate, cpuMsPerJob: msPerJob },
+    data: { http, raw, pipeline: pipe, ratioToPipeline: http.rate / pipe.rate, cpuMsPerJob: msPerJob, where },
   };
 }
 
@@ -560,24 +584,25 @@ async function memoryRow(): Promise<Row> {
     quiet(srv);
     await waitRunning(srv, key);
     const capped = await sampleRss(srv, key);
-    // A server that has done image work (skipped in smoke runs: it renders 200 images).
-    let worked: number | null = null;
-    let workedParts: Record<string, number> = {};
+    // A server that has done image work: the running jobs released, then finished with no provider latency.
+    await srv.kill('SIGTERM');
+    await srv.boot({ NODE_OPTIONS: nodeOptions, EASEL_SKETCH_LATENCY_MS: '0' });
+    quiet(srv);
+    await waitAllDone(srv, key);
+    // What comes back once the work is over: sampled after the server sat idle for a moment.
+    await new Promise((r) => setTimeout(r, AFTER_WORK_SETTLE_MS));
+    const worked = await sampleRss(srv, key);
+    const workedParts = await memoryParts(srv);
+    // The settings' variant (skipped in smoke runs: it renders 100 more images).
     let workedArenas: number | null = null;
     if (!SMOKE) {
-      // The running jobs released, then finished with no provider latency.
-      await srv.kill('SIGTERM');
-      await srv.boot({ NODE_OPTIONS: nodeOptions, EASEL_SKETCH_LATENCY_MS: '0' });
-      quiet(srv);
-      await waitAllDone(srv, key);
-      worked = await sampleRss(srv, key);
-      workedParts = await memoryParts(srv);
       // The same work (100 more jobs, 100 at once) with glibc's malloc arenas limited (an environment variable, no code change).
       await srv.kill('SIGTERM');
       await seed(srv, 0, MEM_RUNNING);
       await srv.boot({ MALLOC_ARENA_MAX: '2' });
       quiet(srv);
       await waitAllDone(srv, key);
+      await new Promise((r) => setTimeout(r, AFTER_WORK_SETTLE_MS));
       workedArenas = await sampleRss(srv, key);
     }
     const ratio = loaded / empty;
@@ -592,9 +617,9 @@ async function memoryRow(): Promise<Row> {
       notes: [
         `Rows seeded through the app's migrations and store code in ${fmt(seedS, 1)} s (the ${MEM_RUNNING} running jobs through JobService.submit and the ${MODE === 'embedded' ? 'SQLite' : 'PostgreSQL'} queue); ${env.EASEL_WORKER_CONCURRENCY} worker slots each hold one job in a 600 s simulated provider call. RSS sampled 5× over 1 s after some list traffic; the ratio column is RSS ÷ the empty-database RSS, the target is absolute (MB = 10⁶ bytes).`,
         `Loaded RSS by kind: anonymous ${part('Anonymous')} (V8 heap ${part('v8HeapTotal')} reserved, ${part('v8HeapUsed')} used; external ${part('external')}), file-backed (code, libraries) ${parts.Rss != null && parts.Anonymous != null ? `${fmt(MB(parts.Rss - parts.Anonymous), 0)} MB` : 'n/a'}. The same loaded server restarted with \`--max-semi-space-size=${SEMI_SPACE_MB}\` (V8's young generation capped; no code change): ${fmt(MB(capped), 1)} MB.`,
-        worked == null || workedArenas == null
-          ? 'After-image-work variants: not measured in smoke runs.'
-          : `After image work — the same server once those ${MEM_RUNNING} jobs ran to completion (${MEM_RUNNING} at once, no provider latency): ${fmt(MB(worked), 1)} MB (anonymous ${part('Anonymous', workedParts)}, of it V8 heap ${part('v8HeapTotal', workedParts)} and external ${part('external', workedParts)} — Buffers whose release waits for later GCs; the rest is native memory glibc keeps after libvips frees its pixel buffers, and WebAssembly memory); the same with \`MALLOC_ARENA_MAX=2\` (an environment variable; glibc keeps fewer per-thread arenas of freed pixel buffers): ${fmt(MB(workedArenas), 1)} MB.`,
+        workedArenas == null
+          ? `After image work (${MEM_RUNNING} jobs): ${fmt(MB(worked), 1)} MB; the variants are not measured in smoke runs.`
+          : `After image work — the same server once those ${MEM_RUNNING} jobs ran to completion (${MEM_RUNNING} at once, no provider latency), sampled after ${AFTER_WORK_SETTLE_MS / 1000} s idle: ${fmt(MB(worked), 1)} MB (anonymous ${part('Anonymous', workedParts)}, of it V8 heap ${part('v8HeapTotal', workedParts)} and external ${part('external', workedParts)} — Buffers whose release waits for later GCs; the rest is native memory glibc keeps after libvips frees its pixel buffers, and WebAssembly memory); the same with \`MALLOC_ARENA_MAX=2\` (an environment variable; glibc keeps fewer per-thread arenas of freed pixel buffers): ${fmt(MB(workedArenas), 1)} MB.`,
       ],
       data: { emptyBytes: empty, loadedBytes: loaded, hwmBytes: hwm, total, seedSeconds: seedS, parts, workedParts, cappedSemiSpaceBytes: capped, afterWorkBytes: worked, afterWorkArenaMax2Bytes: workedArenas },
     };

@@ -19,6 +19,8 @@ export interface ResultRow {
   target: string;
   met: boolean | null;
   stored?: number;
+  /** Written by a smoke run (about 1 s per phase): present to prove the row exists, its numbers meaningless. */
+  smoke?: boolean;
 }
 
 export function mergeResults(rows: ResultRow[], file = RESULTS_FILE): void {

@@ -22,7 +22,12 @@ export function hashApiKey(key: string): string {
 }
 
 export function keysMatch(storedHashHex: string, presentedKey: string): boolean {
+  return hashesMatch(storedHashHex, hashApiKey(presentedKey));
+}
+
+/** The same check with the presented key's hash already computed (authentication looks the key up by it). */
+export function hashesMatch(storedHashHex: string, presentedHashHex: string): boolean {
   const a = Buffer.from(storedHashHex, 'hex');
-  const b = Buffer.from(hashApiKey(presentedKey), 'hex');
+  const b = Buffer.from(presentedHashHex, 'hex');
   return a.length === b.length && crypto.timingSafeEqual(a, b);
 }

@@ -6,8 +6,8 @@ import { rateLimitedError } from './rate-limited.js';
 
 /**
  * Failed authentication per address (EASEL_AUTH_FAILURES_PER_MIN). Every 401 the auth hook would
- * answer counts against the client's address (an IPv6 address by its /64, as the per-key limiter
- * groups them); past `max` in the window, that answer becomes 429 rate_limited with Retry-After.
+ * answer counts against the client's address (an IPv6 address by its /64: @fastify/rate-limit's
+ * normalizeIP, the grouping its limiter uses); past `max` in the window, that answer becomes 429 rate_limited with Retry-After.
  * Only failures are counted and only failures are refused: a request with a valid key is never
  * looked at here, so a NAT or proxy shared with a client stuck on a bad key keeps working.
  */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { KeyLookup } from '../accounts/key-lookup.js';
 import type { KeyScope } from '../store/schema.js';
-import { KEY_RE, hashApiKey, keysMatch } from '../accounts/api-keys.js';
+import { KEY_RE, hashApiKey, hashesMatch } from '../accounts/api-keys.js';
 import { EaselError, authInvalid } from '../errors.js';
 import { authFailure, type AuthFailureLimit } from './auth-failures.js';
 
@@ -75,9 +75,10 @@ export function installAuth(app: FastifyInstance, keys: KeyLookup, failures: Aut
     if (!m) return refuse('Malformed Authorization header; expected "Bearer esl_…".');
     const key = m[1]!;
     if (!KEY_RE.test(key)) return refuse('The API key is not valid.');
-    const row = await keys.byHash(hashApiKey(key));
+    const hash = hashApiKey(key);
+    const row = await keys.byHash(hash);
     // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
-    if (!row || !keysMatch(row.key_hash, key)) return refuse('The API key is not valid.');
+    if (!row || !hashesMatch(row.key_hash, hash)) return refuse('The API key is not valid.');
     if (row.revoked_at != null) return refuse('This API key has been revoked.');
     if (row.status !== 'active') throw new EaselError(403, 'account_suspended', 'This account is suspended; contact the operator.');
     req.auth = { accountId: row.account_id, keyId: row.key_id, scope: row.scope, strictness: row.strictness };
@@ -89,8 +90,8 @@ export function installAuth(app: FastifyInstance, keys: KeyLookup, failures: Aut
   });
   // After the request limits (onRequest) count the request, before its body is read or validated:
   // a generate key learns it needs another key, not what is wrong with a body it may not send.
-  app.addHook('preParsing', async (req, _reply, payload) => {
-    if (req.routeOptions.config?.adminOnly && req.auth && req.auth.scope !== 'admin') throw insufficientScope(`${req.method} ${req.routeOptions.url}`);
-    return payload;
+  app.addHook('preParsing', (req, _reply, payload, done) => {
+    if (req.routeOptions.config?.adminOnly && req.auth && req.auth.scope !== 'admin') return done(insufficientScope(`${req.method} ${req.routeOptions.url}`));
+    done(null, payload);
   });
 }

@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import fastifyRateLimit from '@fastify/rate-limit';
 import type { Services } from '../app.js';
 import type { Config } from '../config.js';
 import { EaselError, authInvalid } from '../errors.js';
@@ -10,9 +9,8 @@ import { sendError } from './error-handler.js';
 import { installUnreadBodyDrain, isDrainingUnreadBody } from './unread-body.js';
 import { requestId as newRequestId } from '../util/ids.js';
 import { observeHttp, registerStoreCollectors, renderMetrics } from '../observability/metrics.js';
-import { RATE_NAMESPACE, type RateStore } from './rate-store.js';
-import { rateLimitedError } from './rate-limited.js';
-import { installAccountRateLimit } from './account-rate-limit.js';
+import type { RateStore } from './rate-store.js';
+import { installRequestLimits } from './request-limits.js';
 
 /**
  * Abuse limits, security headers and observability for the HTTP server, in one place:
@@ -154,21 +152,12 @@ function sameSecret(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
-async function installRateLimit(app: FastifyInstance, s: Services, store: RateStore): Promise<void> {
-  installAccountRateLimit(app, store.counter('acct:'), s.config.rateLimitAccountPerMin);
-  const max = s.config.rateLimitPerMin;
-  if (max <= 0) return;
-  const redis = store.redis;
-  await app.register(fastifyRateLimit, {
-    global: true,
-    max,
-    timeWindow: 60_000,
-    // Route-level onRequest hooks run after the global auth hook, so req.auth is known here.
-    allowList: (req) => !req.auth,
-    keyGenerator: (req) => (req.auth ? `key:${req.auth.keyId}` : `ip:${req.ip}`),
-    skipOnError: true,
-    ...(redis ? { redis, nameSpace: RATE_NAMESPACE } : {}),
-    errorResponseBuilder: (_req, ctx) => rateLimitedError('key', `Too many requests for this API key: at most ${ctx.max} per minute.`, ctx.max, ctx.ttl),
+function installRateLimit(s: Services, app: FastifyInstance, store: RateStore): void {
+  const c = s.config;
+  installRequestLimits(app, {
+    account: c.rateLimitAccountPerMin > 0 ? { counter: store.counter('acct:'), max: c.rateLimitAccountPerMin } : null,
+    // Named easel-rl:key:<key id> in Redis, as the per-key limiter of earlier releases named them.
+    key: c.rateLimitPerMin > 0 ? { counter: store.counter('key:'), max: c.rateLimitPerMin } : null,
   });
 }
 
@@ -195,7 +184,7 @@ export async function installHardening(app: FastifyInstance, s: Services, store:
 
   installUnreadBodyDrain(app, { maxBytes: s.config.refusedBodyDrainBytes, maxMs: REFUSED_BODY_DRAIN_MS, requestTimeoutMs: s.config.requestTimeoutMs });
 
-  await installRateLimit(app, s, store);
+  installRateLimit(s, app, store);
 
   registerStoreCollectors(s.db, s.queue);
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {

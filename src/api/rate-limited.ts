@@ -6,7 +6,7 @@ export type LimitScope = 'key' | 'account' | 'address';
 
 /**
  * The one 429 of every request limit: rate_limited, Retry-After, and the X-RateLimit-* headers of
- * the limit that refused (the per-key limiter sends the same three on every answer).
+ * the limit that refused (every counted answer carries the key's three: src/api/request-limits.ts).
  */
 export function rateLimitedError(scope: LimitScope, message: string, limit: number, resetMs: number): EaselError {
   rateLimited.inc({ limit: scope });

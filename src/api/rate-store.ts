@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Services } from '../app.js';
 import { memoryWindowCounter, redisWindowCounter, type WindowCounter } from './rate-window.js';
 
-/** Redis keys of every request limit start with this (the per-key limiter's own, kept as it was). */
+/** Redis keys of every request limit start with this (the name earlier releases' per-key limiter used, kept). */
 export const RATE_NAMESPACE = 'easel-rl:';
 const WINDOW_MS = 60_000;
 

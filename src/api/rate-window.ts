@@ -9,10 +9,11 @@ export interface WindowCount {
 /**
  * Fixed-window counters by name (the per-account request rate, failed authentications per
  * address). `hit` answers null when the shared store cannot be reached: the caller lets the
- * request through, as the per-key limiter does (skipOnError), so a lost Redis never stops the API.
+ * request through (every limit fails open), so a lost Redis never stops the API.
  */
 export interface WindowCounter {
-  hit(name: string): Promise<WindowCount | null>;
+  /** Counted in this process: answered at once (no promise on the request path); in Redis: a round trip. */
+  hit(name: string): WindowCount | null | Promise<WindowCount | null>;
 }
 
 /** Names held in memory at most: failed authentications may come from many addresses (an IPv6 /64 each). */
@@ -30,7 +31,7 @@ export function memoryWindowCounter(windowMs: number): WindowCounter {
     }
   };
   return {
-    async hit(name) {
+    hit(name) {
       const now = Date.now();
       let w = windows.get(name);
       if (!w || now - w.start >= windowMs) {

@@ -103,11 +103,10 @@ export async function buildServer(s: Services): Promise<FastifyInstance> {
   mkdirPrivate(blobRoot);
   await app.register(fastifyStatic, { root: blobRoot, serve: false, etag: true, lastModified: true, cacheControl: false, index: false, dotfiles: 'deny' });
 
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
+  // Callback style, as every hook that needs no await: an async hook costs a promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.headers({ 'x-request-id': req.id, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+    done();
   });
   app.addHook('onRoute', (route) => {
     // Public routes carry no security requirement in the OpenAPI document.

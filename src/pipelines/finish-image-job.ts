@@ -52,7 +52,9 @@ export async function finishImageJob(deps: PipelineDeps, run: Pick<PipelineRun, 
   const paramsKey = `jobs/${job.id}/raw/params.json`;
   const cache = out.cacheKey ? deps.catalogue.byId(out.model)?.cache : undefined;
   const scope = cache ? cacheScope(job.account_id, cache.shared) : null;
-  let raw = await deps.blob.get(rawKey);
+  // Only a run after the first can find a kept output (jobs.attempts counts runs, set by the start
+  // transition): the first run skips the storage round trip that would only answer "absent".
+  let raw = Number(job.attempts) > 1 ? await deps.blob.get(rawKey) : null;
   let route: RouteRecord | null = null;
   let kept: KeptParams | null = null;
   if (!raw) {

@@ -54,7 +54,7 @@ export interface RawStep {
  * One paid image is produced at most once, across crashes and retries, in two halves:
  *   generateRaw — the provider's output, stored under a deterministic key before anything else
  *     (a resumed run reuses it: the vendor is never paid twice for a stored image), with the
- *     step's params kept just before it (a resumed run records what the first one sent);
+ *     step's params kept beside it, written at the same time (a resumed run records what the first one sent);
  *   finishImage — every format encoded and stored, then recorded and charged in one transaction.
  * The next step only needs the raw image, so the pipeline runs finishImage off the critical path.
  */
@@ -71,7 +71,7 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
   ]);
   // Another worker owns the job now (this one paused past its lease): spend nothing more on it.
   if (next === 'lost') throw new LeaseLost('checkpoint', jobId);
-  // Params are written before the raw output, so a kept output has them (unless an older build kept it).
+  // Params are written with the raw output, so a kept output has them (unless an older build, or a crash between the two writes, kept it alone).
   if (stored) return { bytes: stored, params: keptParams ? (JSON.parse(keptParams.toString('utf8')) as JobParams) : null };
   if (ctx.signal.aborted) throw new JobFailure('timeout', 'The run was interrupted before its next step.', true);
   // A cancel request stops the story between steps: the step in flight was finished, this one never starts.
@@ -93,10 +93,13 @@ export async function generateRaw(ctx: StoryContext, s: ImageStep<unknown>): Pro
   // A story runs one model: no fallback reroutes it (catalogue.resolve in the pipeline).
   const params = resolvedParams(ctx.model.id, ctx.model.provider.adapterVersion ?? null, s.sent, out.params);
   // The paid output is only in memory until stored: an outage here is waited out, not paid again.
+  // Params and output are written together: this is on the story's critical path (the next step
+  // waits for it), and in scale-out each write is an S3 round trip. A crash between the two can
+  // keep an output without its params; a resumed run then records that step with no params, which
+  // only describe the call (a story's price does not depend on them).
   await rideOut(async () => {
     await deps.jobs.assertOwned(ctx.fence);
-    await deps.blob.put(paramsKey, Buffer.from(JSON.stringify(params)), 'application/json');
-    await deps.blob.put(rawKey, out.bytes, out.mime);
+    await Promise.all([deps.blob.put(paramsKey, Buffer.from(JSON.stringify(params)), 'application/json'), deps.blob.put(rawKey, out.bytes, out.mime)]);
   }, ctx.signal);
   crashPoint(`story_${s.kind}_raw_stored`);
   return { bytes: out.bytes, params };

@@ -11,6 +11,7 @@ import { backoffMs } from '../util/backoff.js';
 import { newId } from '../util/ids.js';
 import { queueWait } from '../observability/metrics.js';
 import { dependencyFault } from '../util/dependency-fault.js';
+import { IdleCollector } from '../util/idle-gc.js';
 
 /**
  * The database, the blob storage or the disk is down: the job is not at fault and is handed back.
@@ -52,6 +53,8 @@ export class WorkerPool {
   private readonly slots: Promise<void>[] = [];
   private readonly wakers: Record<Lane, Set<() => void>> = { default: new Set(), process: new Set() };
   private offPoke: (() => void) | null = null;
+  /** Dead Buffers of finished image work are collected once no job runs (src/util/idle-gc.ts). */
+  private readonly collector = new IdleCollector();
 
   constructor(
     private readonly queue: JobQueue,
@@ -167,6 +170,7 @@ export class WorkerPool {
     }
     const ac = new AbortController();
     this.running.set(job.id, ac);
+    this.collector.busy();
     let leaseLost = false;
     const hb = setInterval(() => {
       this.queue
@@ -202,6 +206,7 @@ export class WorkerPool {
     } finally {
       clearInterval(hb);
       this.running.delete(job.id);
+      if (this.running.size === 0) this.collector.idle();
       await progress.close();
     }
   }
@@ -264,6 +269,7 @@ export class WorkerPool {
   /** Stops claiming, lets running jobs finish for `graceMs`, then aborts and releases the rest. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    this.collector.stop();
     await Promise.allSettled(this.companions.map((c) => c.stop()));
     this.offPoke?.();
     for (const set of Object.values(this.wakers)) for (const w of [...set]) w();

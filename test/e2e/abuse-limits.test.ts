@@ -50,6 +50,13 @@ describe(`abuse limits (${MODE})`, () => {
       const r = await api(srv.baseUrl, 'GET', '/v1/jobs', { key: k1 });
       codes.push(r.status);
       if (r.status === 429) assertRateLimited(r);
+      // Every counted answer says where the key stands in its window.
+      else {
+        assert.equal(r.headers.get('x-ratelimit-limit'), '20');
+        assert.equal(r.headers.get('x-ratelimit-remaining'), String(19 - i));
+        const reset = Number(r.headers.get('x-ratelimit-reset'));
+        assert.ok(reset >= 1 && reset <= 60, `x-ratelimit-reset ${reset}`);
+      }
     }
     assert.deepEqual(codes, [...Array(20).fill(200), ...Array(5).fill(429)]);
     // Every route counts against the same key's budget, writes included, and nothing is charged for a refusal.

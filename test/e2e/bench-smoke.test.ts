@@ -16,11 +16,15 @@ describe('npm run bench (smoke)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-bench-smoke-'));
     const report = path.join(dir, 'BENCHMARKS.md');
     const json = path.join(dir, 'benchmarks.json');
+    // bench/results.json, copied so the run's merge keeps the other benches' rows (and the repo's file stays as measured).
+    const resultsFile = path.join(dir, 'results.json');
+    fs.copyFileSync(path.join(ROOT, 'bench', 'results.json'), resultsFile);
+    const before = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { id: string; mode: string }[];
     let output = '';
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'run.ts')], {
         cwd: ROOT,
-        env: { ...process.env, BENCH_SMOKE: '1', BENCH_MODES: MODE, BENCH_REPORT: report, BENCH_JSON: json },
+        env: { ...process.env, BENCH_SMOKE: '1', BENCH_MODES: MODE, BENCH_REPORT: report, BENCH_JSON: json, BENCH_RESULTS: resultsFile },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -47,6 +51,25 @@ describe('npm run bench (smoke)', () => {
     assert.equal(batch.items, 50);
     assert.deepEqual(batch.phases.map((p) => p.kind).sort(), ['batch', 'single']);
     for (const p of batch.phases) assert.ok(p.items === 50 && p.cpuMsPerItem > 0, `${p.kind}: ${JSON.stringify(p)}`);
+
+    // bench/results.json (issue 26): every row of this mode present, in its documented shape, numbers
+    // measured (not null) — no timing asserted; every other bench's rows kept.
+    const written = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Record<string, unknown>[];
+    const mine = written.filter((r) => r.mode === MODE && !String(r.id).startsWith('scale.'));
+    assert.deepEqual(
+      mine.map((r) => r.id).sort(),
+      ['batch_cpu', 'fair_claim_cost', 'fair_jain', 'fair_wait_p95', 'files', 'fleet_dispatch', 'poll_p99_ms', 'poll_vs_bare', 'poll_vs_floor', 'rss_after_work_mb', 'rss_loaded_mb', 'story_overhead_ms', 'throughput_vs_image_work', 'throughput_vs_queue'],
+    );
+    for (const r of mine) {
+      assert.deepEqual(Object.keys(r).filter((k) => k !== 'smoke').sort(), ['anchor', 'id', 'met', 'mode', 'ratio', 'target', 'unit', 'value'], `${r.id}: ${JSON.stringify(r)}`);
+      assert.equal(r.smoke, true);
+      assert.ok(typeof r.value === 'number' && Number.isFinite(r.value), `${r.id}: value ${r.value}`);
+      assert.ok(typeof r.unit === 'string' && r.unit.length > 0 && typeof r.target === 'string', `${r.id}: ${JSON.stringify(r)}`);
+      assert.ok(r.met === null || typeof r.met === 'boolean', `${r.id}: met ${r.met}`);
+    }
+    for (const b of before.filter((r) => r.mode !== MODE || r.id.startsWith('scale.'))) {
+      assert.ok(written.some((r) => r.id === b.id && r.mode === b.mode), `kept ${b.mode}/${b.id}`);
+    }
 
     const md = fs.readFileSync(report, 'utf8');
     assert.match(md, /SMOKE RUN/);

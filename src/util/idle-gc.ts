@@ -1,0 +1,67 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * Returns the memory of finished image work once the workers go idle. Each image job leaves
+ * megabytes of Buffers (the provider's bytes, three encodes, their signed copies) that are garbage
+ * the moment the job settles, but V8 collects only when its own heap asks for it: a worker that
+ * just ran a burst and then waits can sit on hundreds of megabytes of dead Buffers for minutes
+ * (bench row "Memory", after image work). One full collection a moment after the last job ended,
+ * only when that much external memory is held, hands it back; it never runs while a job runs.
+ *
+ * `gc` is not exposed without --expose-gc on the command line; V8 accepts the flag at run time and
+ * the function is then reachable from a fresh context (the standard way when the command line is
+ * not ours: `easel` is started by npm, systemd, Docker or a test harness).
+ */
+
+/** External memory (Buffers, WebAssembly) above which an idle moment is worth a collection. */
+const MIN_EXTERNAL_BYTES = 32 * 1024 * 1024;
+
+let gcFn: (() => void) | null | undefined;
+
+function exposedGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
+
+export class IdleCollector {
+  private timer: NodeJS.Timeout | null = null;
+  /** Collections run (for the tests and the log). */
+  runs = 0;
+
+  constructor(
+    private readonly idleMs = 1000,
+    private readonly minExternal = MIN_EXTERNAL_BYTES,
+  ) {}
+
+  /** The work went idle: collect after `idleMs` unless work starts again first. */
+  idle(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (process.memoryUsage().external < this.minExternal) return;
+      const gc = exposedGc();
+      if (!gc) return;
+      gc();
+      this.runs++;
+    }, this.idleMs);
+    this.timer.unref();
+  }
+
+  /** Work started: an idle collection waiting for its moment is not wanted now. */
+  busy(): void {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  stop(): void {
+    this.busy();
+  }
+}
