@@ -7,15 +7,19 @@ import vm from 'node:vm';
  * the moment the job settles, but V8 collects only when its own heap asks for it: a worker that
  * just ran a burst and then waits can sit on hundreds of megabytes of dead Buffers for minutes
  * (bench row "Memory", after image work). One full collection a moment after the last job ended,
- * only when that much external memory is held, hands it back; it never runs while a job runs.
+ * only when that much Buffer memory is held, hands it back; it never runs while a job runs.
  *
  * `gc` is not exposed without --expose-gc on the command line; V8 accepts the flag at run time and
  * the function is then reachable from a fresh context (the standard way when the command line is
  * not ours: `easel` is started by npm, systemd, Docker or a test harness).
  */
 
-/** External memory (Buffers, WebAssembly) above which an idle moment is worth a collection. */
-const MIN_EXTERNAL_BYTES = 32 * 1024 * 1024;
+/**
+ * Memory held for Buffer and ArrayBuffer contents above which an idle moment is worth a collection.
+ * `arrayBuffers`, not `external`: V8 adjusts `external` only at a later collection, so right after
+ * one it still shows what was just freed (and would ask for another).
+ */
+const MIN_BUFFER_BYTES = 32 * 1024 * 1024;
 
 let gcFn: (() => void) | null | undefined;
 
@@ -37,7 +41,7 @@ export class IdleCollector {
 
   constructor(
     private readonly idleMs = 1000,
-    private readonly minExternal = MIN_EXTERNAL_BYTES,
+    private readonly minBufferBytes = MIN_BUFFER_BYTES,
   ) {}
 
   /** The work went idle: collect after `idleMs` unless work starts again first. */
@@ -45,7 +49,7 @@ export class IdleCollector {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (process.memoryUsage().external < this.minExternal) return;
+      if (process.memoryUsage().arrayBuffers < this.minBufferBytes) return;
       const gc = exposedGc();
       if (!gc) return;
       gc();
