@@ -589,22 +589,13 @@ async function memoryRow(): Promise<Row> {
     await srv.boot({ NODE_OPTIONS: nodeOptions, EASEL_SKETCH_LATENCY_MS: '0' });
     quiet(srv);
     await waitAllDone(srv, key);
+    // At the end of the burst, before the workers' idle moment (a second after the last job: one
+    // collection, then malloc_trim, src/util/idle-gc.ts): what the burst left resident.
+    const burstEnd = rssBytes(srv.child!.pid!).rss;
     // What comes back once the work is over: sampled after the server sat idle for a moment.
     await new Promise((r) => setTimeout(r, AFTER_WORK_SETTLE_MS));
     const worked = await sampleRss(srv, key);
     const workedParts = await memoryParts(srv);
-    // The settings' variant (skipped in smoke runs: it renders 100 more images).
-    let workedArenas: number | null = null;
-    if (!SMOKE) {
-      // The same work (100 more jobs, 100 at once) with glibc's malloc arenas limited (an environment variable, no code change).
-      await srv.kill('SIGTERM');
-      await seed(srv, 0, MEM_RUNNING);
-      await srv.boot({ MALLOC_ARENA_MAX: '2' });
-      quiet(srv);
-      await waitAllDone(srv, key);
-      await new Promise((r) => setTimeout(r, AFTER_WORK_SETTLE_MS));
-      workedArenas = await sampleRss(srv, key);
-    }
     const ratio = loaded / empty;
     return {
       id: 'memory',
@@ -617,11 +608,9 @@ async function memoryRow(): Promise<Row> {
       notes: [
         `Rows seeded through the app's migrations and store code in ${fmt(seedS, 1)} s (the ${MEM_RUNNING} running jobs through JobService.submit and the ${MODE === 'embedded' ? 'SQLite' : 'PostgreSQL'} queue); ${env.EASEL_WORKER_CONCURRENCY} worker slots each hold one job in a 600 s simulated provider call. RSS sampled 5× over 1 s after some list traffic; the ratio column is RSS ÷ the empty-database RSS, the target is absolute (MB = 10⁶ bytes).`,
         `Loaded RSS by kind: anonymous ${part('Anonymous')} (V8 heap ${part('v8HeapTotal')} reserved, ${part('v8HeapUsed')} used; external ${part('external')}), file-backed (code, libraries) ${parts.Rss != null && parts.Anonymous != null ? `${fmt(MB(parts.Rss - parts.Anonymous), 0)} MB` : 'n/a'}. The same loaded server restarted with \`--max-semi-space-size=${SEMI_SPACE_MB}\` (V8's young generation capped; no code change): ${fmt(MB(capped), 1)} MB.`,
-        workedArenas == null
-          ? `After image work (${MEM_RUNNING} jobs): ${fmt(MB(worked), 1)} MB; the variants are not measured in smoke runs.`
-          : `After image work — the same server once those ${MEM_RUNNING} jobs ran to completion (${MEM_RUNNING} at once, no provider latency), sampled after ${AFTER_WORK_SETTLE_MS / 1000} s idle: ${fmt(MB(worked), 1)} MB (anonymous ${part('Anonymous', workedParts)}, of it V8 heap ${part('v8HeapTotal', workedParts)} and external ${part('external', workedParts)} — Buffers whose release waits for later GCs; the rest is native memory glibc keeps after libvips frees its pixel buffers, and WebAssembly memory); the same with \`MALLOC_ARENA_MAX=2\` (an environment variable; glibc keeps fewer per-thread arenas of freed pixel buffers): ${fmt(MB(workedArenas), 1)} MB.`,
+        `After image work — the same server once those ${MEM_RUNNING} jobs ran to completion (${MEM_RUNNING} at once, no provider latency; at most EASEL_IMAGE_WORK_CONCURRENCY — default the cores, at least 2 — images finished and as many rendered at once), sampled after ${AFTER_WORK_SETTLE_MS / 1000} s idle: ${fmt(MB(worked), 1)} MB (anonymous ${part('Anonymous', workedParts)}, of it V8 heap ${part('v8HeapTotal', workedParts)} and external ${part('external', workedParts)}). At the end of the burst, before the workers' idle moment (one collection, then glibc's malloc_trim): ${fmt(MB(burstEnd), 1)} MB.`,
       ],
-      data: { emptyBytes: empty, loadedBytes: loaded, hwmBytes: hwm, total, seedSeconds: seedS, parts, workedParts, cappedSemiSpaceBytes: capped, afterWorkBytes: worked, afterWorkArenaMax2Bytes: workedArenas },
+      data: { emptyBytes: empty, loadedBytes: loaded, hwmBytes: hwm, total, seedSeconds: seedS, parts, workedParts, cappedSemiSpaceBytes: capped, afterWorkBytes: worked, burstEndBytes: burstEnd },
     };
   } finally {
     await srv.stop();

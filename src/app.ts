@@ -77,7 +77,7 @@ export async function createServices(config: Config, log: Logger = createLogger(
   // 0700, and an older, looser data directory is tightened (issue 20).
   securePrivateDir(config.dataDir, config.databaseUrl ? [] : sqliteFiles(config.databaseFile));
   // libvips's cache and threads, set on purpose (docs/DECISIONS.md, work isolation).
-  configureLibvips();
+  configureLibvips(config.imageWorkConcurrency);
   // Every stored output gets a signed C2PA manifest; a bad certificate or key stops the start here.
   const c2pa = installC2paSigning(config.dataDir, { cert: config.c2paCert, key: config.c2paKey });
   if (c2pa.credentials.source === 'generated') log.info({ ca: `${config.dataDir}/c2pa/ca.pem` }, 'generated the C2PA signing CA and certificate');

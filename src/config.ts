@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { MIN_SECRETS_KEY_LENGTH } from './util/secrets.js';
+import { defaultImageWorkConcurrency } from './imaging/image-work.js';
 
 /** One typed config object, read from the environment once. Every variable is documented in README.md. */
 export interface Config {
@@ -46,6 +47,8 @@ export interface Config {
   uploadRetentionMs: number;
   /** Uploads checked (decoded, moderated, stored) at once per process (EASEL_UPLOAD_CONCURRENCY); the rest wait spooled on disk. */
   uploadConcurrency: number;
+  /** Images decoded, encoded or rendered at once per process (EASEL_IMAGE_WORK_CONCURRENCY); the rest wait their turn. */
+  imageWorkConcurrency: number;
   /** Jobs running at once per account (EASEL_MAX_CONCURRENT_JOBS): the fair dispatcher passes an account over at it. */
   maxConcurrentJobs: number;
   /** Pending jobs per account (EASEL_MAX_QUEUED_JOBS): submits above it get 429. */
@@ -248,6 +251,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     uploadDailyBytes: int('EASEL_UPLOAD_DAILY_BYTES', 2 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
     uploadRetentionMs: Math.round(num('EASEL_UPLOAD_RETENTION_H', 24, 0.0001, 100 * 365 * 24) * 3_600_000),
     uploadConcurrency: int('EASEL_UPLOAD_CONCURRENCY', 2, 1, 64),
+    imageWorkConcurrency: int('EASEL_IMAGE_WORK_CONCURRENCY', defaultImageWorkConcurrency(), 1, 256),
     maxConcurrentJobs: int('EASEL_MAX_CONCURRENT_JOBS', 4, 1, 10_000),
     maxQueuedJobs: int('EASEL_MAX_QUEUED_JOBS', 1000, 1, 10_000_000),
     maxBatchItems: int('EASEL_MAX_BATCH_ITEMS', 1000, 1, 100_000),

@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.js';
-import { compiledOnce } from '../store/compiled-once.js';
+import { compiledOnceSync } from '../store/compiled-once.js';
 import type { KeyScope } from '../store/schema.js';
 
 /** An API key's row with its account's state: what authenticating a request needs. */
@@ -15,7 +15,8 @@ export interface KeyHolder {
 }
 
 export interface KeyLookup {
-  byHash(hash: string): Promise<KeyHolder | undefined>;
+  /** Synchronous where the store can answer at once (SQLite), a promise otherwise. */
+  byHash(hash: string): KeyHolder | undefined | Promise<KeyHolder | undefined>;
   /** Records that the key was used now (GET /v1/keys shows it). */
   touch(keyId: string, now: number): Promise<void>;
   /** Which of these keys still authenticate (not revoked, account active): read from the store, so every process agrees. */
@@ -27,7 +28,7 @@ const IDS_PER_QUERY = 500;
 
 /** The key reads of every authenticated request; the lookup is compiled once (src/store/compiled-once.ts). */
 export function keyLookup(db: Db): KeyLookup {
-  const keyByHash = compiledOnce(db, 1, (hash) =>
+  const keyByHash = compiledOnceSync(db, 1, (hash) =>
     db
       .selectFrom('api_keys')
       .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
@@ -35,7 +36,10 @@ export function keyLookup(db: Db): KeyLookup {
       .where('api_keys.key_hash', '=', hash),
   );
   return {
-    byHash: async (hash) => (await keyByHash(hash))[0],
+    byHash: (hash) => {
+      const rows = keyByHash(hash);
+      return rows instanceof Promise ? rows.then((r) => r[0]) : rows[0];
+    },
     touch: async (keyId, now) => {
       await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', keyId).execute();
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { KeyLookup } from '../accounts/key-lookup.js';
+import type { KeyHolder, KeyLookup } from '../accounts/key-lookup.js';
 import type { KeyScope } from '../store/schema.js';
 import { KEY_RE, hashApiKey, hashesMatch } from '../accounts/api-keys.js';
 import { EaselError, authInvalid } from '../errors.js';
@@ -62,12 +62,14 @@ function documentAdminOnly(app: FastifyInstance): void {
 export function installAuth(app: FastifyInstance, keys: KeyLookup, failures: AuthFailureLimit | null): void {
   app.decorateRequest('auth', null);
   documentAdminOnly(app);
-  app.addHook('onRequest', async (req) => {
-    if (req.routeOptions.config?.public) return;
-    if (!req.routeOptions.url) return; // unknown route: the 404 handler answers
+  // Callback style: on SQLite the key row is read synchronously, so the common case completes
+  // without a promise; a refusal (which counts the address's failures) and PostgreSQL's read are async.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.routeOptions.config?.public) return done();
+    if (!req.routeOptions.url) return done(); // unknown route: the 404 handler answers
     // Every 401 counts against the client's address; past EASEL_AUTH_FAILURES_PER_MIN it is a 429.
-    const refuse = async (message: string) => {
-      throw await authFailure(failures, req, authInvalid(message));
+    const refuse = (message: string) => {
+      authFailure(failures, req, authInvalid(message)).then(done, done);
     };
     const header = req.headers.authorization;
     if (!header) return refuse('Missing API key. Send "Authorization: Bearer esl_…".');
@@ -76,17 +78,27 @@ export function installAuth(app: FastifyInstance, keys: KeyLookup, failures: Aut
     const key = m[1]!;
     if (!KEY_RE.test(key)) return refuse('The API key is not valid.');
     const hash = hashApiKey(key);
-    const row = await keys.byHash(hash);
-    // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
-    if (!row || !hashesMatch(row.key_hash, hash)) return refuse('The API key is not valid.');
-    if (row.revoked_at != null) return refuse('This API key has been revoked.');
-    if (row.status !== 'active') throw new EaselError(403, 'account_suspended', 'This account is suspended; contact the operator.');
-    req.auth = { accountId: row.account_id, keyId: row.key_id, scope: row.scope, strictness: row.strictness };
-    // GET /v1/keys shows when a key was last used; written at most once a minute per key, off the request path.
-    const now = Date.now();
-    if (row.last_used_at == null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
-      void keys.touch(row.key_id, now).catch(() => undefined);
+    const accept = (row: KeyHolder | undefined): void => {
+      // The lookup is by hash; the constant-time comparison guards against any index-timing signal.
+      if (!row || !hashesMatch(row.key_hash, hash)) return refuse('The API key is not valid.');
+      if (row.revoked_at != null) return refuse('This API key has been revoked.');
+      if (row.status !== 'active') return done(new EaselError(403, 'account_suspended', 'This account is suspended; contact the operator.'));
+      req.auth = { accountId: row.account_id, keyId: row.key_id, scope: row.scope, strictness: row.strictness };
+      // GET /v1/keys shows when a key was last used; written at most once a minute per key, off the request path.
+      const now = Date.now();
+      if (row.last_used_at == null || now - Number(row.last_used_at) > LAST_USED_RESOLUTION_MS) {
+        void keys.touch(row.key_id, now).catch(() => undefined);
+      }
+      done();
+    };
+    let found: ReturnType<KeyLookup['byHash']>;
+    try {
+      found = keys.byHash(hash);
+    } catch (e) {
+      return done(e as Error);
     }
+    if (found instanceof Promise) found.then(accept, done);
+    else accept(found);
   });
   // After the request limits (onRequest) count the request, before its body is read or validated:
   // a generate key learns it needs another key, not what is wrong with a body it may not send.

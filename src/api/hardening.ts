@@ -38,6 +38,17 @@ export function scrubKeys(text: string): string {
   return text.replace(KEY_IN_TEXT, 'esl_[redacted]');
 }
 
+/**
+ * The HTTP logger's redaction: named paths instead of the root logger's `*.authorization` wildcard
+ * (src/app.ts), which makes pino clone and walk every top-level field of every line — the access
+ * line of every request included, whose `req` (serialised below) carries no headers at all. These
+ * are the places a request's credentials can appear in what the HTTP logger is given.
+ */
+export const httpLogRedaction = {
+  paths: ['req.headers.authorization', 'headers.authorization', 'err.headers.authorization', 'err.authorization', 'err.config.headers.authorization'],
+  censor: '[redacted]',
+};
+
 /** pino serializers for the HTTP logger: fastify's request fields, with keys scrubbed out of the URL. */
 export const httpLogSerializers = {
   req(req: FastifyRequest) {

@@ -42,13 +42,13 @@ import { installClosingGate } from './closing-gate.js';
 import { installResponseCheck } from './response-check.js';
 import { requestId } from '../util/ids.js';
 import { mkdirPrivate } from '../util/private-files.js';
-import { httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
+import { httpLogRedaction, httpLogSerializers, httpServerOptions, installHardening } from './hardening.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildServer(s: Services): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: s.log.child({ component: 'http' }, { serializers: httpLogSerializers }) as FastifyBaseLogger,
+    loggerInstance: s.log.child({ component: 'http' }, { serializers: httpLogSerializers, redact: httpLogRedaction }) as FastifyBaseLogger,
     bodyLimit: s.config.maxBodyBytes,
     // A client's X-Request-Id is echoed only when it is short and plain; otherwise we mint one.
     genReqId: (req) => {

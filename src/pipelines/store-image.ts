@@ -1,5 +1,6 @@
 import type { BlobStore } from '../blob/port.js';
 import { encodeAll, type OutputFormat } from '../imaging/encode.js';
+import { imageWork } from '../imaging/image-work.js';
 import type { StoredImage } from '../jobs/types.js';
 import { signEncoded, type ProvenanceInput } from '../imaging/signing.js';
 
@@ -20,7 +21,8 @@ export async function storeImage(
   provenance: { model: string; action: 'created' | 'edited'; inputs?: ProvenanceInput[] },
 ): Promise<StoredImage> {
   const info = { generator: 'Easel', model: provenance.model, action: provenance.action, createdAt: new Date() };
-  const encoded = await signEncoded(await encodeAll(raw, info), info, provenance.inputs);
+  // Decoded pixels and encoder buffers are the process's largest allocations: bounded (src/imaging/image-work.ts).
+  const encoded = await imageWork('finish', async () => signEncoded(await encodeAll(raw, info), info, provenance.inputs));
   const order: OutputFormat[] = ['png', 'jpeg', 'webp'];
   const stored = await Promise.all(
     order.map(async (fmt) => {

@@ -6,6 +6,7 @@ import { renderSketchCombine } from './sketch/combine.js';
 import { JobFailure } from '../errors.js';
 import { sampleSteps } from './sketch/progress.js';
 import { abortableDelay } from './sketch/delay.js';
+import { imageWork } from '../imaging/image-work.js';
 
 export interface SketchOptions {
   /** Simulated vendor latency, so billing and timing paths behave as with a paid vendor. */
@@ -62,9 +63,14 @@ export class SketchProvider implements ImageProvider {
     // Progress (issue 22): the waiting time is spent in steps, with coarse-to-fine frames.
     if (lead > 0 && input.onProgress) await sampleSteps(lead, input.signal, input.onProgress, draw, input);
     else if (lead > 0) await abortableDelay(lead, input.signal);
-    const renderStarted = performance.now();
-    const bytes = await render();
-    const perMp = (performance.now() - renderStarted) / Math.max(megapixels, 0.01);
+    // The offline renderer draws in this process: one image-work slot, as any other decode or encode.
+    let perMp = 0;
+    const bytes = await imageWork('render', async () => {
+      const renderStarted = performance.now();
+      const out = await render();
+      perMp = (performance.now() - renderStarted) / Math.max(megapixels, 0.01);
+      return out;
+    });
     this.msPerMegapixel = this.msPerMegapixel === 0 ? perMp : 0.8 * this.msPerMegapixel + 0.2 * perMp;
     const left = this.opts.latencyMs - (performance.now() - started);
     if (left > 0) await abortableDelay(left, input.signal);

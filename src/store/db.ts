@@ -14,6 +14,7 @@ import {
 } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
+import { registerReader } from './compiled-once.js';
 
 export type Db = Kysely<Database>;
 
@@ -108,6 +109,8 @@ class BusyGate {
 
 /** SQLite's page cache per connection, KiB. */
 const SQLITE_CACHE_KIB = 4096;
+/** The hot-read connection's: a key row and a job row are a few pages each. */
+const READER_CACHE_KIB = 1024;
 
 /** Distinct statements kept prepared; every statement the app runs fits many times over. */
 const STATEMENT_CACHE_SIZE = 500;
@@ -121,11 +124,13 @@ const CACHEABLE_SQL_CHARS = 4096;
  * (least recently used dropped first). Safe because kysely runs one statement at a time on the
  * single connection and never leaves one mid-iteration (no streaming queries here).
  */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
       cache.clear();
+      // The reader first: the last connection to close checkpoints and removes the WAL.
+      reader.close();
       sqlite.close();
     },
     prepare: (sql: string) => {
@@ -161,10 +166,17 @@ export function openSqlite(file: string): Db {
   // path are indexed lookups of a few pages (the OS file cache holds the rest), so 4 MB keeps them
   // as fast and the server's resident memory ~12 MB smaller (bench row 5).
   sqlite.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-  const cfg = { database: withStatementCache(sqlite) };
+  // The request path's hot reads (key lookup, job read) on a read-only connection of their own
+  // (src/store/compiled-once.ts): opened after WAL mode is set, so it reads committed state beside writers.
+  const reader = new SQLite(file, { readonly: true, fileMustExist: true });
+  reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
+  const cfg = { database: withStatementCache(sqlite, reader) };
   const dialect = new ImmediateSqliteDialect(cfg);
   Object.assign(dialect, { _ourConfig: cfg, _busyGate: new BusyGate(sqlite) });
-  return new Kysely<Database>({ dialect });
+  const db = new Kysely<Database>({ dialect });
+  registerReader(db, reader);
+  return db;
 }
 
 export async function migrate(db: Db): Promise<string[]> {

@@ -12,6 +12,11 @@ export class Semaphore {
     return this.active;
   }
 
+  /** Callers waiting for a slot. */
+  get waiters(): number {
+    return this.waiting.length;
+  }
+
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;

@@ -6,9 +6,9 @@ import type { JobParams } from '../jobs/types.js';
  * result served it), from its stored result. Shown after retention too: they describe the job,
  * not its files. Absent for other results and for jobs completed before they were recorded.
  */
-export function paramsView(job: Pick<JobRow, 'status' | 'result_json'>): { params?: JobParams; cached?: true } {
-  if (job.status !== 'completed' || !job.result_json?.includes('"params"')) return {};
-  const r = JSON.parse(job.result_json) as { kind?: string; params?: JobParams; cached?: boolean };
+export function paramsView(status: JobRow['status'], stored: { kind?: string } | null): { params?: JobParams; cached?: true } {
+  if (status !== 'completed' || !stored) return {};
+  const r = stored as { kind?: string; params?: JobParams; cached?: boolean };
   if (r.kind !== 'image' || !r.params) return {};
   return { params: r.params, ...(r.cached ? { cached: true as const } : {}) };
 }

@@ -25,10 +25,14 @@ const RESULT_PRESENTERS: Record<string, ResultPresenter> = {
   }),
 };
 
+/** A job's stored result, parsed (once per view: the presenters below and params read the same object). */
+export function storedResult(job: Pick<JobRow, 'result_json'>): StoredResult | null {
+  return job.result_json ? (JSON.parse(job.result_json) as StoredResult) : null;
+}
+
 /** The stored result with freshly signed URLs; undefined when there is none (or of a kind this build does not know). */
-export async function presentResult(urls: ResultUrls, job: JobRow): Promise<Record<string, unknown> | undefined> {
-  if (!job.result_json) return undefined;
-  const r = JSON.parse(job.result_json) as StoredResult;
+export async function presentResult(urls: ResultUrls, jobId: string, r: StoredResult | null): Promise<Record<string, unknown> | undefined> {
+  if (!r) return undefined;
   const present = RESULT_PRESENTERS[r.kind];
-  return present ? present(urls, job.id, r as never) : undefined;
+  return present ? present(urls, jobId, r as never) : undefined;
 }

@@ -2,15 +2,16 @@ import type { JobRow } from '../jobs/row.js';
 import type { EtaEstimator } from '../jobs/eta.js';
 import type { ResultUrls } from '../jobs/result-urls.js';
 import { isoSeconds } from '../util/time.js';
-import { presentResult } from './present-result.js';
+import { presentResult, storedResult } from './present-result.js';
 import { presentStoryProgress, storyPortraits, type StepRow } from '../story/present.js';
 import { jobControlView } from './present-control.js';
 import { paramsView } from './present-params.js';
-import { TERMINAL } from '../jobs/types.js';
+import { TERMINAL, type StoredResult } from '../jobs/types.js';
 import { CANCELED_MESSAGE, seedStatus } from '../jobs/seed-status.js';
 import { BATCH_OPERATION } from '../jobs/batch-operation.js';
 import { batchLinks, type BatchTotals } from '../batches/progress.js';
 import { presentProgress, type PreviewUrls } from './present-progress.js';
+import { BoundedMemo } from '../util/bounded-memo.js';
 
 /**
  * Everything a job view is made from. Built once by the composition root (src/app.ts), so a job
@@ -44,8 +45,8 @@ export class Presenter {
   }
 
   /** A completed job's result in its operation's response shape (src/views/present-result.ts). */
-  result(job: JobRow): Promise<Record<string, unknown> | undefined> {
-    return presentResult(this.deps.urls, job);
+  result(job: JobRow, stored: StoredResult | null = storedResult(job)): Promise<Record<string, unknown> | undefined> {
+    return presentResult(this.deps.urls, job.id, stored);
   }
 
   /**
@@ -74,9 +75,11 @@ export class Presenter {
     out.scenes_completed = Number(job.scenes_completed);
     out.scenes_total = Number(job.scenes_total);
     if (job.model) out.model = job.model;
+    // Parsed once for the result, the reroute and the params below.
+    const stored = job.status === 'completed' ? storedResult(job) : null;
     // A fallback ran (src/fleet/fallback.ts): the model that produced the result, and which was asked for.
-    if (job.status === 'completed' && job.result_json?.includes('"rerouted_from"')) {
-      const r = JSON.parse(job.result_json) as { model?: string; rerouted_from?: string; reroute_reason?: string };
+    if (stored && 'rerouted_from' in stored) {
+      const r = stored as { model?: string; rerouted_from?: string; reroute_reason?: string };
       if (r.rerouted_from && r.model) {
         out.model = r.model;
         out.rerouted = { from_model: r.rerouted_from, reason: r.reroute_reason };
@@ -84,11 +87,11 @@ export class Presenter {
     }
     // After retention the files are gone: no result (and no scene images), result_expired instead.
     if (job.status === 'completed' && job.result_expired_at == null) {
-      const result = await this.result(job);
+      const result = await this.result(job, stored);
       if (result) out.result = result;
     }
     // What produced a single image, and whether a kept result served it (src/views/present-params.ts).
-    Object.assign(out, paramsView(job));
+    Object.assign(out, paramsView(job.status, stored));
     if (job.status === 'failed') out.error = { code: job.error_code ?? 'internal_error', message: job.error_message ?? 'The job failed.' };
     if (canceled) {
       out.error = { code: 'canceled', message: job.error_message ?? CANCELED_MESSAGE };
@@ -148,9 +151,19 @@ function batchProgress(id: string, t: BatchTotals): Record<string, unknown> {
 /** What a job was asked for, in the words of its request: shown in job lists (issue 24). */
 export function jobPrompt(job: JobRow): string | undefined {
   if (job.operation.startsWith('process_')) return undefined;
+  const text = job.request_json;
+  // A request never changes, and a poll presents the same one again and again: its prompt is kept
+  // by the request's text (short requests only, so the memo stays small), not parsed on every poll.
+  return text.length <= PROMPT_MEMO_MAX_CHARS ? prompts.get(text, promptOf) : promptOf(text);
+}
+
+const PROMPT_MEMO_MAX_CHARS = 4096;
+const prompts = new BoundedMemo<string, string | undefined>(1024);
+
+function promptOf(requestJson: string): string | undefined {
   let req: { prompt?: unknown; scenes?: { prompt?: unknown }[] };
   try {
-    req = JSON.parse(job.request_json) as typeof req;
+    req = JSON.parse(requestJson) as typeof req;
   } catch {
     return undefined;
   }
