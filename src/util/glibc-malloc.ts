@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 /**
  * Two calls into glibc's allocator, through koffi (a foreign-function interface: no compiler at
  * install), so that the memory of a burst of image work goes back to the system
- * (docs/DECISIONS.md, "Then the arenas are trimmed"):
+ * (docs/DECISIONS.md, "Then the arenas"):
  *  - `limitArenas(n)`: mallopt(M_ARENA_MAX, n) at start-up. glibc gives threads arenas of their
  *    own (up to 8 per core); libvips allocates its pixel buffers on its worker threads, and each
  *    arena keeps its freed top — which `malloc_trim` does not release outside the main arena. The
@@ -13,8 +13,9 @@ import { createRequire } from 'node:module';
  * An allocator setting that returns each buffer as it is freed (`MALLOC_MMAP_THRESHOLD_`) was
  * measured at 9–19 ms more CPU per image job; these two cost nothing while jobs run.
  *
- * Loaded on first use, only on Linux with glibc; anywhere else (musl, macOS, koffi missing) both
- * answer null and nothing happens.
+ * Loaded on first use, on Linux; where glibc is not what answers to `libc.so.6` with these two
+ * symbols (musl, koffi missing) loading fails, both answer null and nothing happens. No separate
+ * glibc check: `process.report.getReport()`, the documented way to ask, costs ~8 ms at start-up.
  */
 interface Glibc {
   mallopt(param: number, value: number): number;
@@ -29,8 +30,7 @@ let glibc: Glibc | null | undefined;
 function load(): Glibc | null {
   if (glibc !== undefined) return glibc;
   glibc = null;
-  const version = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
-  if (process.platform !== 'linux' || !version) return glibc;
+  if (process.platform !== 'linux') return glibc;
   try {
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const libc = koffi.load('libc.so.6');
