@@ -40,12 +40,13 @@ export function scrubKeys(text: string): string {
 
 /**
  * The HTTP logger's redaction: named paths instead of the root logger's `*.authorization` wildcard
- * (src/app.ts), which makes pino clone and walk every top-level field of every line — the access
- * line of every request included, whose `req` (serialised below) carries no headers at all. These
- * are the places a request's credentials can appear in what the HTTP logger is given.
+ * (src/app.ts), which makes pino clone and walk every top-level field of every line. These are the
+ * places a request's credentials can appear in what the HTTP logger is given. Not `req.*`: every
+ * `req` is replaced by the serializer below, which carries no headers at all, and a path under
+ * `req` made pino clone the access line's `req` on every request (~40 % of that line's cost).
  */
 export const httpLogRedaction = {
-  paths: ['req.headers.authorization', 'headers.authorization', 'err.headers.authorization', 'err.authorization', 'err.config.headers.authorization'],
+  paths: ['headers.authorization', 'err.headers.authorization', 'err.authorization', 'err.config.headers.authorization'],
   censor: '[redacted]',
 };
 

@@ -6,6 +6,7 @@ import { snapshotOf } from '../fleet/fleet.js';
 import type { Catalogue } from '../providers/catalogue.js';
 import type { ImageProvider } from '../providers/port.js';
 import { EaselError, JobFailure } from '../errors.js';
+import { HttpSeries } from './http-series.js';
 
 /**
  * Prometheus metrics of this process (prom-client). One registry per process: API processes
@@ -18,20 +19,16 @@ collectDefaultMetrics({ register: registry, prefix: 'easel_' });
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-export const httpRequests = new Counter({
-  name: 'easel_http_requests_total',
-  help: 'HTTP requests answered, by method, route template and status code.',
-  labelNames: ['method', 'route', 'status'] as const,
-  registers: [registry],
-});
-
-export const httpDuration = new Histogram({
-  name: 'easel_http_request_duration_seconds',
-  help: 'Time from receiving a request to sending its response (a synchronous generation includes its wait).',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: LATENCY_BUCKETS,
-  registers: [registry],
-});
+/** easel_http_requests_total and easel_http_request_duration_seconds: src/observability/http-series.ts. */
+const httpSeries = new HttpSeries(
+  { name: 'easel_http_requests_total', help: 'HTTP requests answered, by method, route template and status code.' },
+  {
+    name: 'easel_http_request_duration_seconds',
+    help: 'Time from receiving a request to sending its response (a synchronous generation includes its wait).',
+    buckets: LATENCY_BUCKETS,
+  },
+);
+httpSeries.register(registry);
 
 export const providerDuration = new Histogram({
   name: 'easel_provider_request_duration_seconds',
@@ -114,22 +111,8 @@ export const progressHeldBack = new Counter({
 });
 
 /** Route label: the template, never the raw URL (ids and junk would explode the series count). */
-/** Each (method, route, status)'s two series, looked up once: prom-client hashes a label object on every call. */
-const httpSeries = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-/** Routes are the app's templates, statuses a few dozen: bounded, but capped all the same. */
-const HTTP_SERIES_CACHED = 2000;
-
 export function observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
-  const r = route ?? 'unmatched';
-  const key = `${method} ${status} ${r}`;
-  let series = httpSeries.get(key);
-  if (!series) {
-    const labels = { method, route: r, status: String(status) };
-    series = { count: httpRequests.labels(labels), time: httpDuration.labels(labels) };
-    if (httpSeries.size < HTTP_SERIES_CACHED) httpSeries.set(key, series);
-  }
-  series.count.inc();
-  series.time.observe(seconds);
+  httpSeries.observe(method, route ?? 'unmatched', status, seconds);
 }
 
 function failureCode(e: unknown): string {
