@@ -29,6 +29,11 @@ export class ProgressStream {
     private readonly keyUsable: () => Promise<boolean>,
   ) {}
 
+  /** A stored event went out with this row's job view, progress included: that report is no news any more. */
+  seen(job: JobRow): void {
+    if (job.progress_json != null) this.lastJson = job.progress_json;
+  }
+
   /** Writes the job's progress if there is news; true when the key was found unusable (the caller ends the stream). */
   async send(job: JobRow): Promise<boolean> {
     if (job.progress_json == null || job.progress_json === this.lastJson || job.status !== 'processing') return false;

@@ -135,6 +135,26 @@ describe('live progress and previews (offline renderer)', () => {
     assert.ok(order.indexOf('job.progress') > order.indexOf('job.started') && order.lastIndexOf('job.progress') < order.indexOf('job.completed'));
   });
 
+  it('a story over SSE: the progress a client holds — from job.progress and from each stored event\'s job — never moves back across scenes', async () => {
+    // Each stored event (a portrait's or a scene's) carries the whole job, its progress included; a
+    // job.progress sent after it from an older read of the row once moved a client's bar back
+    // (the CLI printed "scene 1/2 encoding 50%" after "scene 2/2 sampling 53%").
+    const story = { characters: [{ name: 'Aria', appearance: 'a young librarian with red hair' }], scenes: [{ prompt: 'Aria reads a map', characters: ['Aria'] }, { prompt: 'Aria sails away', characters: ['Aria'] }] };
+    const created = await api(srv.baseUrl, 'POST', '/v1/generate/story', { key, body: story });
+    assert.equal(created.status, 202, created.text);
+    const stream = await readEvents(srv.baseUrl, `/v1/jobs/${created.body.job_id}/events`, key);
+    assert.equal(stream.ended, true);
+    const held: Progress[] = [];
+    for (const e of stream.events) {
+      const body = JSON.parse(e.data);
+      const p = (e.event === 'job.progress' ? body.data.progress : body.data.job?.progress) as Progress | undefined;
+      if (p) held.push(p);
+    }
+    assert.ok(held.some((p) => p.scene === 2), `progress reached the second scene: ${JSON.stringify(held.map((p) => [p.scene, p.fraction]))}`);
+    assertMonotone(held, 'story over SSE');
+    for (let i = 1; i < held.length; i++) assert.ok((held[i]!.scene ?? 0) >= (held[i - 1]!.scene ?? 0), `scene went back at ${i}: ${JSON.stringify(held.map((p) => [p.scene, p.fraction]))}`);
+  });
+
   it('a reader paused for 10 s gets a bounded, coalesced stream: every stored event, progress still monotone', async () => {
     // A story of 4 scenes (and 2 portraits): about 18 s of work at 3 s a call, progress throughout.
     const created = await api(srv.baseUrl, 'POST', '/v1/generate/story', {

@@ -111,6 +111,9 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
           // row means its last event is in this listing.
           const now = await s.jobs.get(id);
           const events = await listJobEvents(s.db, id, last);
+          // The newest row this pass has read: each event below goes out with a row read after `now`,
+          // whose progress the client then holds; progress from `now` would move its bar back.
+          let latest = now;
           let done = false;
           // Events carry fresh signed URLs: only for a key that still authenticates.
           if (events.length > 0 && !(await keys.usable(auth.keyId))) {
@@ -122,6 +125,8 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
             const row = (await s.jobs.get(id))!;
             const envelope = await eventEnvelope(s.presenter, row, ev);
             res.write(`id: ${ev.seq}\nevent: ${ev.type}\ndata: ${JSON.stringify(envelope)}\n\n`);
+            progress.seen(row);
+            latest = row;
             last = ev.seq;
             if (TERMINAL_EVENTS.has(ev.type)) done = true;
           }
@@ -133,7 +138,7 @@ export function jobEventRoutes(app: FastifyInstance, s: Services): void {
               continue;
             }
           }
-          if (now && (await progress.send(now))) {
+          if (latest && (await progress.send(latest))) {
             keyRevoked();
             break;
           }
